@@ -1,0 +1,8 @@
+/* The command table: `wiharness help` lists them in this order. */
+#include "wiharness/cli.h"
+
+const wih_cmd *const wih_commands[] = {
+    &wih_cmd_version,
+    &wih_cmd_help,
+};
+const size_t wih_ncommands = sizeof wih_commands / sizeof wih_commands[0];

@@ -1,0 +1,107 @@
+#include "testutil.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int wih_test_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
+
+void wih_test_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stdout, "SKIPPED: ");
+    vfprintf(stdout, fmt, ap);
+    fputc('\n', stdout);
+    va_end(ap);
+    fflush(stdout);
+    exit(77);
+}
+
+char *wih_fixture(const char *rel)
+{
+    return wih_asprintf("%s/fixtures/%s", WIH_SOURCE_DIR, rel);
+}
+
+int wih_test_cli(char **out, char **err, const char *stdin_data, ...)
+{
+    char *argv[64];
+    int n = 0;
+    argv[n++] = (char *)WIH_BINARY;
+    va_list ap;
+    va_start(ap, stdin_data);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) && n < 63) argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    char *env[] = {"NO_COLOR=1", NULL};
+    wih_err *e = NULL;
+    char *o = NULL, *er = NULL;
+    int rc = wih_run_capture(argv, env, stdin_data, 120000, &o, &er, &e);
+    if (rc < 0) {
+        fprintf(stderr, "%s\n", wih_err_str(e));
+        wih_err_free(e);
+    }
+    if (out)
+        *out = o ? o : wih_strdup("");
+    else
+        free(o);
+    if (err)
+        *err = er ? er : wih_strdup("");
+    else
+        free(er);
+    return rc;
+}
+
+static void diff_rec(const cJSON *e, const cJSON *a, const char *path, wih_buf *b)
+{
+    if (!a) {
+        wih_buf_addf(b, "%s: missing (expected %s)\n", path, cJSON_IsObject(e) ? "a map" : "a value");
+        return;
+    }
+    if (cJSON_IsObject(e) && cJSON_IsObject(a)) {
+        for (const cJSON *c = e->child; c; c = c->next) {
+            char *p = wih_asprintf("%s.%s", path, c->string);
+            diff_rec(c, cJSON_GetObjectItemCaseSensitive(a, c->string), p, b);
+            free(p);
+        }
+        for (const cJSON *c = a->child; c; c = c->next)
+            if (!cJSON_GetObjectItemCaseSensitive(e, c->string)) wih_buf_addf(b, "%s.%s: unexpected\n", path, c->string);
+        return;
+    }
+    if (cJSON_IsArray(e) && cJSON_IsArray(a)) {
+        int ne = cJSON_GetArraySize(e), na = cJSON_GetArraySize(a);
+        if (ne != na) wih_buf_addf(b, "%s: %d items, expected %d\n", path, na, ne);
+        for (int i = 0; i < ne && i < na; i++) {
+            char *p = wih_asprintf("%s[%d]", path, i);
+            diff_rec(cJSON_GetArrayItem(e, i), cJSON_GetArrayItem(a, i), p, b);
+            free(p);
+        }
+        return;
+    }
+    if (!cJSON_Compare(e, a, 1)) {
+        char *es = cJSON_PrintUnformatted(e), *as = cJSON_PrintUnformatted(a);
+        wih_buf_addf(b, "%s: got %s, expected %s\n", path, as, es);
+        free(es);
+        free(as);
+    }
+}
+
+char *wih_json_diff(const cJSON *expect, const cJSON *actual)
+{
+    wih_buf b;
+    wih_buf_init(&b, 1 << 20);
+    diff_rec(expect, actual, "$", &b);
+    if (!b.len) {
+        wih_buf_free(&b);
+        return NULL;
+    }
+    return wih_buf_take(&b);
+}
