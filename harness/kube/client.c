@@ -175,8 +175,7 @@ wih_err *kube_error_from_http(long status, const char *body, const char *method,
         const char *f = strstr(msg, "forbidden: ");
         e = wih_err_http(status, msg, "%s %s: forbidden: %s", method, url, f ? f + 11 : shown);
     } else if (status == 400 || status == 422) {
-        e = wih_err_http(status, msg, "%s %s: the server rejected the request as invalid%s%s: %s", method, url,
-                         reason ? " " : "", reason ? reason : "", shown);
+        e = wih_err_http(status, msg, "%s %s: the server rejected the request as invalid: %s", method, url, shown);
         e->kind = WIH_EXIT_INPUT;
     } else if (status == 404) {
         e = wih_err_http(status, msg, "%s %s: not found: %s", method, url, shown);

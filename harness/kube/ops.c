@@ -237,13 +237,14 @@ cJSON *kube_wait(kube_client *c, const kube_ref *ref, kube_pred pred, void *ctx,
             last = wih_strdup("it does not exist");
         }
         cJSON_Delete(obj);
-        if (wih_now_ms() + interval > deadline || wih_interrupted()) {
+        int64_t left = deadline - wih_now_ms();
+        if (left <= 0 || wih_interrupted()) {
             *err = wih_err_new(WIH_EXIT_INFRA, "%s %s%s%s: condition not met within %lld ms; last seen: %s", ref->kind,
                                ref->ns ? ref->ns : "", ref->ns ? "/" : "", ref->name, (long long)timeout_ms, last);
             free(last);
             return NULL;
         }
-        wih_sleep_ms(interval);
+        wih_sleep_ms(interval < left ? interval : left);
         interval = interval * 2 > 1000 ? 1000 : interval * 2;
     }
 }
