@@ -220,11 +220,9 @@ static char *abs_dir_of(const char *path)
 static char *resolve_rel(const kc_file *f, const char *p)
 {
     if (!p || !*p) return NULL;
+    /* client-go's ResolvePaths: absolute stays, anything else (even "~/x")
+     * is joined to the directory of the defining file */
     if (p[0] == '/') return wih_strdup(p);
-    if (p[0] == '~' && p[1] == '/') {
-        const char *home = getenv("HOME");
-        if (home) return wih_path_join(home, p + 2);
-    }
     return wih_path_join(f->dir, p);
 }
 
@@ -875,16 +873,23 @@ int kube_config_creds(kube_config *cfg, kube_creds *out, wih_err **err)
         size_t len = 0;
         wih_err *e = NULL;
         char *t = wih_read_file(cfg->token_file, 1 << 20, &len, &e);
-        if (!t) {
+        if (t) {
+            while (len && (t[len - 1] == '\n' || t[len - 1] == '\r' || t[len - 1] == ' ')) t[--len] = '\0';
+            if (*t) {
+                free(cfg->file_token);
+                cfg->file_token = t;
+            } else {
+                free(t);
+            }
+        } else if (!cfg->file_token && !cfg->token) {
             *err = wih_err_new(WIH_EXIT_INPUT, "user %s: reading tokenFile: %s", cfg->user, e->msg);
             wih_err_free(e);
             return -1;
         }
-        while (len && (t[len - 1] == '\n' || t[len - 1] == '\r' || t[len - 1] == ' ')) t[--len] = '\0';
-        free(cfg->file_token);
-        cfg->file_token = t;
-        /* client-go: a token file, when readable, takes precedence over token */
-        if (*t) out->token = cfg->file_token;
+        wih_err_free(e);
+        /* client-go: the file is re-read, and the last successfully read
+         * value takes precedence over token */
+        if (cfg->file_token) out->token = cfg->file_token;
     }
     out->cert_pem = cfg->cert_pem;
     out->cert_len = cfg->cert_len;

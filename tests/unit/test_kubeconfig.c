@@ -256,6 +256,38 @@ START_TEST(test_relative_paths_against_kubeconfig_dir)
 }
 END_TEST
 
+START_TEST(test_token_file_reread_last_good_wins)
+{
+    wih_err *e = NULL;
+    char *dir = wih_tmpdir("wih-tokenfile", false, &e);
+    ck_assert_ptr_nonnull(dir);
+    char *kc = wih_path_join(dir, "config"), *tf = wih_path_join(dir, "tok");
+    const char *text = "apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: t\n  cluster: "
+                       "{server: \"https://127.0.0.1:6443\"}\nusers:\n- name: t\n  user: {token: fake-inline, "
+                       "tokenFile: tok}\ncontexts:\n- name: t\n  context: {cluster: t, user: t}\n";
+    ck_assert_int_eq(wih_write_file(kc, text, strlen(text), 0600, &e), 0);
+    ck_assert_int_eq(wih_write_file(tf, "fake-one\n", 9, 0600, &e), 0);
+    kube_config_opts o = {.kubeconfig = kc};
+    kube_config *c = kube_config_load(&o, &e);
+    ck_assert_msg(c != NULL, "%s", wih_err_str(e));
+    kube_creds cr;
+    ck_assert_int_eq(kube_config_creds(c, &cr, &e), 0);
+    ck_assert_str_eq(cr.token, "fake-one");
+    /* rotated on disk: the next use sends the new one */
+    ck_assert_int_eq(wih_write_file(tf, "fake-two", 8, 0600, &e), 0);
+    ck_assert_int_eq(kube_config_creds(c, &cr, &e), 0);
+    ck_assert_str_eq(cr.token, "fake-two");
+    /* gone: the last successfully read value still wins over token */
+    ck_assert_int_eq(unlink(tf), 0);
+    ck_assert_int_eq(kube_config_creds(c, &cr, &e), 0);
+    ck_assert_str_eq(cr.token, "fake-two");
+    kube_config_free(c);
+    free(kc);
+    free(tf);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_token_file)
 {
     kube_config *c = load_ok("tokenfile/config", NULL);
@@ -500,6 +532,7 @@ int main(void)
     tcase_add_test(tc, test_data_vs_file_certs);
     tcase_add_test(tc, test_relative_paths_against_kubeconfig_dir);
     tcase_add_test(tc, test_token_file);
+    tcase_add_test(tc, test_token_file_reread_last_good_wins);
     tcase_add_test(tc, test_malformed_yaml_line_col);
     tcase_add_test(tc, test_malformed_structure_line_col);
     tcase_add_test(tc, test_rfc3339);
