@@ -1,7 +1,10 @@
 /* The command table: `wiharness help` lists them in this order. */
 #include "wiharness/cli.h"
 
+extern const wih_cmd wih_cmd_smoke;
+
 const wih_cmd *const wih_commands[] = {
+    &wih_cmd_smoke,
     &wih_cmd_version,
     &wih_cmd_help,
 };
