@@ -12,8 +12,8 @@ static size_t body_cb(char *p, size_t sz, size_t n, void *ud)
     return wih_buf_add(ud, p, sz * n) == 0 ? sz * n : 0;
 }
 
-long cluster_http_get(const char *url, const char *cafile, const char *cert, const char *key, char **body,
-                      wih_err **err)
+long cluster_http(const char *method, const char *url, const char *content_type, const char *body,
+                  const char *cafile, const char *cert, const char *key, char **resp, wih_err **err)
 {
     CURL *c = curl_easy_init();
     if (!c) {
@@ -21,16 +21,29 @@ long cluster_http_get(const char *url, const char *cafile, const char *cert, con
         return -1;
     }
     wih_buf b;
-    wih_buf_init(&b, 1 << 20);
+    wih_buf_init(&b, 4 << 20);
     char ebuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *hdrs = NULL;
     curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    if (content_type) {
+        char *h = wih_asprintf("Content-Type: %s", content_type);
+        hdrs = curl_slist_append(hdrs, h);
+        free(h);
+    }
+    hdrs = curl_slist_append(hdrs, "Accept: application/json, */*");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     if (cafile) curl_easy_setopt(c, CURLOPT_CAINFO, cafile);
     if (cert) curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
     if (key) curl_easy_setopt(c, CURLOPT_SSLKEY, key);
@@ -39,12 +52,18 @@ long cluster_http_get(const char *url, const char *cafile, const char *cert, con
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     else
-        *err = wih_err_new(WIH_EXIT_INFRA, "GET %s: %s", url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
+        *err = wih_err_new(WIH_EXIT_INFRA, "%s %s: %s", method, url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
     curl_easy_cleanup(c);
-    if (body && status >= 0)
-        *body = wih_buf_take(&b);
+    curl_slist_free_all(hdrs);
+    if (resp && status >= 0) *resp = wih_buf_take(&b);
     wih_buf_free(&b);
     return status;
+}
+
+long cluster_http_get(const char *url, const char *cafile, const char *cert, const char *key, char **body,
+                      wih_err **err)
+{
+    return cluster_http("GET", url, NULL, NULL, cafile, cert, key, body, err);
 }
 
 void cluster_svc_stop(cluster_svc *s)
@@ -77,7 +96,7 @@ static int probe_ready(void *ctx, wih_err **err)
     return r;
 }
 
-wih_err *cluster_etcd_start(const char *dir, cluster_svc *out, int64_t timeout_ms)
+wih_err *cluster_etcd_start(const char *dir, cluster_svc *out, int64_t timeout_ms, unsigned flags)
 {
     memset(out, 0, sizeof *out);
     wih_err *err = NULL;
@@ -96,7 +115,7 @@ wih_err *cluster_etcd_start(const char *dir, cluster_svc *out, int64_t timeout_m
     char *a_ic = wih_asprintf("--initial-cluster=wiharness=%s", purl);
     char *argv[] = {bin, "--name=wiharness", a_data, a_lc, a_ac, a_lp, a_ap, a_ic, "--unsafe-no-fsync",
                     "--log-level=warn", NULL};
-    wih_proc_opts o = {.name = "etcd", .argv = argv, .log_dir = logs, .die_with_parent = true};
+    wih_proc_opts o = {.name = "etcd", .argv = argv, .log_dir = logs, .die_with_parent = !(flags & CLUSTER_PERSIST)};
     out->proc = wih_proc_spawn(&o, &err);
     if (out->proc) {
         out->port = cport;
@@ -124,7 +143,7 @@ wih_err *cluster_etcd_start(const char *dir, cluster_svc *out, int64_t timeout_m
 
 /* -------------------------------------------------------- kube-apiserver */
 wih_err *cluster_apiserver_start(const char *dir, const char *pki, const cluster_svc *etcd, cluster_svc *out,
-                                 int64_t timeout_ms)
+                                 int64_t timeout_ms, unsigned flags)
 {
     memset(out, 0, sizeof *out);
     wih_err *err = NULL;
@@ -162,7 +181,7 @@ wih_err *cluster_apiserver_start(const char *dir, const char *pki, const cluster
     args[n++] = wih_strdup("--etcd-prefix=/registry");
     args[n++] = wih_strdup("--v=1");
     args[n] = NULL;
-    wih_proc_opts o = {.name = "kube-apiserver", .argv = args, .log_dir = logs, .die_with_parent = true};
+    wih_proc_opts o = {.name = "kube-apiserver", .argv = args, .log_dir = logs, .die_with_parent = !(flags & CLUSTER_PERSIST)};
     out->proc = wih_proc_spawn(&o, &err);
     if (out->proc) {
         out->port = port;
@@ -199,7 +218,7 @@ static char *random_secret(size_t nbytes)
     return s;
 }
 
-wih_err *cluster_minio_start(const char *dir, cluster_svc *out, int64_t timeout_ms)
+wih_err *cluster_minio_start(const char *dir, cluster_svc *out, int64_t timeout_ms, unsigned flags)
 {
     memset(out, 0, sizeof *out);
     wih_err *err = NULL;
@@ -217,7 +236,7 @@ wih_err *cluster_minio_start(const char *dir, cluster_svc *out, int64_t timeout_
     char *e_user = wih_asprintf("MINIO_ROOT_USER=%s", user), *e_pass = wih_asprintf("MINIO_ROOT_PASSWORD=%s", pass);
     char *env[] = {e_user, e_pass, "MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1", NULL};
     char *argv[] = {bin, "server", "--quiet", "--address", addr, "--console-address", caddr, data, NULL};
-    wih_proc_opts o = {.name = "minio", .argv = argv, .env_add = env, .log_dir = logs, .die_with_parent = true};
+    wih_proc_opts o = {.name = "minio", .argv = argv, .env_add = env, .log_dir = logs, .die_with_parent = !(flags & CLUSTER_PERSIST)};
     out->proc = wih_proc_spawn(&o, &err);
     if (out->proc) {
         out->port = port;
@@ -271,17 +290,17 @@ wih_err *cluster_smoke(FILE *out)
     int64_t t0 = wih_now_ms();
     if ((err = cluster_pki_create(pki, false))) goto out;
     t0 = wih_now_ms();
-    if ((err = cluster_etcd_start(dir, &etcd, 30000))) goto out;
+    if ((err = cluster_etcd_start(dir, &etcd, 30000, 0))) goto out;
     char *h = wih_asprintf("GET %s/health 200", etcd.url);
     line(out, "etcd", &ti[WIH_TOOL_ETCD], h, wih_now_ms() - t0);
     free(h);
     t0 = wih_now_ms();
-    if ((err = cluster_apiserver_start(dir, pki, &etcd, &api, 60000))) goto out;
+    if ((err = cluster_apiserver_start(dir, pki, &etcd, &api, 60000, 0))) goto out;
     h = wih_asprintf("GET %s/readyz 200", api.url);
     line(out, "kube-apiserver", &ti[WIH_TOOL_KUBE_APISERVER], h, wih_now_ms() - t0);
     free(h);
     t0 = wih_now_ms();
-    if ((err = cluster_minio_start(dir, &minio, 30000))) goto out;
+    if ((err = cluster_minio_start(dir, &minio, 30000, 0))) goto out;
     h = wih_asprintf("GET %s/minio/health/live 200", minio.url);
     line(out, "minio", &ti[WIH_TOOL_MINIO], h, wih_now_ms() - t0);
     free(h);

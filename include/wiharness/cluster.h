@@ -32,19 +32,52 @@ typedef struct cluster_svc {
     char *url;      /* http(s)://127.0.0.1:port */
 } cluster_svc;
 
+/* flags for the starters */
+enum {
+    CLUSTER_PERSIST = 1, /* the program outlives this process (no parent-death signal) */
+};
 /* etcd with its data in <dir>/etcd, log in <dir>/logs/etcd.log; waits for /health. */
-wih_err *cluster_etcd_start(const char *dir, cluster_svc *out, int64_t timeout_ms);
+wih_err *cluster_etcd_start(const char *dir, cluster_svc *out, int64_t timeout_ms, unsigned flags);
 /* kube-apiserver on that etcd with the PKI of pki_dir; waits for /readyz
  * (on failure the error quotes the end of its log). */
 wih_err *cluster_apiserver_start(const char *dir, const char *pki_dir, const cluster_svc *etcd, cluster_svc *out,
-                                 int64_t timeout_ms);
+                                 int64_t timeout_ms, unsigned flags);
 /* MinIO with data in <dir>/minio and generated root credentials (never printed). */
-wih_err *cluster_minio_start(const char *dir, cluster_svc *out, int64_t timeout_ms);
+wih_err *cluster_minio_start(const char *dir, cluster_svc *out, int64_t timeout_ms, unsigned flags);
 void cluster_svc_stop(cluster_svc *s);
 
 /* GET url (CA file or NULL, client cert/key or NULL); returns HTTP status or -1. */
 long cluster_http_get(const char *url, const char *cafile, const char *cert, const char *key, char **body,
                       wih_err **err);
+
+/* Any method; body may be NULL. Returns HTTP status or -1 (err set). */
+long cluster_http(const char *method, const char *url, const char *content_type, const char *body,
+                  const char *cafile, const char *cert, const char *key, char **resp, wih_err **err);
+
+/* ------------------------------------------------------------ local backend */
+/* The state of one local chain lives in a state dir (default
+ * ${XDG_STATE_HOME:-~/.local/state}/wiharness/local):
+ *   state.json   backend, ports, PIDs (+ start time and executable, so `down`
+ *                never signals a recycled PID), URLs, issuer
+ *   kubeconfig   admin access (cluster-admin via O=system:masters)
+ *   pki/         ca.crt … (see cluster_pki_create)
+ *   etcd/ minio/ data;  logs/<program>.log
+ * Several chains run side by side with different state dirs. */
+typedef struct cluster_local_opts {
+    const char *state_dir; /* NULL = default */
+    int64_t timeout_ms;    /* per component readiness; 0 = 60 s */
+    FILE *progress;        /* progress lines, or NULL */
+} cluster_local_opts;
+
+char *cluster_local_default_dir(void);
+/* Start (or reuse when healthy; replace when dead). *reused tells which. */
+wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused);
+/* Stop everything recorded in the state; remove the state dir unless keep. */
+wih_err *cluster_local_down(const cluster_local_opts *o, bool keep_state);
+/* Read state.json (NULL + err kind INFRA "no local chain" when absent). */
+cJSON *cluster_local_state(const char *state_dir, wih_err **err);
+/* Health of each component as {"name": {"alive":bool,"healthy":bool,"url":…,"pid":…}}. */
+cJSON *cluster_local_status(const char *state_dir, bool *all_ok, wih_err **err);
 
 /* ------------------------------------------------------------------ smoke */
 /* Start each real program (etcd, kube-apiserver on that etcd, MinIO) through
