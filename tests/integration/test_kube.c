@@ -274,7 +274,7 @@ START_TEST(test_wrong_ca)
     ck_assert_ptr_null(v);
     ck_assert_int_eq(wih_err_exit(e), WIH_EXIT_INFRA);
     ck_assert_msg(strstr(e->msg, "TLS: certificate verify failed for https://127.0.0.1:") &&
-                      strstr(e->msg, g_mc->kubeconfig) && strstr(e->msg, "otherca.crt"),
+                      strstr(e->msg, g_mc->kubeconfig) && strstr(e->msg, "otherpki/ca.crt"),
                   "%s", e->msg);
     wih_err_free(e);
     kube_client_free(c);
