@@ -69,7 +69,8 @@ cJSON *kube_apply(kube_client *c, const cJSON *obj, wih_err **err)
 
 int kube_apply_docs(kube_client *c, const wih_ydocs *docs, cJSON **applied, wih_err **err)
 {
-    cJSON *out = applied ? cJSON_CreateArray() : NULL;
+    /* check every document before applying any: a typo in the last one
+     * must not leave the first ones applied */
     for (size_t i = 0; i < wih_ydocs_count(docs); i++) {
         const cJSON *d = wih_ydocs_root(docs, i);
         if (!d || cJSON_IsNull(d)) continue;
@@ -78,9 +79,13 @@ int kube_apply_docs(kube_client *c, const wih_ydocs *docs, cJSON **applied, wih_
             *err = wih_ydocs_err(docs, d, "document %zu: a Kubernetes object needs apiVersion, kind and "
                                           "metadata.name",
                                  i + 1);
-            cJSON_Delete(out);
             return -1;
         }
+    }
+    cJSON *out = applied ? cJSON_CreateArray() : NULL;
+    for (size_t i = 0; i < wih_ydocs_count(docs); i++) {
+        const cJSON *d = wih_ydocs_root(docs, i);
+        if (!d || cJSON_IsNull(d)) continue;
         wih_err *e = NULL;
         cJSON *r = kube_apply(c, d, &e);
         if (!r) {

@@ -298,6 +298,39 @@ START_TEST(test_unreachable)
 }
 END_TEST
 
+START_TEST(test_cli_exit_codes)
+{
+    char *fx = wih_fixture("kube/integration/objects.yaml");
+    char *out = NULL, *err = NULL;
+    int rc = wih_test_cli(&out, &err, NULL, "kube", "apply", "-f", fx, "--kubeconfig", g_mc->kubeconfig, NULL);
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+    ck_assert_msg(strstr(out, "Pod wih-kube-it/app applied"), "%s", out);
+    free(out);
+    free(err);
+    rc = wih_test_cli(&out, &err, NULL, "kube", "get", "v1", "Pod", "-n", "wih-kube-it", "-l", "app=wih-test",
+                      "--kubeconfig", g_mc->kubeconfig, NULL);
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+    ck_assert_str_eq(out, "wih-kube-it/app\n");
+    free(out);
+    free(err);
+    /* RBAC: exit 3 and the API server's own words */
+    rc = wih_test_cli(&out, &err, NULL, "kube", "get", "v1", "Pod", "-n", "wih-kube-it", "--kubeconfig",
+                      g_mc->kubeconfig, "--context", "nobody", NULL);
+    ck_assert_int_eq(rc, 3);
+    ck_assert_msg(strstr(err, "forbidden: User \"wih-nobody\" cannot list resource \"pods\""), "%s", err);
+    free(out);
+    free(err);
+    /* wrong CA: exit 3 naming TLS and the kubeconfig */
+    rc = wih_test_cli(&out, &err, NULL, "kube", "apply", "-f", fx, "--kubeconfig", g_mc->kubeconfig, "--context",
+                      "wrongca", NULL);
+    ck_assert_int_eq(rc, 3);
+    ck_assert_msg(strstr(err, "TLS: certificate verify failed") && strstr(err, g_mc->kubeconfig), "%s", err);
+    free(out);
+    free(err);
+    free(fx);
+}
+END_TEST
+
 START_TEST(test_delete_and_wait)
 {
     kube_client *c = client_for(NULL);
@@ -401,6 +434,7 @@ int main(void)
     tcase_add_test(tc, test_forbidden_rbac);
     tcase_add_test(tc, test_wrong_ca);
     tcase_add_test(tc, test_unreachable);
+    tcase_add_test(tc, test_cli_exit_codes);
     tcase_add_test(tc, test_delete_and_wait);
     tcase_add_test(tc, test_zz_stop_leaves_nothing);
     suite_add_tcase(s, tc);
