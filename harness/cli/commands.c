@@ -6,6 +6,8 @@ extern const wih_cmd wih_cmd_status;
 extern const wih_cmd wih_cmd_env;
 extern const wih_cmd wih_cmd_down;
 extern const wih_cmd wih_cmd_smoke;
+extern const wih_cmd wih_cmd_kube_apply;
+extern const wih_cmd wih_cmd_kube_get;
 
 const wih_cmd *const wih_commands[] = {
     &wih_cmd_up,
@@ -13,6 +15,8 @@ const wih_cmd *const wih_commands[] = {
     &wih_cmd_env,
     &wih_cmd_down,
     &wih_cmd_smoke,
+    &wih_cmd_kube_apply,
+    &wih_cmd_kube_get,
     &wih_cmd_version,
     &wih_cmd_help,
 };
