@@ -429,6 +429,15 @@ START_TEST(test_exec_failing_keeps_stderr)
                   "%s", e->msg);
     wih_err_free(e);
     kube_config_free(c);
+    /* a plugin that is not installed: the installHint is part of the error */
+    c = load_ok("exec/config", "not-installed");
+    e = NULL;
+    ck_assert_int_eq(kube_config_creds(c, &cr, &e), -1);
+    ck_assert_int_eq(wih_err_exit(e), WIH_EXIT_INFRA);
+    ck_assert_msg(strstr(e->msg, "wih-no-such-login-plugin") && strstr(e->msg, "install the wih-test login helper"),
+                  "%s", e->msg);
+    wih_err_free(e);
+    kube_config_free(c);
     /* v1 requires interactiveMode: an input error at the exec entry */
     e = load_fail("exec/config", "no-interactive-mode");
     ck_assert_int_eq(wih_err_exit(e), WIH_EXIT_INPUT);
