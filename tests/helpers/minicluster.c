@@ -13,6 +13,10 @@ static char *kubeconfig_text(const wih_minicluster *m)
         "- name: mini\n  cluster:\n    server: %s\n    certificate-authority: %s/pki/ca.crt\n"
         "- name: mini-wrongca\n  cluster:\n    server: %s\n    certificate-authority: %s/otherpki/ca.crt\n"
         "- name: mini-dead\n  cluster:\n    server: https://127.0.0.1:%d\n    certificate-authority: %s/pki/ca.crt\n"
+        "- name: mini-sni\n  cluster:\n    server: %s\n    certificate-authority: %s/pki/ca.crt\n"
+        "    tls-server-name: localhost\n"
+        "- name: mini-sni-bad\n  cluster:\n    server: %s\n    certificate-authority: %s/pki/ca.crt\n"
+        "    tls-server-name: nothere.example\n"
         "users:\n"
         "- name: admin\n  user:\n    client-certificate: %s/pki/admin.crt\n    client-key: %s/pki/admin.key\n"
         "- name: nobody\n  user:\n    client-certificate: %s/pki/nobody.crt\n    client-key: %s/pki/nobody.key\n"
@@ -20,8 +24,10 @@ static char *kubeconfig_text(const wih_minicluster *m)
         "- name: admin\n  context: {cluster: mini, user: admin}\n"
         "- name: nobody\n  context: {cluster: mini, user: nobody}\n"
         "- name: wrongca\n  context: {cluster: mini-wrongca, user: admin}\n"
-        "- name: unreachable\n  context: {cluster: mini-dead, user: admin}\n",
-        m->server, d, m->server, d, m->dead_port, d, d, d, d, d);
+        "- name: unreachable\n  context: {cluster: mini-dead, user: admin}\n"
+        "- name: sni\n  context: {cluster: mini-sni, user: admin}\n"
+        "- name: sni-bad\n  context: {cluster: mini-sni-bad, user: admin}\n",
+        m->server, d, m->server, d, m->dead_port, d, m->server, d, m->server, d, d, d, d, d);
 }
 
 wih_minicluster *wih_minicluster_start(wih_err **err)

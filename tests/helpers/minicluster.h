@@ -3,7 +3,8 @@
  * cluster_etcd_start, cluster_apiserver_start) in a temp dir, plus what the
  * error-path tests need: a client certificate in no group ("nobody"), a
  * second unrelated CA ("wrongca") and a free port with nothing on it
- * ("unreachable"), all as contexts of one kubeconfig. */
+ * ("unreachable"), tls-server-name localhost ("sni") and a name the serving
+ * certificate lacks ("sni-bad"), all as contexts of one kubeconfig. */
 #ifndef WIH_MINICLUSTER_H
 #define WIH_MINICLUSTER_H
 
@@ -12,7 +13,7 @@
 
 typedef struct wih_minicluster {
     char *dir;        /* temp dir holding pki/, etcd data, logs */
-    char *kubeconfig; /* contexts: admin (current), nobody, wrongca, unreachable */
+    char *kubeconfig; /* contexts: admin (current), nobody, wrongca, unreachable, sni, sni-bad */
     char *server;     /* https://127.0.0.1:<api_port> */
     int etcd_port, etcd_peer_port, api_port, dead_port;
     pid_t etcd_pid, api_pid;

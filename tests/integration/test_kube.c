@@ -281,6 +281,28 @@ START_TEST(test_wrong_ca)
 }
 END_TEST
 
+START_TEST(test_tls_server_name)
+{
+    /* the serving certificate has DNS:localhost: tls-server-name localhost works */
+    kube_client *c = client_for("sni");
+    wih_err *e = NULL;
+    cJSON *v = kube_request(c, "GET", "/version", NULL, NULL, NULL, &e);
+    ck_assert_msg(v != NULL, "%s", wih_err_str(e));
+    ck_assert_ptr_nonnull(kube_obj_str(v, "gitVersion"));
+    cJSON_Delete(v);
+    kube_client_free(c);
+    /* a name the certificate lacks: exit-3 TLS error about the host name */
+    c = client_for("sni-bad");
+    kube_client_set_retry_ms(c, 500);
+    v = kube_request(c, "GET", "/version", NULL, NULL, NULL, &e);
+    ck_assert_ptr_null(v);
+    ck_assert_int_eq(wih_err_exit(e), WIH_EXIT_INFRA);
+    ck_assert_msg(strstr(e->msg, "TLS: the API server's certificate is not valid for this host name"), "%s", e->msg);
+    wih_err_free(e);
+    kube_client_free(c);
+}
+END_TEST
+
 START_TEST(test_unreachable)
 {
     kube_client *c = client_for("unreachable");
@@ -433,6 +455,7 @@ int main(void)
     tcase_add_test(tc, test_invalid_object_keeps_server_message);
     tcase_add_test(tc, test_forbidden_rbac);
     tcase_add_test(tc, test_wrong_ca);
+    tcase_add_test(tc, test_tls_server_name);
     tcase_add_test(tc, test_unreachable);
     tcase_add_test(tc, test_cli_exit_codes);
     tcase_add_test(tc, test_delete_and_wait);
