@@ -76,6 +76,31 @@ START_TEST(test_apply_get_list)
 }
 END_TEST
 
+START_TEST(test_create_conflict)
+{
+    kube_client *c = client_for(NULL);
+    cJSON *cm = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cfg\","
+                            "\"namespace\":\"wih-kube-it\"},\"data\":{\"k\":\"v\"}}");
+    wih_err *e = NULL;
+    cJSON *r = kube_create(c, cm, &e);
+    ck_assert_msg(r != NULL, "create: %s", wih_err_str(e));
+    ck_assert_str_eq(kube_obj_str(r, "data.k"), "v");
+    cJSON_Delete(r);
+    r = kube_create(c, cm, &e);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(e->http_status, 409);
+    ck_assert_msg(strstr(e->msg, "creating ConfigMap wih-kube-it/cfg") && strstr(e->msg, "AlreadyExists") &&
+                      strstr(e->server_msg, "configmaps \"cfg\" already exists"),
+                  "%s", e->msg);
+    wih_err_free(e);
+    e = NULL;
+    kube_ref ref = {"v1", "ConfigMap", "wih-kube-it", "cfg"};
+    ck_assert_msg(kube_delete(c, &ref, -1, 10000, &e) == 0, "%s", wih_err_str(e));
+    cJSON_Delete(cm);
+    kube_client_free(c);
+}
+END_TEST
+
 START_TEST(test_discovery_live)
 {
     kube_client *c = client_for("admin");
@@ -448,6 +473,7 @@ int main(void)
     TCase *tc = tcase_create("live");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_apply_get_list);
+    tcase_add_test(tc, test_create_conflict);
     tcase_add_test(tc, test_discovery_live);
     tcase_add_test(tc, test_token_request_bound_to_pod);
     tcase_add_test(tc, test_binding_and_status);
