@@ -159,10 +159,6 @@ cJSON *kube_list(kube_client *c, const char *api_version, const char *kind, cons
     return r;
 }
 
-typedef struct {
-    int dummy;
-} gone_ctx;
-
 static int pred_gone(const cJSON *obj, void *ctx, wih_err **err)
 {
     (void)ctx;
@@ -195,8 +191,7 @@ int kube_delete(kube_client *c, const kube_ref *ref, int grace_seconds, int64_t 
         return 0;
     }
     if (wait_ms <= 0) return 0;
-    gone_ctx g = {0};
-    cJSON *w = kube_wait(c, ref, pred_gone, &g, wait_ms, err);
+    cJSON *w = kube_wait(c, ref, pred_gone, NULL, wait_ms, err);
     if (!w) {
         *err = wih_err_wrap(*err, "waiting for %s %s to be deleted", ref->kind, ref->name);
         return -1;

@@ -84,6 +84,8 @@ int kube_config_exec_runs(const kube_config *cfg);
 bool kube_parse_rfc3339(const char *s, int64_t *ms);
 
 /* -------------------------------------------------------------- the client */
+/* One libcurl handle (connections reused) plus the discovery cache. Not
+ * thread-safe: use one client per thread (e.g. per webhook worker). */
 typedef struct kube_client kube_client;
 
 /* Load the kubeconfig and make a client. */
