@@ -251,13 +251,17 @@ static int merge_map(cJSON *d1, const cJSON *d2, osmo_posmap *pm, wih_err **err)
 static int merge_lists(cJSON *l1, const cJSON *l2, osmo_posmap *pm, wih_err **err)
 {
     int n1 = cJSON_GetArraySize(l1);
-    const cJSON **names = calloc((size_t)n1 + 1, sizeof *names);
+    /* Python builds name_to_index once, from the values the names have
+     * before any merge (a merge may replace an item's name node): keep copies. */
+    cJSON **names = calloc((size_t)n1 + 1, sizeof *names);
     cJSON **items = calloc((size_t)n1 + 1, sizeof *items);
     if (!names || !items) abort();
     int i = 0;
     for (cJSON *it = l1->child; it; it = it->next, i++) {
+        const cJSON *nm;
         items[i] = it;
-        if (item_name(it, &names[i], pm, err)) goto fail;
+        if (item_name(it, &nm, pm, err)) goto fail;
+        names[i] = nm ? cJSON_Duplicate(nm, 1) : NULL;
     }
     cJSON *append = cJSON_CreateArray();
     for (const cJSON *v = l2->child; v; v = v->next) {
@@ -283,10 +287,12 @@ static int merge_lists(cJSON *l1, const cJSON *l2, osmo_posmap *pm, wih_err **er
     }
     while (append->child) cJSON_AddItemToArray(l1, cJSON_DetachItemViaPointer(append, append->child));
     cJSON_Delete(append);
+    for (int k = 0; k < n1; k++) cJSON_Delete(names[k]);
     free(names);
     free(items);
     return 0;
 fail:
+    for (int k = 0; k < n1; k++) cJSON_Delete(names[k]);
     free(names);
     free(items);
     return -1;
