@@ -98,11 +98,14 @@ START_TEST(merge_cases)
     qsort(names, n, sizeof *names, cmp_str);
     ck_assert_msg(n >= 20, "only %zu merge cases (need >= 20)", n);
     int failed = 0;
+    wih_buf fails;
+    wih_buf_init(&fails, 1 << 20);
     for (size_t i = 0; i < n; i++) {
         char *dir = wih_path_join(root, names[i]);
         char *r = run_case(dir);
         if (r) {
             printf("FAIL merge/%s:\n%s\n", names[i], r);
+            wih_buf_addf(&fails, "\nFAIL merge/%s:\n%s", names[i], r);
             failed++;
         } else
             printf("ok   merge/%s\n", names[i]);
@@ -111,7 +114,9 @@ START_TEST(merge_cases)
         free(names[i]);
     }
     free(root);
-    ck_assert_msg(failed == 0, "%d merge case(s) failed", failed);
+    fflush(stdout);
+    ck_assert_msg(failed == 0, "%d merge case(s) failed:%s", failed, fails.data ? fails.data : "");
+    wih_buf_free(&fails);
 }
 END_TEST
 
