@@ -358,10 +358,10 @@ static int add_templates(osmo_config *c, cJSON *acc, const cJSON *names, const c
             const cJSON *last = cJSON_GetArrayItem(c->notes, cJSON_GetArraySize(c->notes) - 1);
             const cJSON *f = cJSON_GetObjectItem(last, "file");
             if (f)
-                wih_warn("%s:%d:%d: %s", f->valuestring, cJSON_GetObjectItem(last, "line")->valueint,
+                wih_warn("%s:%d:%d: [template-unknown-skipped] %s", f->valuestring, cJSON_GetObjectItem(last, "line")->valueint,
                          cJSON_GetObjectItem(last, "col")->valueint, m);
             else
-                wih_warn("%s", m);
+                wih_warn("[template-unknown-skipped] %s", m);
             free(m);
             continue;
         }
