@@ -558,6 +558,7 @@ static cJSON *task_pod(rctx *R, const cJSON *task, const char *group, const char
     /* user container */
     cJSON *uc = cJSON_CreateObject();
     cJSON_AddStringToObject(uc, "name", cname);
+    free(cname);
     cJSON_AddStringToObject(uc, "image", get(task, "image")->valuestring);
     cJSON_AddStringToObject(uc, "imagePullPolicy", "Always");
     cJSON_AddItemToArray(cJSON_AddArrayToObject(uc, "command"), cJSON_CreateString("/osmo/bin/osmo_exec"));
