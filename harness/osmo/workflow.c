@@ -281,7 +281,25 @@ int osmo_workflow_check(const cJSON *root, const wih_ydocs *d, wih_err **err)
             cJSON_ArrayForEach(t, gt) if (check_task(t, d, res, err)) return -1;
         }
     }
-    /* task names are unique across the workflow */
+    /* task names are unique across the workflow (pods, labels and
+     * {task: name} inputs refer to them) */
+    const cJSON *lists[64];
+    int nl = 0;
+    if (tasks)
+        lists[nl++] = tasks;
+    else {
+        const cJSON *g;
+        cJSON_ArrayForEach(g, groups) if (nl < 64) lists[nl++] = get(g, "tasks");
+    }
+    for (int a = 0; a < nl; a++)
+        for (const cJSON *t = lists[a]->child; t; t = t->next)
+            for (int b = 0; b <= a; b++)
+                for (const cJSON *u = lists[b]->child; u && u != t; u = u->next)
+                    if (!strcmp(get(u, "name")->valuestring, get(t, "name")->valuestring)) {
+                        *err = wih_ydocs_err(d, get(t, "name"), "duplicate task name \"%s\"",
+                                             get(t, "name")->valuestring);
+                        return -1;
+                    }
     return 0;
 }
 
