@@ -268,6 +268,20 @@ START_TEST(values_shapes_and_modes)
     e = NULL;
     osmo_config_free(c);
 
+    /* Helm: a null in the user file deletes the chart's key; the pool still
+     * names default_ctrl, so ConfigMap mode skips it with a note */
+    c = osmo_config_load_string("v.yaml", "services:\n  configs:\n    enabled: true\n    podTemplates:\n"
+                                "      default_ctrl: null\n", OSMO_MODE_AUTO, &e);
+    ck_assert(c);
+    ck_assert_ptr_null(cJSON_GetObjectItem(c->pod_templates, "default_ctrl"));
+    ck_assert_ptr_nonnull(cJSON_GetObjectItem(c->pod_templates, "default_user"));
+    t = osmo_pool_template(c, "default", NULL, &e);
+    ck_assert(t);
+    ck_assert_str_eq(JS(cJSON_GetArrayItem(c->notes, 0), "code"), "template-unknown-skipped");
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "spec"), "containers")), 1);
+    cJSON_Delete(t);
+    osmo_config_free(c);
+
     /* a values file that is a list */
     ck_assert_ptr_null(osmo_config_load_string("v.yaml", "- a\n", OSMO_MODE_AUTO, &e));
     ck_assert_msg(strstr(wih_err_str(e), "v.yaml:1:1:"), "%s", wih_err_str(e));
