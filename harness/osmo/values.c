@@ -353,6 +353,17 @@ static int add_templates(osmo_config *c, cJSON *acc, const cJSON *names, const c
             char *m = wih_asprintf("%s names pod template \"%s\", which does not exist: in ConfigMap mode OSMO "
                                    "logs a warning and skips it, so its settings silently do not apply",
                                    what, nm->valuestring);
+            bool seen = false; /* one note per name, however many tasks render */
+            const cJSON *prev;
+            cJSON_ArrayForEach(prev, c->notes)
+            {
+                const cJSON *pm_ = cJSON_GetObjectItem(prev, "message");
+                if (cJSON_IsString(pm_) && !strcmp(pm_->valuestring, m)) seen = true;
+            }
+            if (seen) {
+                free(m);
+                continue;
+            }
             add_note(c->notes, "template-unknown-skipped", what, m);
             note_pos(c, nm);
             const cJSON *last = cJSON_GetArrayItem(c->notes, cJSON_GetArraySize(c->notes) - 1);
