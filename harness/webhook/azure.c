@@ -237,10 +237,7 @@ void wh_azure_mutate(const cJSON *pod, const cJSON *sa, const webhook_azure_opts
         cJSON *target = o->native_sidecar ? inits : wh_array_field(spec, "containers");
         if (!wh_named(target, "azwi-proxy", NULL)) {
             cJSON *sc = proxy_sidecar(o, port, o->native_sidecar);
-            if (cJSON_GetArraySize(target))
-                cJSON_InsertItemInArray(target, 0, sc);
-            else
-                cJSON_AddItemToArray(target, sc);
+            wh_array_insert(target, 0, sc);
         }
     }
 

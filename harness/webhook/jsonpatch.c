@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wiharness/webhook.h"
+#include "webhook_int.h"
 
 /* Split a pointer into unescaped tokens. Returns count, or -1 when malformed. */
 static int ptr_split(const char *p, char ***out)
@@ -74,6 +74,17 @@ static int arr_index(const char *t, int len, bool allow_end, int *idx)
     if (v > len || (!allow_end && v == len)) return -1;
     *idx = (int)v;
     return 0;
+}
+
+/* cJSON_InsertItemInArray of the packaged cJSON (1.7.15-1+deb12u4) silently
+ * does nothing for a middle index; insert by re-linking through detach/add. */
+void wh_array_insert(cJSON *arr, int idx, cJSON *item)
+{
+    cJSON *tail = cJSON_CreateArray();
+    while (cJSON_GetArraySize(arr) > idx) cJSON_AddItemToArray(tail, cJSON_DetachItemFromArray(arr, idx));
+    cJSON_AddItemToArray(arr, item);
+    while (tail->child) cJSON_AddItemToArray(arr, cJSON_DetachItemFromArray(tail, 0));
+    cJSON_Delete(tail);
 }
 
 static cJSON *child_of(cJSON *parent, const char *tok)
@@ -151,7 +162,7 @@ static int put(cJSON *doc, const char *path, cJSON *val, bool replace_only, char
         else if (idx == len)
             cJSON_AddItemToArray(parent, val);
         else
-            cJSON_InsertItemInArray(parent, idx, val);
+            wh_array_insert(parent, idx, val);
     } else {
         *errmsg = wih_asprintf("parent of \"%s\" does not exist or is not a container", path);
         rc = -1;

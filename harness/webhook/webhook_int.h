@@ -22,6 +22,7 @@ void wh_env_append(cJSON *container, const char *name, const char *value);
 cJSON *wh_named(const cJSON *arr, const char *name, int *index);
 cJSON *wh_mount(const char *name, const char *path);
 cJSON *wh_array_field(cJSON *obj, const char *key);
+void wh_array_insert(cJSON *arr, int idx, cJSON *item);
 
 void wh_aws_mutate(const cJSON *pod, const cJSON *sa, const webhook_aws_opts *o, webhook_result *r);
 void wh_azure_mutate(const cJSON *pod, const cJSON *sa, const webhook_azure_opts *o, webhook_result *r);
