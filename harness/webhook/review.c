@@ -85,6 +85,27 @@ static char *review_json(const char *api, const char *uid, bool allowed, int cod
     return s;
 }
 
+/* Duplicate object keys: keep the last one, as Go's encoding/json (and so the
+ * upstream webhooks) does; cJSON would keep both and look up the first. */
+static void dedupe_keys(cJSON *j, int depth)
+{
+    if (depth > 512) return;
+    if (cJSON_IsObject(j) && cJSON_GetArraySize(j) <= 4096) { /* bounded: quadratic scan */
+        for (cJSON *c = j->child; c;) {
+            cJSON *next = c->next;
+            bool later = false;
+            for (cJSON *d = next; d && !later; d = d->next) later = d->string && c->string && !strcmp(d->string, c->string);
+            if (later)
+                cJSON_Delete(cJSON_DetachItemViaPointer(j, c));
+            else
+                dedupe_keys(c, depth + 1);
+            c = next;
+        }
+    } else if (cJSON_IsArray(j) || cJSON_IsObject(j)) {
+        for (cJSON *c = j->child; c; c = c->next) dedupe_keys(c, depth + 1);
+    }
+}
+
 static bool json_ctype(const char *ct)
 {
     if (!ct) return false;
@@ -110,6 +131,7 @@ int webhook_review(const webhook_handler *h, const char *body, size_t len, const
     }
     *resp_ctype = "application/json";
     cJSON *root = body ? cJSON_ParseWithLength(body, len) : NULL;
+    dedupe_keys(root, 0);
     const char *api = "admission.k8s.io/v1";
     const cJSON *av = cJSON_GetObjectItemCaseSensitive(root, "apiVersion");
     if (cJSON_IsString(av) && !strncmp(av->valuestring, "admission.k8s.io/", 17)) api = av->valuestring;

@@ -351,6 +351,33 @@ START_TEST(review_skips_non_create_and_unmatched)
 }
 END_TEST
 
+/* Duplicate keys (found by the fuzzer): the last one wins, as in Go, and our
+ * own patch must still apply (no "internal error" denial). */
+START_TEST(review_duplicate_keys_last_wins)
+{
+    fake_sa f = {.sa_json = SA_ALL};
+    webhook_handler h = mk_handler(&f, NULL, true, true, true);
+    const char *body = "{\"request\":{\"uid\":\"d\",\"object\":{\"metadata\":{\"name\":\"p\","
+                       "\"labels\":{\"azure.workload.identity/use\":\"false\"},\"annotations\":{\"a\":\"1\"},"
+                       "\"labels\":{\"azure.workload.identity/use\":\"true\"},\"annotations\":{\"b\":\"2\"}},"
+                       "\"spec\":{\"containers\":[{\"name\":\"c\"}]}}}}";
+    char *resp = NULL;
+    const char *ct;
+    webhook_outcome oc;
+    ck_assert_int_eq(webhook_review(&h, body, strlen(body), "application/json", &resp, &ct, &oc, NULL), 200);
+    ck_assert_int_eq(oc, WEBHOOK_OUT_PATCHED);
+    cJSON *r = resp_of(resp);
+    cJSON *patch = decoded_patch(r);
+    char *ps = cJSON_PrintUnformatted(patch);
+    ck_assert_msg(strstr(ps, "AZURE_CLIENT_ID"), "azure-wi did not see the last labels: %s", ps);
+    free(ps);
+    cJSON_Delete(patch);
+    cJSON_Delete(r);
+    free(resp);
+    webhook_opts_free(&h.opts);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- options */
 START_TEST(options_unknown_key_nearest)
 {
@@ -451,6 +478,7 @@ int main(void)
     tcase_add_test(tc, review_multi_profile_order_and_log);
     tcase_add_test(tc, review_azure_denies_missing_sa_and_lookup_error);
     tcase_add_test(tc, review_skips_non_create_and_unmatched);
+    tcase_add_test(tc, review_duplicate_keys_last_wins);
     tcase_add_test(tc, options_unknown_key_nearest);
     tcase_add_test(tc, mwc_per_profile);
     suite_add_tcase(s, tc);
