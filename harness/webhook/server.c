@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "webhook_int.h"
 
@@ -39,8 +40,15 @@ struct webhook_server {
 typedef struct reqst {
     wih_buf body;
     bool too_big;
-    int64_t t0;
+    double t0;
 } reqst;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static mhd_ret send_text(struct MHD_Connection *c, unsigned code, const char *ctype, const char *body)
 {
@@ -111,7 +119,7 @@ static mhd_ret on_request(void *cls, struct MHD_Connection *conn, const char *ur
         reqst *st = calloc(1, sizeof *st);
         if (!st) return MHD_NO;
         wih_buf_init(&st->body, MAX_BODY);
-        st->t0 = wih_now_ms();
+        st->t0 = now_ms();
         *con_cls = st;
         return MHD_YES;
     }
@@ -140,7 +148,7 @@ static mhd_ret on_request(void *cls, struct MHD_Connection *conn, const char *ur
     if (!h) return send_text(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n");
     if (strcmp(method, "POST")) return send_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "use POST\n");
     if (st->too_big) {
-        record(s, WEBHOOK_OUT_ERROR, (double)(wih_now_ms() - st->t0));
+        record(s, WEBHOOK_OUT_ERROR, now_ms() - st->t0);
         return send_text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "text/plain", "request body too large\n");
     }
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
@@ -154,7 +162,7 @@ static mhd_ret on_request(void *cls, struct MHD_Connection *conn, const char *ur
     cJSON_Delete(cms);
     mhd_ret r = send_text(conn, (unsigned)code, rct, resp);
     free(resp);
-    record(s, oc, (double)(wih_now_ms() - st->t0));
+    record(s, oc, now_ms() - st->t0);
     return r;
 }
 
