@@ -23,9 +23,15 @@
  *    the pod has no volumes list), unless a volume of that NAME exists; then
  *    /spec/containers wholesale, then /spec/initContainers wholesale when the
  *    pod has init containers. Upstream emits this even when nothing changed.
- * Deviation we accept: upstream round-trips containers through Go structs, so
- * its containers carry `"resources":{}` and drop unknown fields; we keep the
- * pod's JSON as sent (the API server defaults resources anyway).
+ * Upstream round-trips containers through Go structs, so every container in
+ * the wholesale lists carries "resources":{} — we add it too (the golden cases
+ * fixtures/webhook/aws-irsa/upstream-* transcribe upstream testdata goldens); unlike
+ * upstream we do not drop fields unknown to corev1.Container.
+ * Expiration jitter: since upstream PR #260 (2025) the DEFAULT expiration is
+ * randomised in [79200, 86400] (pkg.DefaultMinTokenExpiration); upstream's
+ * goldens show 79200 because their test rand source returns 0. A mock must be
+ * deterministic, so we use tokenExpiration exactly; real EKS pods that rely on
+ * the default get a value in that range.
  * The domain page's EKS Pod Identity (container credentials) path is a later
  * profile and not implemented here.
  */
@@ -224,6 +230,9 @@ void wh_aws_mutate(const cJSON *pod, const cJSON *sa, const webhook_aws_opts *o,
             cJSON *copy = cJSON_Duplicate(c, 1);
             const char *name = wh_str(c, "name");
             if (!(name && in_list(skip, nskip, name)) && cJSON_IsObject(copy) && add_env(copy, &k)) changed = true;
+            /* upstream marshals corev1.Container: "resources" is always present */
+            if (cJSON_IsObject(copy) && !cJSON_GetObjectItemCaseSensitive(copy, "resources"))
+                cJSON_AddObjectToObject(copy, "resources");
             cJSON_AddItemToArray(lists[f], copy);
         }
     }
