@@ -36,8 +36,11 @@
  *         sha256(pod name, or generateName + " (prefix)")>, mount
  *         /var/run/secrets/azure/wi, path token/azure-identity-token;
  *         a same-named volume/mount is replaced in place.
- *   NOTE: the exact v1.6.0 webhook.go was not in the searchable index; the
- *   derivation above is the domain page's. Upstream's post-1.6.0 tests show a
+ *   Upstream PR #1720 (merged 2026-04, shipped in v1.6.0, "Breaking Changes:
+ *   Volume path change") confirms the name prefix + <sha256>, the mount path
+ *   and the token subpath. The v1.6.0 webhook.go itself was not in the
+ *   searchable index, so the hash input and length (sha256 of the pod log
+ *   name, first 30 hex) are the domain page's and unverified. Upstream's post-1.6.0 tests show a
  *   later fix (TestReinvocationDoesNotProduceDuplicateMountPath: "the v1.6.0
  *   regression where a pod could end up with two volume mounts at the same
  *   mountPath" on reinvocation) that also derives the MOUNT PATH from the pod
