@@ -259,7 +259,8 @@ cJSON *webhook_result_json(const webhook_result *r)
         cJSON_AddNumberToObject(st, "code", r->code ? r->code : 400);
         cJSON_AddStringToObject(st, "message", r->message ? r->message : "");
     }
-    if (r->verdict == WEBHOOK_PATCH && r->patch) {
+    /* like PatchResponseFromRaw: no patchType without operations */
+    if (r->verdict == WEBHOOK_PATCH && cJSON_GetArraySize(r->patch) > 0) {
         cJSON_AddStringToObject(o, "patchType", "JSONPatch");
         cJSON_AddItemToObject(o, "patch", cJSON_Duplicate(r->patch, 1));
     }

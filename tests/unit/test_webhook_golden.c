@@ -1,7 +1,8 @@
 /* Golden cases: fixtures/webhook/<profile>/<case>/{pod.yaml,sa.yaml?,options.yaml?,expect.json}.
  * One data-driven test: every case runs the pure mutation function and must
  * produce exactly expect.json (the AdmissionResponse without uid); an allowed
- * patch must also apply cleanly to the pod. */
+ * patch must also apply cleanly to the pod, and a second invocation on the
+ * mutated pod must change nothing (reinvocation). */
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,28 @@ static char *run_case(webhook_profile p, const char *dir)
     } else if (r.verdict == WEBHOOK_PATCH) {
         cJSON *copy = cJSON_Duplicate(pod, 1);
         char *em = NULL;
-        if (webhook_patch_apply(copy, r.patch, &em)) fail = wih_asprintf("patch does not apply: %s", em);
+        if (webhook_patch_apply(copy, r.patch, &em))
+            fail = wih_asprintf("patch does not apply: %s", em);
+        else {
+            /* reinvocation (azure-wi registers IfNeeded): running the webhook
+             * again on the mutated pod must not change it any further */
+            webhook_result r2;
+            webhook_mutate(p, copy, sa, NULL, &o, &r2);
+            cJSON *again = cJSON_Duplicate(copy, 1);
+            char *em2 = NULL;
+            if (r2.verdict != WEBHOOK_PATCH)
+                fail = wih_asprintf("second invocation did not patch (verdict %d: %s)", (int)r2.verdict, r2.reason);
+            else if (webhook_patch_apply(again, r2.patch, &em2))
+                fail = wih_asprintf("second patch does not apply: %s", em2);
+            else {
+                char *d2 = wih_json_diff(copy, again);
+                if (d2) fail = wih_asprintf("not idempotent on reinvocation:\n%s", d2);
+                free(d2);
+            }
+            free(em2);
+            cJSON_Delete(again);
+            webhook_result_free(&r2);
+        }
         free(em);
         cJSON_Delete(copy);
     }
