@@ -159,6 +159,21 @@ typedef enum { WEBHOOK_OUT_ALLOWED, WEBHOOK_OUT_PATCHED, WEBHOOK_OUT_DENIED, WEB
 int webhook_review(const webhook_handler *h, const char *body, size_t len, const char *content_type, char **resp,
                    const char **resp_ctype, webhook_outcome *outcome, cJSON **configmaps);
 
+/* A service account cache in front of a live lookup (the kube client), with
+ * upstream's behaviours: a fresh cached SA is served from memory (an
+ * informer cache: AWS, Azure's client); a miss does a live GET (Azure's
+ * reader fallback); when still missing, the live GET is retried every
+ * 100 ms for up to grace_ms (AWS --service-account-lookup-grace-period).
+ * Only found SAs are cached (for ttl_ms), so a new SA is seen at once.
+ * Thread-safe. Use webhook_sa_cache_lookup as handler.sa_lookup with the
+ * cache as sa_ctx. */
+typedef struct webhook_sa_cache webhook_sa_cache;
+webhook_sa_cache *webhook_sa_cache_new(webhook_sa_lookup_fn live, void *live_ctx, int64_t ttl_ms, int64_t grace_ms);
+int webhook_sa_cache_lookup(void *cache, const char *ns, const char *name, cJSON **sa, char **msg);
+/* Drop one entry (e.g. on a watch DELETE/UPDATE event), or all when name is NULL. */
+void webhook_sa_cache_forget(webhook_sa_cache *c, const char *ns, const char *name);
+void webhook_sa_cache_free(webhook_sa_cache *c);
+
 /* ------------------------------------------------------------------- server */
 typedef struct webhook_server webhook_server;
 typedef struct webhook_server_cfg {
