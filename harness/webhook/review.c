@@ -148,19 +148,21 @@ int webhook_review(const webhook_handler *h, const char *body, size_t len, const
     else if (!uid)
         err = "malformed AdmissionReview: missing request.uid";
     const cJSON *pod = cJSON_GetObjectItemCaseSensitive(req, "object");
-    if (!err && !cJSON_IsObject(pod)) err = "malformed AdmissionReview: request.object is not an object";
+    const char *kind = wh_str(cJSON_GetObjectItemCaseSensitive(req, "kind"), "kind");
+    const char *op = wh_str(req, "operation");
+    bool other = (kind && strcmp(kind, "Pod")) || (op && strcmp(op, "CREATE"));
+    /* a DELETE carries no object: only a Pod CREATE needs one */
+    if (!err && !other && !cJSON_IsObject(pod)) err = "malformed AdmissionReview: request.object is not an object";
     if (err) {
         log_line(h->log, &c, NULL, "error", err, NULL, -1);
         *resp = review_json(api, uid ? uid : "", false, 400, err, NULL);
         cJSON_Delete(root);
         return 200;
     }
-    const char *kind = wh_str(cJSON_GetObjectItemCaseSensitive(req, "kind"), "kind");
-    const char *op = wh_str(req, "operation");
     c.ns = wh_namespace(pod, wh_str(req, "namespace"));
     c.sa = webhook_pod_sa_name(pod);
     c.pod = webhook_pod_display_name(pod);
-    if ((kind && strcmp(kind, "Pod")) || (op && strcmp(op, "CREATE"))) {
+    if (other) {
         char *why = wih_asprintf("not a Pod CREATE (%s %s)", op ? op : "?", kind ? kind : "?");
         log_line(h->log, &c, NULL, "skipped", why, NULL, -1);
         free(why);

@@ -340,6 +340,13 @@ START_TEST(review_skips_non_create_and_unmatched)
     ck_assert_int_eq(oc, WEBHOOK_OUT_ALLOWED);
     ck_assert_msg(strstr(resp, "\"allowed\":true") && !strstr(resp, "patch"), "%s", resp);
     free(resp);
+    /* a DELETE carries no object and is allowed, not "malformed" */
+    const char *del = "{\"request\":{\"uid\":\"u5\",\"operation\":\"DELETE\",\"kind\":{\"kind\":\"Pod\"},"
+                      "\"oldObject\":{\"metadata\":{\"name\":\"p\"}}}}";
+    ck_assert_int_eq(webhook_review(&h, del, strlen(del), "application/json", &resp, &ct, &oc, NULL), 200);
+    ck_assert_int_eq(oc, WEBHOOK_OUT_ALLOWED);
+    ck_assert_msg(strstr(resp, "\"uid\":\"u5\",\"allowed\":true"), "%s", resp);
+    free(resp);
     /* a CREATE with an SA carrying no annotations: every profile skips */
     char *b2 = review_body("u4", "{}");
     ck_assert_int_eq(webhook_review(&h, b2, strlen(b2), "application/json", &resp, &ct, &oc, NULL), 200);
