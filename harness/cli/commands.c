@@ -11,6 +11,7 @@ extern const wih_cmd wih_cmd_kube_get;
 extern const wih_cmd wih_cmd_gen_sa;
 extern const wih_cmd wih_cmd_gen_values;
 extern const wih_cmd wih_cmd_render;
+extern const wih_cmd wih_cmd_webhook_mutate;
 
 const wih_cmd *const wih_commands[] = {
     &wih_cmd_up,
@@ -21,6 +22,7 @@ const wih_cmd *const wih_commands[] = {
     &wih_cmd_kube_apply,
     &wih_cmd_kube_get,
     &wih_cmd_version,
+    &wih_cmd_webhook_mutate,
     &wih_cmd_help,
     &wih_cmd_render,
     &wih_cmd_gen_sa,
