@@ -1,7 +1,10 @@
 /* bench_local: wall time of `up` and `down` of the local chain, warm (binaries
  * built). Prints each run and the median. Not a test: figures only.
+ * Includes the mock identity webhook (started as build/wiharness).
  * Usage: bench_local [RUNS]   (default 5) */
+#include <libgen.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "wiharness/cluster.h"
 
@@ -20,9 +23,12 @@ int main(int argc, char **argv)
     char *tmp = wih_tmpdir("wih-bench-local", false, &err);
     if (!tmp) return wih_err_report(err);
     char *dir = wih_path_join(tmp, "state");
+    /* the webhook runs as `wiharness webhook serve`: build/bench/.. holds it */
+    char *self = wih_strdup(argv[0]);
+    char *bin = wih_asprintf("%s/../wiharness", dirname(self));
     int64_t up[50], down[50];
     for (int i = 0; i < runs && !wih_interrupted(); i++) {
-        cluster_local_opts o = {.state_dir = dir};
+        cluster_local_opts o = {.state_dir = dir, .wiharness_bin = bin};
         bool reused;
         int64_t t0 = wih_now_ms();
         if ((err = cluster_local_up(&o, &reused))) return wih_err_report(err);
@@ -40,5 +46,7 @@ int main(int argc, char **argv)
            (long long)down[0], (long long)down[runs - 1]);
     free(dir);
     free(tmp);
+    free(self);
+    free(bin);
     return 0;
 }

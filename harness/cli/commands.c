@@ -12,20 +12,27 @@ extern const wih_cmd wih_cmd_gen_sa;
 extern const wih_cmd wih_cmd_gen_values;
 extern const wih_cmd wih_cmd_render;
 extern const wih_cmd wih_cmd_webhook_mutate;
+extern const wih_cmd wih_cmd_webhook_serve;
 
 const wih_cmd *const wih_commands[] = {
+    /* the local chain */
     &wih_cmd_up,
     &wih_cmd_status,
     &wih_cmd_env,
     &wih_cmd_down,
-    &wih_cmd_smoke,
-    &wih_cmd_kube_apply,
-    &wih_cmd_kube_get,
-    &wih_cmd_version,
-    &wih_cmd_webhook_mutate,
-    &wih_cmd_help,
+    /* OSMO: what pod will OSMO make, and the manifests of the guide */
     &wih_cmd_render,
     &wih_cmd_gen_sa,
     &wih_cmd_gen_values,
+    /* the mock identity webhook */
+    &wih_cmd_webhook_mutate,
+    &wih_cmd_webhook_serve,
+    /* a small kubectl */
+    &wih_cmd_kube_apply,
+    &wih_cmd_kube_get,
+    /* the installation */
+    &wih_cmd_smoke,
+    &wih_cmd_version,
+    &wih_cmd_help,
 };
 const size_t wih_ncommands = sizeof wih_commands / sizeof wih_commands[0];

@@ -11,6 +11,8 @@ typedef struct {
     long timeout;
     const char *output;
     bool keep_state;
+    const char *profiles, *webhook_options;
+    bool no_webhook;
 } local_cfg;
 
 #define STATE_OPT                                                                                                 \
@@ -20,9 +22,15 @@ typedef struct {
 static const wih_opt k_up_opts[] = {
     {"backend", 0, WIH_OPT_STR, offsetof(local_cfg, backend), "NAME", "cluster backend: local (the only one so far)",
      false},
+    {"no-webhook", 0, WIH_OPT_FLAG, offsetof(local_cfg, no_webhook), NULL,
+     "start the control plane only, without the mock identity webhook", false},
+    {"profiles", 0, WIH_OPT_STR, offsetof(local_cfg, profiles), "LIST",
+     "webhook profiles to serve and register: aws-irsa,azure-wi,gcp-fleet (default: all)", false},
     STATE_OPT,
     {"timeout", 0, WIH_OPT_INT, offsetof(local_cfg, timeout), "SECONDS",
      "readiness deadline per component (default 60)", false},
+    {"webhook-options", 0, WIH_OPT_STR, offsetof(local_cfg, webhook_options), "FILE",
+     "webhook profile options (camelCase keys, docs/webhook.md)", false},
 };
 static const wih_opt k_status_opts[] = {
     {"output", 'o', WIH_OPT_STR, offsetof(local_cfg, output), "FORMAT", "text (default) or json", false},
@@ -44,7 +52,12 @@ static int run_up(void *vcfg, int argc, char **argv)
         fprintf(stderr, "wiharness up: unknown backend '%s' (available: local)\n", c->backend);
         return WIH_EXIT_INPUT;
     }
-    cluster_local_opts o = {.state_dir = c->state_dir, .timeout_ms = c->timeout * 1000, .progress = stderr};
+    cluster_local_opts o = {.state_dir = c->state_dir,
+                            .timeout_ms = c->timeout * 1000,
+                            .progress = stderr,
+                            .no_webhook = c->no_webhook,
+                            .profiles = c->profiles,
+                            .webhook_options = c->webhook_options};
     bool reused = false;
     wih_err *e = cluster_local_up(&o, &reused);
     if (e) return wih_err_report(e);
@@ -122,8 +135,9 @@ static int run_down(void *vcfg, int argc, char **argv)
 #define NOPTS(a) (sizeof a / sizeof a[0])
 const wih_cmd wih_cmd_up = {
     .name = "up",
-    .summary = "start the local chain (etcd + kube-apiserver on 127.0.0.1) or reuse a healthy one",
+    .summary = "start the local chain (etcd, kube-apiserver, mock identity webhook on 127.0.0.1) or reuse it",
     .details = "Idempotent: a healthy chain in the state dir is reused, a dead one replaced.\n"
+               "The webhook is registered with the API server for each profile (down removes it).\n"
                "Prints 'export KUBECONFIG=…' on stdout; progress goes to stderr.",
     .opts = k_up_opts,
     .nopts = NOPTS(k_up_opts),

@@ -112,7 +112,7 @@ static bool comp_alive(const cJSON *c)
     return now != 0 && now == strtoull(st, NULL, 10);
 }
 
-static const char *const k_components[] = {"kube-apiserver", "etcd", NULL}; /* stop order */
+static const char *const k_components[] = {"webhook", "kube-apiserver", "etcd", NULL}; /* stop order */
 
 static bool comp_healthy(const char *dir, const char *name, const cJSON *c)
 {
@@ -121,7 +121,9 @@ static bool comp_healthy(const char *dir, const char *name, const cJSON *c)
     if (!url) return false;
     char *pki = wih_path_join(dir, "pki");
     char *ca = wih_path_join(pki, "ca.crt"), *crt = wih_path_join(pki, "admin.crt"), *key = wih_path_join(pki, "admin.key");
-    char *probe = !strcmp(name, "etcd") ? wih_asprintf("%s/health", url) : wih_asprintf("%s/readyz", url);
+    char *probe = !strcmp(name, "etcd")      ? wih_asprintf("%s/health", url)
+                  : !strcmp(name, "webhook") ? wih_asprintf("%s/healthz", url)
+                                             : wih_asprintf("%s/readyz", url);
     wih_err *e = NULL;
     long st = cluster_http_get(probe, ca, crt, key, NULL, &e);
     wih_err_free(e);
@@ -142,6 +144,7 @@ cJSON *cluster_local_status(const char *dir, bool *all_ok, wih_err **err)
     cJSON *comps = cJSON_GetObjectItem(state, "components");
     for (const char *const *n = k_components; *n; n++) {
         cJSON *c = cJSON_GetObjectItem(comps, *n);
+        if (!c) continue;
         cJSON *o = cJSON_AddObjectToObject(out, *n);
         bool alive = c && comp_alive(c);
         bool healthy = alive && comp_healthy(dir, *n, c);
@@ -215,6 +218,78 @@ static wih_err *bind_discovery(const char *dir, const cluster_svc *api)
     return out;
 }
 
+typedef struct {
+    const char *ready;
+} ready_file_ctx;
+
+static int ready_file_ready(void *ctx, wih_err **err)
+{
+    (void)err;
+    return access(((ready_file_ctx *)ctx)->ready, R_OK) == 0 ? 1 : 0;
+}
+
+/* `<wiharness> webhook serve` as a persistent process, registered when ready. */
+static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, const char *pki, const char *kubeconfig,
+                              int64_t timeout, cluster_svc *out)
+{
+    memset(out, 0, sizeof *out);
+    char self[4096];
+    const char *bin = o->wiharness_bin;
+    if (!bin) {
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0) return wih_err_new(WIH_EXIT_INFRA, "cannot find the wiharness binary (/proc/self/exe)");
+        self[n] = '\0';
+        bin = self;
+    }
+    wih_err *err = NULL;
+    int port = wih_free_port(&err);
+    if (port < 0) return err;
+    char *logs = wih_path_join(dir, "logs");
+    wih_mkdir_p(logs, 0700);
+    char *ready = wih_path_join(dir, "webhook.ready"), *dlog = wih_path_join(logs, "webhook-decisions.jsonl");
+    unlink(ready);
+    char *ports = wih_asprintf("%d", port);
+    char *args[24];
+    int n = 0;
+    args[n++] = (char *)bin;
+    args[n++] = "--no-color";
+    args[n++] = "webhook";
+    args[n++] = "serve";
+    args[n++] = "--kubeconfig";
+    args[n++] = (char *)kubeconfig;
+    args[n++] = "--pki";
+    args[n++] = (char *)pki;
+    args[n++] = "--port";
+    args[n++] = ports;
+    args[n++] = "--ready-file";
+    args[n++] = ready;
+    args[n++] = "--decision-log";
+    args[n++] = dlog;
+    if (o->profiles) {
+        args[n++] = "--profiles";
+        args[n++] = (char *)o->profiles;
+    }
+    if (o->webhook_options) {
+        args[n++] = "--options";
+        args[n++] = (char *)o->webhook_options;
+    }
+    args[n] = NULL;
+    wih_proc_opts po = {.name = "webhook", .argv = args, .log_dir = logs};
+    out->proc = wih_proc_spawn(&po, &err);
+    if (out->proc) {
+        out->port = port;
+        out->url = wih_asprintf("https://127.0.0.1:%d", port);
+        ready_file_ctx rc = {ready};
+        err = wih_proc_wait_ready(out->proc, ready_file_ready, &rc, timeout);
+        if (err) cluster_svc_stop(out);
+    }
+    free(logs);
+    free(ready);
+    free(dlog);
+    free(ports);
+    return err ? wih_err_wrap(err, "starting the mock identity webhook") : NULL;
+}
+
 static char *kubeconfig_text(const char *pki, const char *server)
 {
     char *ca = wih_path_join(pki, "ca.crt"), *crt = wih_path_join(pki, "admin.crt"), *key = wih_path_join(pki, "admin.key");
@@ -262,6 +337,7 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
         cJSON *comps = cJSON_GetObjectItem(old, "components");
         for (const char *const *n = k_components; *n; n++) {
             cJSON *c = cJSON_GetObjectItem(comps, *n);
+            if (!c && !strcmp(*n, "webhook") && o->no_webhook) continue;
             healthy = healthy && c && comp_healthy(dir, *n, c);
         }
         if (healthy) {
@@ -287,7 +363,7 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
     char *statef = wih_path_join(dir, "state.json");
     unlink(statef);
     char *pki = wih_path_join(dir, "pki");
-    cluster_svc etcd = {0}, api = {0};
+    cluster_svc etcd = {0}, api = {0}, wh = {0};
     cJSON *state = NULL;
     int64_t t0 = wih_now_ms();
     if ((err = cluster_pki_create(pki, false))) goto fail;
@@ -306,6 +382,14 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
         goto fail;
     }
     free(kc);
+    if (!o->no_webhook) {
+        progress(o, "starting the mock identity webhook (%s)", o->profiles ? o->profiles : "aws-irsa,azure-wi,gcp-fleet");
+        if ((err = start_webhook(o, dir, pki, kcpath, timeout, &wh))) {
+            free(kcpath);
+            goto fail;
+        }
+        progress(o, "webhook registered at %s (%lld ms)", wh.url, (long long)(wih_now_ms() - t0));
+    }
     state = cJSON_CreateObject();
     cJSON_AddStringToObject(state, "backend", "local");
     cJSON_AddNumberToObject(state, "created_ms", (double)wih_wall_ms());
@@ -317,19 +401,22 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
     cJSON *comps = cJSON_AddObjectToObject(state, "components");
     cJSON_AddItemToObject(comps, "etcd", proc_json(&etcd));
     cJSON_AddItemToObject(comps, "kube-apiserver", proc_json(&api));
+    if (wh.proc) cJSON_AddItemToObject(comps, "webhook", proc_json(&wh));
     char *text = cJSON_Print(state);
     int wrc = wih_write_file(statef, text, strlen(text), 0600, &err);
     free(text);
     free(kcpath);
     if (wrc != 0) goto fail;
     /* hand the processes over: they outlive us, `down` stops them by recorded PID */
-    wih_proc_detach(etcd.proc);
-    wih_proc_detach(api.proc);
-    wih_proc_free(etcd.proc);
-    wih_proc_free(api.proc);
-    etcd.proc = api.proc = NULL;
-    cluster_svc_stop(&etcd);
-    cluster_svc_stop(&api);
+    cluster_svc *all[] = {&etcd, &api, &wh};
+    for (int i = 0; i < 3; i++) {
+        if (all[i]->proc) {
+            wih_proc_detach(all[i]->proc);
+            wih_proc_free(all[i]->proc);
+            all[i]->proc = NULL;
+        }
+        cluster_svc_stop(all[i]);
+    }
     progress(o, "local control plane up in %.1f s", (double)(wih_now_ms() - t0) / 1000.0);
     cJSON_Delete(state);
     free(statef);
@@ -338,6 +425,7 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
     free(dir);
     return NULL;
 fail:
+    cluster_svc_stop(&wh);
     cluster_svc_stop(&api);
     cluster_svc_stop(&etcd);
     cJSON_Delete(state);

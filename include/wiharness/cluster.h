@@ -67,6 +67,13 @@ typedef struct cluster_local_opts {
     const char *state_dir; /* NULL = default */
     int64_t timeout_ms;    /* per component readiness; 0 = 60 s */
     FILE *progress;        /* progress lines, or NULL */
+    /* The mock identity webhook runs as `<wiharness> webhook serve …`, a
+     * process of its own that outlives `up` and is registered with the API
+     * server (down stops it; it removes its registrations on SIGTERM). */
+    const char *wiharness_bin;   /* NULL = /proc/self/exe */
+    bool no_webhook;             /* control plane only */
+    const char *profiles;        /* "aws-irsa,azure-wi,gcp-fleet" subset; NULL = all */
+    const char *webhook_options; /* options file (docs/webhook.md), or NULL */
 } cluster_local_opts;
 
 char *cluster_local_default_dir(void);

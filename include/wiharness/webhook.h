@@ -208,4 +208,24 @@ int webhook_selfsigned(char **cert_pem, char **key_pem, wih_err **err);
  * rules: pods CREATE. New object. */
 cJSON *webhook_mwc_json(webhook_profile p, const char *url, const char *ca_pem);
 
+/* ------------------------------------------------------- against a live cluster */
+/* Glue between the server and a real API server (kube client): SA lookups,
+ * the gcp-fleet credential ConfigMaps, and the registrations. One kube client
+ * behind a mutex (the server has 4 worker threads; the client is not
+ * thread-safe). */
+struct kube_client;
+typedef struct webhook_live webhook_live;
+/* Takes ownership of the client. */
+webhook_live *webhook_live_new(struct kube_client *c);
+void webhook_live_free(webhook_live *l);
+/* A webhook_sa_lookup_fn over the live cluster (ctx = the webhook_live). */
+int webhook_live_sa_lookup(void *ctx, const char *ns, const char *name, cJSON **sa, char **msg);
+/* on_configmaps for the server: server-side apply each ConfigMap (logged on failure). */
+void webhook_live_configmaps(void *ctx, const cJSON *configmaps);
+/* Register (server-side apply) one MutatingWebhookConfiguration per enabled
+ * profile; unregister deletes them (absent ones are fine). */
+wih_err *webhook_live_register(webhook_live *l, const bool enabled[WEBHOOK_NPROFILES], const char *url,
+                               const char *ca_pem);
+wih_err *webhook_live_unregister(webhook_live *l, const bool enabled[WEBHOOK_NPROFILES]);
+
 #endif
