@@ -125,7 +125,7 @@ static char *read_version(wih_tool t, const char *path)
             v = first_line_after(out, "etcd Version");
             break;
         case WIH_TOOL_MINIO:
-            v = first_line_after(out, "minio version");
+            v = first_line_after(out, " version "); /* "<argv0> version RELEASE… (commit-id=…)" */
             break;
         case WIH_TOOL_KUBECTL:
             v = first_line_after(out, "Client Version");

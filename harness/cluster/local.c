@@ -1,0 +1,399 @@
+/* The local backend: etcd + kube-apiserver on loopback that outlive `wiharness
+ * up`, recorded in a state dir so `status`, `env` and `down` find them again. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "wiharness/cluster.h"
+#include "wiharness/yamljson.h"
+
+char *cluster_local_default_dir(void)
+{
+    return wih_state_dir_default("local");
+}
+
+static void progress(const cluster_local_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void progress(const cluster_local_opts *o, const char *fmt, ...)
+{
+    if (!o->progress) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(o->progress, fmt, ap);
+    va_end(ap);
+    fputc('\n', o->progress);
+    fflush(o->progress);
+}
+
+/* An exclusive lock on <dir>/lock for the duration of up/down. */
+static int lock_dir(const char *dir, wih_err **err)
+{
+    if (wih_mkdir_p(dir, 0700) != 0) {
+        *err = wih_err_new(WIH_EXIT_INFRA, "creating state dir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    char *p = wih_path_join(dir, "lock");
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    free(p);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (fd >= 0 && errno == EWOULDBLOCK) {
+            /* another up/down holds it: wait for it, but not forever */
+            int64_t end = wih_now_ms() + 120000;
+            while (wih_now_ms() < end && !wih_interrupted()) {
+                if (flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
+                wih_sleep_ms(100);
+            }
+        }
+        *err = wih_err_new(WIH_EXIT_INFRA, "state dir %s is locked by another wiharness", dir);
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+cJSON *cluster_local_state(const char *dir, wih_err **err)
+{
+    char *p = wih_path_join(dir, "state.json");
+    char *text = wih_read_file(p, 1 << 20, NULL, NULL);
+    if (!text) {
+        *err = wih_err_new(WIH_EXIT_INFRA, "no local chain in %s (run 'wiharness up' first)", dir);
+        free(p);
+        return NULL;
+    }
+    cJSON *s = wih_json_parse(p, text, err);
+    free(text);
+    free(p);
+    return s;
+}
+
+static cJSON *proc_json(const cluster_svc *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    pid_t pid = wih_proc_pid(s->proc);
+    cJSON_AddNumberToObject(o, "pid", pid);
+    char *st = wih_asprintf("%llu", wih_pid_start_ticks(pid));
+    cJSON_AddStringToObject(o, "start_ticks", st);
+    free(st);
+    char path[64], exe[4096];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        cJSON_AddStringToObject(o, "exe", exe);
+    }
+    cJSON_AddNumberToObject(o, "port", s->port);
+    if (s->port2) cJSON_AddNumberToObject(o, "port2", s->port2);
+    cJSON_AddStringToObject(o, "url", s->url);
+    if (wih_proc_log_path(s->proc)) cJSON_AddStringToObject(o, "log", wih_proc_log_path(s->proc));
+    return o;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static long jnum(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? (long)v->valuedouble : 0;
+}
+
+/* alive = same PID, same start time as recorded (never a recycled PID) */
+static bool comp_alive(const cJSON *c)
+{
+    pid_t pid = (pid_t)jnum(c, "pid");
+    const char *st = jstr(c, "start_ticks");
+    if (pid <= 0 || !st) return false;
+    unsigned long long now = wih_pid_start_ticks(pid);
+    return now != 0 && now == strtoull(st, NULL, 10);
+}
+
+static const char *const k_components[] = {"kube-apiserver", "etcd", NULL}; /* stop order */
+
+static bool comp_healthy(const char *dir, const char *name, const cJSON *c)
+{
+    if (!comp_alive(c)) return false;
+    const char *url = jstr(c, "url");
+    if (!url) return false;
+    char *pki = wih_path_join(dir, "pki");
+    char *ca = wih_path_join(pki, "ca.crt"), *crt = wih_path_join(pki, "admin.crt"), *key = wih_path_join(pki, "admin.key");
+    char *probe = !strcmp(name, "etcd") ? wih_asprintf("%s/health", url) : wih_asprintf("%s/readyz", url);
+    wih_err *e = NULL;
+    long st = cluster_http_get(probe, ca, crt, key, NULL, &e);
+    wih_err_free(e);
+    free(pki);
+    free(ca);
+    free(crt);
+    free(key);
+    free(probe);
+    return st == 200;
+}
+
+cJSON *cluster_local_status(const char *dir, bool *all_ok, wih_err **err)
+{
+    cJSON *state = cluster_local_state(dir, err);
+    if (!state) return NULL;
+    cJSON *out = cJSON_CreateObject();
+    bool ok = true;
+    cJSON *comps = cJSON_GetObjectItem(state, "components");
+    for (const char *const *n = k_components; *n; n++) {
+        cJSON *c = cJSON_GetObjectItem(comps, *n);
+        cJSON *o = cJSON_AddObjectToObject(out, *n);
+        bool alive = c && comp_alive(c);
+        bool healthy = alive && comp_healthy(dir, *n, c);
+        cJSON_AddBoolToObject(o, "alive", alive);
+        cJSON_AddBoolToObject(o, "healthy", healthy);
+        if (c) {
+            cJSON_AddNumberToObject(o, "pid", jnum(c, "pid"));
+            if (jstr(c, "url")) cJSON_AddStringToObject(o, "url", jstr(c, "url"));
+            if (jstr(c, "log")) cJSON_AddStringToObject(o, "log", jstr(c, "log"));
+        }
+        ok = ok && healthy;
+    }
+    cJSON_Delete(state);
+    *all_ok = ok;
+    return out;
+}
+
+static void stop_recorded(const cJSON *state, const cluster_local_opts *o)
+{
+    cJSON *comps = cJSON_GetObjectItem(state, "components");
+    for (const char *const *n = k_components; *n; n++) {
+        cJSON *c = cJSON_GetObjectItem(comps, *n);
+        if (!c) continue;
+        pid_t pid = (pid_t)jnum(c, "pid");
+        const char *st = jstr(c, "start_ticks");
+        if (!comp_alive(c)) continue;
+        progress(o, "stopping %s (pid %d)", *n, (int)pid);
+        wih_pid_stop_checked(pid, strtoull(st, NULL, 10), jstr(c, "exe"), 10000);
+    }
+}
+
+static wih_err *bind_discovery(const char *dir, const cluster_svc *api)
+{
+    /* OIDC discovery and JWKS readable without credentials, as a cloud IAM
+     * expects when it registers the cluster's issuer. */
+    const char *body = "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRoleBinding\","
+                       "\"metadata\":{\"name\":\"wiharness:service-account-issuer-discovery\"},"
+                       "\"roleRef\":{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\","
+                       "\"name\":\"system:service-account-issuer-discovery\"},"
+                       "\"subjects\":[{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"Group\","
+                       "\"name\":\"system:unauthenticated\"}]}";
+    char *pki = wih_path_join(dir, "pki");
+    char *ca = wih_path_join(pki, "ca.crt"), *crt = wih_path_join(pki, "admin.crt"), *key = wih_path_join(pki, "admin.key");
+    char *url = wih_asprintf("%s/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/"
+                             "wiharness:service-account-issuer-discovery?fieldManager=wiharness&force=true",
+                             api->url);
+    wih_err *err = NULL;
+    char *resp = NULL;
+    long st = -1;
+    /* RBAC bootstrap roles appear shortly after /readyz; retry briefly */
+    for (int i = 0; i < 50; i++) {
+        wih_err_free(err);
+        err = NULL;
+        free(resp);
+        resp = NULL;
+        st = cluster_http("PATCH", url, "application/apply-patch+yaml", body, ca, crt, key, &resp, &err);
+        if (st == 200 || st == 201) break;
+        wih_sleep_ms(100);
+    }
+    wih_err *out = NULL;
+    if (st != 200 && st != 201)
+        out = err ? err : wih_err_http(st, resp, "binding system:service-account-issuer-discovery to system:unauthenticated");
+    else
+        wih_err_free(err);
+    free(resp);
+    free(url);
+    free(pki);
+    free(ca);
+    free(crt);
+    free(key);
+    return out;
+}
+
+static char *kubeconfig_text(const char *pki, const char *server)
+{
+    char *ca = wih_path_join(pki, "ca.crt"), *crt = wih_path_join(pki, "admin.crt"), *key = wih_path_join(pki, "admin.key");
+    char *y = wih_asprintf("apiVersion: v1\n"
+                           "kind: Config\n"
+                           "clusters:\n"
+                           "- name: wiharness-local\n"
+                           "  cluster:\n"
+                           "    server: %s\n"
+                           "    certificate-authority: %s\n"
+                           "users:\n"
+                           "- name: wiharness-admin\n"
+                           "  user:\n"
+                           "    client-certificate: %s\n"
+                           "    client-key: %s\n"
+                           "contexts:\n"
+                           "- name: wiharness-local\n"
+                           "  context:\n"
+                           "    cluster: wiharness-local\n"
+                           "    user: wiharness-admin\n"
+                           "current-context: wiharness-local\n",
+                           server, ca, crt, key);
+    free(ca);
+    free(crt);
+    free(key);
+    return y;
+}
+
+wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
+{
+    char *dir = o->state_dir ? wih_strdup(o->state_dir) : cluster_local_default_dir();
+    int64_t timeout = o->timeout_ms ? o->timeout_ms : 60000;
+    wih_err *err = NULL;
+    *reused = false;
+    int lock = lock_dir(dir, &err);
+    if (lock < 0) {
+        free(dir);
+        return err;
+    }
+    cJSON *old = cluster_local_state(dir, &err);
+    wih_err_free(err);
+    err = NULL;
+    if (old) {
+        bool healthy = true;
+        cJSON *comps = cJSON_GetObjectItem(old, "components");
+        for (const char *const *n = k_components; *n; n++) {
+            cJSON *c = cJSON_GetObjectItem(comps, *n);
+            healthy = healthy && c && comp_healthy(dir, *n, c);
+        }
+        if (healthy) {
+            progress(o, "reusing the healthy local chain in %s", dir);
+            *reused = true;
+            cJSON_Delete(old);
+            close(lock);
+            free(dir);
+            return NULL;
+        }
+        progress(o, "the local chain in %s is not healthy: replacing it", dir);
+        stop_recorded(old, o);
+        cJSON_Delete(old);
+    }
+    /* a fresh start: old data and logs go, the PKI stays (it is still valid) */
+    char *etcd_dir = wih_path_join(dir, "etcd"), *logs = wih_path_join(dir, "logs"), *certs = wih_path_join(dir, "apiserver-certs");
+    wih_rm_rf(etcd_dir);
+    wih_rm_rf(logs);
+    wih_rm_rf(certs);
+    free(etcd_dir);
+    free(logs);
+    free(certs);
+    char *statef = wih_path_join(dir, "state.json");
+    unlink(statef);
+    char *pki = wih_path_join(dir, "pki");
+    cluster_svc etcd = {0}, api = {0};
+    cJSON *state = NULL;
+    int64_t t0 = wih_now_ms();
+    if ((err = cluster_pki_create(pki, false))) goto fail;
+    progress(o, "starting etcd");
+    if ((err = cluster_etcd_start(dir, &etcd, timeout, CLUSTER_PERSIST))) goto fail;
+    progress(o, "etcd ready at %s (%lld ms)", etcd.url, (long long)(wih_now_ms() - t0));
+    progress(o, "starting kube-apiserver");
+    if ((err = cluster_apiserver_start(dir, pki, &etcd, &api, timeout, CLUSTER_PERSIST))) goto fail;
+    progress(o, "kube-apiserver ready at %s (%lld ms)", api.url, (long long)(wih_now_ms() - t0));
+    if ((err = bind_discovery(dir, &api))) goto fail;
+    char *kc = kubeconfig_text(pki, api.url);
+    char *kcpath = wih_path_join(dir, "kubeconfig");
+    if (wih_write_file(kcpath, kc, strlen(kc), 0600, &err) != 0) {
+        free(kc);
+        free(kcpath);
+        goto fail;
+    }
+    free(kc);
+    state = cJSON_CreateObject();
+    cJSON_AddStringToObject(state, "backend", "local");
+    cJSON_AddNumberToObject(state, "created_ms", (double)wih_wall_ms());
+    cJSON_AddStringToObject(state, "state_dir", dir);
+    cJSON_AddStringToObject(state, "kubeconfig", kcpath);
+    cJSON_AddStringToObject(state, "pki", pki);
+    cJSON_AddStringToObject(state, "server", api.url);
+    cJSON_AddStringToObject(state, "issuer", api.url);
+    cJSON *comps = cJSON_AddObjectToObject(state, "components");
+    cJSON_AddItemToObject(comps, "etcd", proc_json(&etcd));
+    cJSON_AddItemToObject(comps, "kube-apiserver", proc_json(&api));
+    char *text = cJSON_Print(state);
+    int wrc = wih_write_file(statef, text, strlen(text), 0600, &err);
+    free(text);
+    free(kcpath);
+    if (wrc != 0) goto fail;
+    /* hand the processes over: they outlive us, `down` stops them by recorded PID */
+    wih_proc_detach(etcd.proc);
+    wih_proc_detach(api.proc);
+    wih_proc_free(etcd.proc);
+    wih_proc_free(api.proc);
+    etcd.proc = api.proc = NULL;
+    cluster_svc_stop(&etcd);
+    cluster_svc_stop(&api);
+    progress(o, "local control plane up in %.1f s", (double)(wih_now_ms() - t0) / 1000.0);
+    cJSON_Delete(state);
+    free(statef);
+    free(pki);
+    close(lock);
+    free(dir);
+    return NULL;
+fail:
+    cluster_svc_stop(&api);
+    cluster_svc_stop(&etcd);
+    cJSON_Delete(state);
+    unlink(statef);
+    free(statef);
+    free(pki);
+    close(lock);
+    free(dir);
+    return wih_err_wrap(err, "wiharness up");
+}
+
+wih_err *cluster_local_down(const cluster_local_opts *o, bool keep_state)
+{
+    char *dir = o->state_dir ? wih_strdup(o->state_dir) : cluster_local_default_dir();
+    wih_err *err = NULL;
+    if (access(dir, F_OK) != 0) {
+        progress(o, "nothing to stop: no state dir %s", dir);
+        free(dir);
+        return NULL;
+    }
+    int lock = lock_dir(dir, &err);
+    if (lock < 0) {
+        free(dir);
+        return err;
+    }
+    cJSON *state = cluster_local_state(dir, &err);
+    if (state) {
+        stop_recorded(state, o);
+        /* verify: nothing we recorded is alive or listening */
+        cJSON *comps = cJSON_GetObjectItem(state, "components");
+        for (const char *const *n = k_components; *n && !err; n++) {
+            cJSON *c = cJSON_GetObjectItem(comps, *n);
+            if (!c) continue;
+            if (comp_alive(c))
+                err = wih_err_new(WIH_EXIT_INFRA, "%s (pid %ld) is still alive", *n, jnum(c, "pid"));
+            else if (wih_port_listening((int)jnum(c, "port")))
+                err = wih_err_new(WIH_EXIT_INFRA, "port %ld of %s is still listening", jnum(c, "port"), *n);
+        }
+        cJSON_Delete(state);
+    } else {
+        wih_err_free(err);
+        err = NULL;
+    }
+    if (!err) {
+        if (keep_state) {
+            char *p = wih_path_join(dir, "state.json"), *kept = wih_path_join(dir, "state.stopped.json");
+            rename(p, kept);
+            free(p);
+            free(kept);
+            progress(o, "stopped; state kept in %s", dir);
+        } else {
+            wih_rm_rf(dir);
+            progress(o, "stopped; removed %s", dir);
+        }
+    }
+    close(lock);
+    free(dir);
+    return err;
+}

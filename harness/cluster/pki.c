@@ -1,0 +1,251 @@
+/* The harness PKI, generated with the OpenSSL 3 API (never the openssl CLI). */
+#include <fcntl.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wiharness/cluster.h"
+
+static wih_err *ossl_err(const char *what)
+{
+    unsigned long e = ERR_get_error();
+    char buf[256] = "unknown OpenSSL error";
+    if (e) ERR_error_string_n(e, buf, sizeof buf);
+    ERR_clear_error();
+    return wih_err_new(WIH_EXIT_INFRA, "%s: %s", what, buf);
+}
+
+static EVP_PKEY *gen_ec(void)
+{
+    return EVP_EC_gen("P-256");
+}
+
+static EVP_PKEY *gen_rsa(unsigned bits)
+{
+    return EVP_RSA_gen(bits);
+}
+
+static wih_err *write_key(const char *dir, const char *name, EVP_PKEY *k)
+{
+    char *path = wih_path_join(dir, name);
+    char *tmp = wih_asprintf("%s.tmp", path);
+    wih_err *err = NULL;
+    FILE *f = NULL;
+    int fd = -1;
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || !(f = fdopen(fd, "w"))) {
+        err = wih_err_new(WIH_EXIT_INFRA, "writing %s", path);
+        if (fd >= 0) close(fd);
+        goto out;
+    }
+    if (!PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL)) err = ossl_err(path);
+    if (fclose(f) != 0 && !err) err = wih_err_new(WIH_EXIT_INFRA, "writing %s", path);
+    if (!err && rename(tmp, path) != 0) err = wih_err_new(WIH_EXIT_INFRA, "renaming %s", tmp);
+out:
+    if (err) unlink(tmp);
+    free(tmp);
+    free(path);
+    return err;
+}
+
+static wih_err *write_pub(const char *dir, const char *name, EVP_PKEY *k)
+{
+    char *path = wih_path_join(dir, name);
+    FILE *f = fopen(path, "w");
+    wih_err *err = NULL;
+    if (!f)
+        err = wih_err_new(WIH_EXIT_INFRA, "writing %s", path);
+    else {
+        if (!PEM_write_PUBKEY(f, k)) err = ossl_err(path);
+        fclose(f);
+    }
+    free(path);
+    return err;
+}
+
+static wih_err *write_cert(const char *dir, const char *name, X509 *c)
+{
+    char *path = wih_path_join(dir, name);
+    FILE *f = fopen(path, "w");
+    wih_err *err = NULL;
+    if (!f)
+        err = wih_err_new(WIH_EXIT_INFRA, "writing %s", path);
+    else {
+        if (!PEM_write_X509(f, c)) err = ossl_err(path);
+        fclose(f);
+    }
+    free(path);
+    return err;
+}
+
+static bool add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+    X509_EXTENSION *ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (!ex) return false;
+    int ok = X509_add_ext(cert, ex, -1);
+    X509_EXTENSION_free(ex);
+    return ok == 1;
+}
+
+/* Build and sign a certificate. issuer == NULL → self-signed CA. */
+static X509 *make_cert(EVP_PKEY *key, const char *cn, const char *org, X509 *issuer, EVP_PKEY *issuer_key,
+                       int kind /* 0 CA, 1 server, 2 client */, const char *san, long days)
+{
+    X509 *c = X509_new();
+    if (!c) return NULL;
+    X509_set_version(c, 2);
+    unsigned char serial[16];
+    RAND_bytes(serial, sizeof serial);
+    serial[0] &= 0x7f;
+    BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
+    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(c));
+    BN_free(bn);
+    X509_gmtime_adj(X509_getm_notBefore(c), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(c), days * 86400L);
+    X509_set_pubkey(c, key);
+    X509_NAME *n = X509_get_subject_name(c);
+    if (org) X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)org, -1, -1, 0);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : n);
+    X509 *iss = issuer ? issuer : c;
+    bool ok = true;
+    if (kind == 0) {
+        ok = ok && add_ext(c, iss, NID_basic_constraints, "critical,CA:TRUE");
+        ok = ok && add_ext(c, iss, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
+        ok = ok && add_ext(c, iss, NID_subject_key_identifier, "hash");
+    } else {
+        ok = ok && add_ext(c, iss, NID_basic_constraints, "critical,CA:FALSE");
+        ok = ok && add_ext(c, iss, NID_key_usage, "critical,digitalSignature,keyEncipherment");
+        ok = ok && add_ext(c, iss, NID_ext_key_usage, kind == 1 ? "serverAuth" : "clientAuth");
+        ok = ok && add_ext(c, iss, NID_authority_key_identifier, "keyid:always");
+        if (san) ok = ok && add_ext(c, iss, NID_subject_alt_name, san);
+    }
+    if (!ok || !X509_sign(c, issuer_key ? issuer_key : key, EVP_sha256())) {
+        X509_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char *p = wih_path_join(dir, name);
+    bool ok = access(p, R_OK) == 0;
+    free(p);
+    return ok;
+}
+
+static EVP_PKEY *read_key(const char *dir, const char *name)
+{
+    char *p = wih_path_join(dir, name);
+    FILE *f = fopen(p, "r");
+    free(p);
+    if (!f) return NULL;
+    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    return k;
+}
+
+static X509 *read_cert(const char *dir, const char *name)
+{
+    char *p = wih_path_join(dir, name);
+    FILE *f = fopen(p, "r");
+    free(p);
+    if (!f) return NULL;
+    X509 *c = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    return c;
+}
+
+wih_err *cluster_pki_issue(const char *dir, const char *name, const char *cn, const char *org, bool server,
+                           const char *const *extra_dns)
+{
+    EVP_PKEY *cakey = read_key(dir, "ca.key");
+    X509 *ca = read_cert(dir, "ca.crt");
+    wih_err *err = NULL;
+    EVP_PKEY *k = NULL;
+    X509 *c = NULL;
+    char *san = NULL;
+    if (!cakey || !ca) {
+        err = wih_err_new(WIH_EXIT_INFRA, "issuing %s: no CA in %s", name, dir);
+        goto out;
+    }
+    k = gen_ec();
+    if (!k) {
+        err = ossl_err("generating a key");
+        goto out;
+    }
+    if (server) {
+        wih_buf b;
+        wih_buf_init(&b, 8192);
+        wih_buf_adds(&b, "IP:127.0.0.1,DNS:localhost");
+        for (const char *const *d = extra_dns; d && *d; d++) wih_buf_addf(&b, ",DNS:%s", *d);
+        san = wih_buf_take(&b);
+    }
+    c = make_cert(k, cn, org, ca, cakey, server ? 1 : 2, san, 3650);
+    if (!c) {
+        err = ossl_err("signing a certificate");
+        goto out;
+    }
+    char *crt = wih_asprintf("%s.crt", name), *key = wih_asprintf("%s.key", name);
+    err = write_key(dir, key, k);
+    if (!err) err = write_cert(dir, crt, c);
+    free(crt);
+    free(key);
+out:
+    free(san);
+    EVP_PKEY_free(cakey);
+    EVP_PKEY_free(k);
+    X509_free(ca);
+    X509_free(c);
+    return err ? wih_err_wrap(err, "creating the %s certificate", name) : NULL;
+}
+
+wih_err *cluster_pki_create(const char *dir, bool force)
+{
+    if (wih_mkdir_p(dir, 0700) != 0) return wih_err_new(WIH_EXIT_INFRA, "creating %s", dir);
+    wih_err *err = NULL;
+    if (force || !exists(dir, "ca.crt") || !exists(dir, "ca.key")) {
+        EVP_PKEY *k = gen_ec();
+        X509 *c = k ? make_cert(k, "wiharness-ca", "wiharness", NULL, NULL, 0, NULL, 3650) : NULL;
+        if (!c)
+            err = ossl_err("creating the CA");
+        else {
+            err = write_key(dir, "ca.key", k);
+            if (!err) err = write_cert(dir, "ca.crt", c);
+        }
+        EVP_PKEY_free(k);
+        X509_free(c);
+        if (err) return err;
+        force = true; /* a new CA invalidates every certificate */
+    }
+    if (force || !exists(dir, "apiserver.crt")) {
+        static const char *const dns[] = {"kubernetes", "kubernetes.default", "kubernetes.default.svc", NULL};
+        if ((err = cluster_pki_issue(dir, "apiserver", "kube-apiserver", NULL, true, dns))) return err;
+    }
+    if (force || !exists(dir, "admin.crt")) {
+        if ((err = cluster_pki_issue(dir, "admin", "wiharness-admin", "system:masters", false, NULL))) return err;
+    }
+    if (force || !exists(dir, "sa.key")) {
+        EVP_PKEY *k = gen_rsa(2048);
+        if (!k) return ossl_err("generating the service-account key");
+        err = write_key(dir, "sa.key", k);
+        if (!err) err = write_pub(dir, "sa.pub", k);
+        EVP_PKEY_free(k);
+        if (err) return err;
+    }
+    return NULL;
+}
