@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "wiharness/cloud.h"
 
@@ -42,6 +43,7 @@ struct cloud {
     char *admin_token;
     FILE *dlog;
     char *cert_pem, *key_pem;
+    char *registry_file;
 };
 
 typedef struct {
@@ -835,6 +837,35 @@ static reply route(cloud *c, struct MHD_Connection *conn, const char *method, co
         free(email);
         return r;
     }
+    /* /{tenant}/v2.0/.well-known/openid-configuration: what MSAL's tenant
+     * discovery reads before it posts to the token endpoint */
+    const char *wk = "/v2.0/.well-known/openid-configuration";
+    size_t wl = strlen(wk);
+    if (!strcmp(method, "GET") && ul > wl + 1 && !strcmp(url + ul - wl, wk)) {
+        char *tenant = wih_asprintf("%.*s", (int)(ul - wl - 1), url + 1);
+        if (strchr(tenant, '/')) {
+            free(tenant);
+            return admin_error(404, "not found");
+        }
+        cJSON *j = cJSON_CreateObject();
+        char *u = wih_asprintf("%s/%s/oauth2/v2.0/token", c->url, tenant);
+        cJSON_AddStringToObject(j, "token_endpoint", u);
+        free(u);
+        u = wih_asprintf("%s/%s/oauth2/v2.0/authorize", c->url, tenant);
+        cJSON_AddStringToObject(j, "authorization_endpoint", u);
+        free(u);
+        u = wih_asprintf("%s/%s/v2.0", c->url, tenant);
+        cJSON_AddStringToObject(j, "issuer", u);
+        free(u);
+        u = wih_asprintf("%s/jwks", c->url);
+        cJSON_AddStringToObject(j, "jwks_uri", u);
+        free(u);
+        cJSON *a = cJSON_AddArrayToObject(j, "token_endpoint_auth_methods_supported");
+        cJSON_AddItemToArray(a, cJSON_CreateString("private_key_jwt"));
+        cJSON_AddStringToObject(j, "tenant_region_scope", "NA");
+        free(tenant);
+        return json_reply(200, j);
+    }
     /* /{tenant}/oauth2/v2.0/token */
     const char *tail = "/oauth2/v2.0/token";
     size_t tl = strlen(tail);
@@ -890,6 +921,49 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum
 }
 
 /* --------------------------------------------------------------- lifecycle */
+/* The signing key: loaded from path when it exists, else generated (and
+ * written 0600 when path is given). The kid is derived from the public key,
+ * so it is stable across restarts. */
+static int load_or_make_key(cloud *c, const char *path, wih_err **err)
+{
+    wih_jwk_key *k = NULL;
+    if (path && access(path, F_OK) == 0) {
+        k = wih_jwk_load_pem(path, NULL, err);
+    } else {
+        k = wih_jwk_generate(2048, NULL, err);
+        char *pem = k ? wih_jwk_private_pem(k) : NULL;
+        if (k && path && (!pem || wih_write_file(path, pem, strlen(pem), 0600, err) != 0)) {
+            wih_jwk_free(k);
+            k = NULL;
+        }
+        if (pem) OPENSSL_cleanse(pem, strlen(pem));
+        free(pem);
+    }
+    if (!k) return -1;
+    cJSON *pub = wih_jwk_public(k);
+    char *fp = wih_fingerprint(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pub, "n")));
+    cJSON_Delete(pub);
+    char *kid = wih_strdup(strchr(fp, ':') ? strchr(fp, ':') + 1 : fp);
+    free(fp);
+    wih_jwk_set_kid(k, kid);
+    c->key = k;
+    free(kid);
+    return 0;
+}
+
+/* Write the registry (under c->mu). Errors are logged: the in-memory state stays authoritative. */
+static void save_registry_locked(cloud *c)
+{
+    if (!c->registry_file) return;
+    char *s = cJSON_Print(c->reg);
+    wih_err *e = NULL;
+    if (wih_write_file(c->registry_file, s, strlen(s), 0600, &e) != 0) {
+        wih_warn("saving the mock cloud registry: %s", wih_err_str(e));
+        wih_err_free(e);
+    }
+    free(s);
+}
+
 cloud *cloud_start(const cloud_opts *o, wih_err **err)
 {
     wih_err *e = NULL;
@@ -906,10 +980,24 @@ cloud *cloud_start(const cloud_opts *o, wih_err **err)
     if (!(c->cert_pem = wih_read_file(o->cert_file, 1 << 20, NULL, &e)) ||
         !(c->key_pem = wih_read_file(o->key_file, 1 << 20, NULL, &e)))
         goto fail;
-    char *kid = rand_token(9);
-    c->key = wih_jwk_generate(2048, kid, &e);
-    free(kid);
-    if (!c->key) goto fail;
+    if (load_or_make_key(c, o->signing_key_file, &e) != 0) goto fail;
+    if (o->registry_file) {
+        c->registry_file = wih_strdup(o->registry_file);
+        if (access(o->registry_file, F_OK) == 0) {
+            char *txt = wih_read_file(o->registry_file, 16 << 20, NULL, &e);
+            cJSON *r = txt ? cJSON_Parse(txt) : NULL;
+            free(txt);
+            if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r, "providers")) ||
+                !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r, "roles"))) {
+                cJSON_Delete(r);
+                if (!e) e = wih_err_new(WIH_EXIT_INPUT, "%s: not a mock cloud registry ({\"providers\",\"roles\"})",
+                                        o->registry_file);
+                goto fail;
+            }
+            cJSON_Delete(c->reg);
+            c->reg = r;
+        }
+    }
     c->jwks = cJSON_CreateObject();
     cJSON_AddItemToArray(cJSON_AddArrayToObject(c->jwks, "keys"), wih_jwk_public(c->key));
     if (o->decision_log && !(c->dlog = fopen(o->decision_log, "ae"))) {
@@ -960,6 +1048,7 @@ void cloud_stop(cloud *c)
     if (c->key_pem) OPENSSL_cleanse(c->key_pem, strlen(c->key_pem));
     free(c->key_pem);
     free(c->cert_pem);
+    free(c->registry_file);
     if (c->dlog) fclose(c->dlog);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -1012,6 +1101,7 @@ int cloud_provider_add(cloud *c, const char *issuer, const cJSON *jwks, wih_err 
     cJSON *provs = cJSON_GetObjectItemCaseSensitive(c->reg, "providers");
     cJSON_DeleteItemFromObjectCaseSensitive(provs, issuer);
     cJSON_AddItemToObject(provs, issuer, p);
+    save_registry_locked(c);
     pthread_mutex_unlock(&c->mu);
     return 0;
 }
@@ -1040,6 +1130,7 @@ int cloud_role_set(cloud *c, const char *name, const cJSON *role, wih_err **err)
     cJSON *roles = cJSON_GetObjectItemCaseSensitive(c->reg, "roles");
     cJSON_DeleteItemFromObjectCaseSensitive(roles, name);
     cJSON_AddItemToObject(roles, name, r);
+    save_registry_locked(c);
     pthread_mutex_unlock(&c->mu);
     cJSON *line = cJSON_CreateObject();
     cJSON_AddStringToObject(line, "provider", "admin");
@@ -1076,6 +1167,14 @@ cJSON *cloud_role_list(cloud *c)
     }
     pthread_mutex_unlock(&c->mu);
     return out;
+}
+
+cJSON *cloud_registry(cloud *c)
+{
+    pthread_mutex_lock(&c->mu);
+    cJSON *r = cJSON_Duplicate(c->reg, true);
+    pthread_mutex_unlock(&c->mu);
+    return r;
 }
 
 int cloud_bucket_create(cloud *c, const char *bucket, wih_err **err)

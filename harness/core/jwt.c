@@ -460,6 +460,12 @@ const char *wih_jwk_kid(const wih_jwk_key *k)
     return k ? k->kid : NULL;
 }
 
+void wih_jwk_set_kid(wih_jwk_key *k, const char *kid)
+{
+    free(k->kid);
+    k->kid = wih_strdup(kid);
+}
+
 static char *bn_param_b64(const EVP_PKEY *pkey, const char *name)
 {
     BIGNUM *bn = NULL;

@@ -102,6 +102,12 @@ typedef struct cloud_opts {
     const char *decision_log;         /* JSONL file (appended); NULL = only wih_debug */
     const char *minio_client_id;      /* aud of the JWTs minted for MinIO; default "wiharness-minio" */
     const char *admin_token;          /* NULL = generated (read it with cloud_admin_token) */
+    /* Persistence, so a restarted cloud keeps what MinIO and clients know:
+     * the token-signing key (PEM, 0600; generated and written when absent —
+     * MinIO fetches the JWKS once at its start) and the registry (JSON, 0600;
+     * loaded at start, rewritten after every provider/role change). NULL = in memory. */
+    const char *signing_key_file;
+    const char *registry_file;
 } cloud_opts;
 
 typedef struct cloud cloud;
@@ -126,6 +132,8 @@ char *cloud_discovery_jwks_uri(const cJSON *discovery, const char *issuer, wih_e
 int cloud_role_set(cloud *c, const char *name, const cJSON *role, wih_err **err);
 /* [{"name", "trust", "grants", "aws_role_arn", "entra_client_id", "google_service_account", "minio_policy"}] */
 cJSON *cloud_role_list(cloud *c);
+/* A copy of the whole registry ({"providers","roles"}). */
+cJSON *cloud_registry(cloud *c);
 int cloud_bucket_create(cloud *c, const char *bucket, wih_err **err);
 
 #endif

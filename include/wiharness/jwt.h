@@ -85,6 +85,7 @@ char *wih_jwk_public_pem(const wih_jwk_key *k);
 /* The private key as PKCS#8 PEM (mode-0600 files only; never print it). */
 char *wih_jwk_private_pem(const wih_jwk_key *k);
 const char *wih_jwk_kid(const wih_jwk_key *k); /* borrowed */
+void wih_jwk_set_kid(wih_jwk_key *k, const char *kid);
 /* Sign with extra header fields (merged over alg/typ/kid; for tests that need
  * a hostile header). */
 char *wih_jwt_sign_hdr(const wih_jwk_key *k, const cJSON *extra_header, const cJSON *payload, wih_err **err);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -744,6 +745,92 @@ START_TEST(discovery_registration)
 }
 END_TEST
 
+static char *get_url(const char *url, long *status)
+{
+    CURL *h = curl_easy_init();
+    wih_buf b;
+    wih_buf_init(&b, 4 << 20);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    CURLcode rc = curl_easy_perform(h);
+    ck_assert_msg(rc == CURLE_OK, "GET %s: %s", url, curl_easy_strerror(rc));
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(h);
+    return wih_buf_take(&b);
+}
+
+START_TEST(entra_tenant_discovery)
+{
+    char *u = wih_asprintf("%s/tenant-1/v2.0/.well-known/openid-configuration", cloud_url(cl));
+    long st;
+    char *body = get_url(u, &st);
+    ck_assert_msg(st == 200, "%s", body);
+    cJSON *j = cJSON_Parse(body);
+    char *want = wih_asprintf("%s/tenant-1/oauth2/v2.0/token", cloud_url(cl));
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "token_endpoint")), want);
+    ck_assert_ptr_nonnull(cJSON_GetStringValue(cJSON_GetObjectItem(j, "authorization_endpoint")));
+    free(want);
+    cJSON_Delete(j);
+    free(body);
+    free(u);
+}
+END_TEST
+
+/* A restarted cloud keeps its signing key (kid and modulus) and its registry. */
+START_TEST(persistence_across_restart)
+{
+    char *tls = wih_path_join(tmp, "tls");
+    char *crt = wih_path_join(tls, "server.crt"), *key = wih_path_join(tls, "server.key");
+    char *sk = wih_path_join(tmp, "cloud-signing.pem"), *rf = wih_path_join(tmp, "cloud-registry.json");
+    cloud_opts co = {.cert_file = crt, .key_file = key, .signing_key_file = sk, .registry_file = rf};
+    wih_err *e = NULL;
+    cJSON *jwks_before = NULL;
+    for (int round = 0; round < 2; round++) {
+        cloud *c2 = cloud_start(&co, &e);
+        ck_assert_msg(c2, "%s", wih_err_str(e));
+        char *u = wih_asprintf("%s/jwks", cloud_url(c2));
+        long st;
+        char *body = get_url(u, &st);
+        ck_assert_int_eq(st, 200);
+        cJSON *jwks = cJSON_Parse(body);
+        free(body);
+        free(u);
+        if (round == 0) {
+            jwks_before = jwks;
+            cJSON *pj = cJSON_CreateObject();
+            cJSON_AddItemToArray(cJSON_AddArrayToObject(pj, "keys"), wih_jwk_public(issuer_key));
+            ck_assert_msg(cloud_provider_add(c2, "https://127.0.0.1:7777", pj, &e) == 0, "%s", wih_err_str(e));
+            cJSON_Delete(pj);
+        } else {
+            char *diff = wih_json_diff(jwks_before, jwks);
+            ck_assert_msg(!diff, "the JWKS changed across a restart: %s", diff);
+            cJSON_Delete(jwks);
+            cJSON *reg = cloud_registry(c2);
+            ck_assert(cJSON_IsObject(cJSON_GetObjectItem(cJSON_GetObjectItem(reg, "providers"), "https://127.0.0.1:7777")));
+            cJSON_Delete(reg);
+        }
+        cloud_stop(c2);
+    }
+    cJSON_Delete(jwks_before);
+    struct stat sb;
+    ck_assert_int_eq(stat(sk, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 077, 0); /* the key is private to us */
+    /* a corrupt registry is an input error naming the file */
+    ck_assert_int_eq(wih_write_file(rf, "[]", 2, 0600, &e), 0);
+    ck_assert_ptr_null(cloud_start(&co, &e));
+    ck_assert_ptr_nonnull(strstr(wih_err_str(e), "cloud-registry.json"));
+    wih_err_free(e);
+    free(crt);
+    free(key);
+    free(sk);
+    free(rf);
+    free(tls);
+}
+END_TEST
+
 /* Must run last: every log written by the suite, scanned for every secret. */
 START_TEST(no_secret_in_any_log)
 {
@@ -760,6 +847,7 @@ START_TEST(no_secret_in_any_log)
         for (int s = 0; s < nsecrets; s++)
             ck_assert_msg(!strstr(txt, secrets[s]), "secret #%d (%s) found in %s", s, "redacted", logs[i]);
         ck_assert_msg(!strstr(txt, "eyJ"), "something JWT-shaped in %s", logs[i]);
+        ck_assert_msg(!strstr(txt, "PRIVATE KEY"), "a private key in %s", logs[i]);
         free(txt);
     }
     /* the decision log is not empty: the scan saw real content */
@@ -797,6 +885,8 @@ int main(void)
     tcase_add_test(tc, google_negative_matrix);
     tcase_add_test(tc, admin_api);
     tcase_add_test(tc, discovery_registration);
+    tcase_add_test(tc, entra_tenant_discovery);
+    tcase_add_test(tc, persistence_across_restart);
     tcase_add_test(tc, no_secret_in_any_log);
     suite_add_tcase(s, tc);
     return wih_test_run(s);
