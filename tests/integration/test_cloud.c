@@ -7,6 +7,8 @@
  * the cloud are started once. */
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -831,6 +833,89 @@ START_TEST(persistence_across_restart)
 }
 END_TEST
 
+/* Real clients only: curl posts the STS form, curl --aws-sigv4 writes and
+ * reads with the session credentials (secrets go through files and stdin,
+ * never argv). */
+static int run_curl(const char *cfg, char **out, ...)
+{
+    char *argv[32];
+    int n = 0;
+    argv[n++] = "/usr/bin/curl";
+    argv[n++] = "-sS";
+    argv[n++] = "--noproxy";
+    argv[n++] = "*";
+    argv[n++] = "--cacert";
+    argv[n++] = ca_file;
+    if (cfg) {
+        argv[n++] = "-K";
+        argv[n++] = "-";
+    }
+    va_list ap;
+    va_start(ap, out);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) && n < 31) argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    wih_err *e = NULL;
+    char *er = NULL;
+    int rc = wih_run_capture(argv, NULL, cfg, 60000, out, &er, &e);
+    ck_assert_msg(rc >= 0, "%s", wih_err_str(e));
+    free(er);
+    return rc;
+}
+
+START_TEST(real_curl_client)
+{
+    ck_assert_msg(access("/usr/bin/curl", X_OK) == 0, "the curl CLI is needed for the real-client test");
+    char *tok = subject_token(issuer_key, K8S_ISS, SUB_A, "sts.amazonaws.com", 600, NULL);
+    char *tokfile = wih_path_join(tmp, "token");
+    wih_err *e = NULL;
+    ck_assert_int_eq(wih_write_file(tokfile, tok, strlen(tok), 0600, &e), 0);
+    char *arn = cloud_aws_role_arn("team-a");
+    char *arnarg = wih_asprintf("RoleArn=%s", arn), *tokarg = wih_asprintf("WebIdentityToken@%s", tokfile);
+    char *url = wih_asprintf("%s/", cloud_url(cl));
+    char *out = NULL;
+    int rc = run_curl(NULL, &out, "-X", "POST", "--data-urlencode", "Action=AssumeRoleWithWebIdentity",
+                      "--data-urlencode", "Version=2011-06-15", "--data-urlencode", arnarg, "--data-urlencode",
+                      "RoleSessionName=curl", "--data-urlencode", tokarg, "--data-urlencode", "DurationSeconds=900", url,
+                      NULL);
+    ck_assert_int_eq(rc, 0);
+    s3_creds cr;
+    ck_assert_msg(s3_parse_sts_xml(out, strlen(out), &cr), "%s", shown(out));
+    remember(cr.secret_key);
+    remember(cr.session_token);
+    free(out);
+    char *cfg = wih_asprintf("user = \"%s:%s\"\naws-sigv4 = \"aws:amz:us-east-1:s3\"\n"
+                             "header = \"x-amz-security-token: %s\"\nheader = \"x-amz-content-sha256: UNSIGNED-PAYLOAD\"\n",
+                             cr.access_key, cr.secret_key, cr.session_token);
+    char *payload = wih_path_join(tmp, "payload.txt");
+    ck_assert_int_eq(wih_write_file(payload, "written by curl\n", 16, 0600, &e), 0);
+    char *obj = wih_asprintf("%s/team-a-data/curl/hello.txt", minio_endpoint(mn));
+    rc = run_curl(cfg, &out, "-f", "-T", payload, obj, NULL);
+    ck_assert_msg(rc == 0, "curl PUT: exit %d: %s", rc, shown(out));
+    free(out);
+    rc = run_curl(cfg, &out, "-f", obj, NULL);
+    ck_assert_msg(rc == 0 && !strcmp(out, "written by curl\n"), "curl GET: exit %d: %s", rc, shown(out));
+    free(out);
+    char *objb = wih_asprintf("%s/team-b-data/secret.txt", minio_endpoint(mn));
+    rc = run_curl(cfg, &out, "-w", "\n%{http_code}", objb, NULL);
+    ck_assert_msg(rc == 0 && strstr(out, "<Code>AccessDenied</Code>") && strstr(out, "\n403"), "%s", shown(out));
+    free(out);
+    s3_creds_clear(&cr);
+    OPENSSL_cleanse(cfg, strlen(cfg));
+    free(cfg);
+    free(objb);
+    free(obj);
+    free(payload);
+    free(url);
+    free(arnarg);
+    free(tokarg);
+    free(arn);
+    free(tokfile);
+    free(tok);
+}
+END_TEST
+
 /* Must run last: every log written by the suite, scanned for every secret. */
 START_TEST(no_secret_in_any_log)
 {
@@ -887,6 +972,7 @@ int main(void)
     tcase_add_test(tc, discovery_registration);
     tcase_add_test(tc, entra_tenant_discovery);
     tcase_add_test(tc, persistence_across_restart);
+    tcase_add_test(tc, real_curl_client);
     tcase_add_test(tc, no_secret_in_any_log);
     suite_add_tcase(s, tc);
     return wih_test_run(s);
