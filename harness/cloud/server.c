@@ -1022,10 +1022,35 @@ cloud *cloud_start(const cloud_opts *o, wih_err **err)
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(c->d, MHD_DAEMON_INFO_BIND_PORT);
     c->port = di ? di->port : 0;
     c->url = wih_asprintf("https://127.0.0.1:%d", c->port);
-    wih_info("mock cloud listening on %s (admin token %s)", c->url, "set");
+    if (o->minio_endpoint) cloud_set_minio(c, o->minio_endpoint, o->minio_root_user, o->minio_root_password);
+    wih_info("mock cloud listening on %s", c->url);
     return c;
 fail:
     *err = wih_err_wrap(e, "starting the mock cloud");
+    cloud_stop(c);
+    return NULL;
+}
+
+wih_err *cloud_serve(const cloud_opts *o, const char *ready_file)
+{
+    wih_err *e = NULL;
+    cloud *c = cloud_start(o, &e);
+    if (!c) return e;
+    if (ready_file) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "url", c->url);
+        cJSON_AddNumberToObject(j, "port", c->port);
+        cJSON_AddNumberToObject(j, "pid", (double)getpid());
+        char *s = cJSON_PrintUnformatted(j);
+        cJSON_Delete(j);
+        int rc = wih_write_file(ready_file, s, strlen(s), 0600, &e);
+        free(s);
+        if (rc != 0) {
+            cloud_stop(c);
+            return wih_err_wrap(e, "writing %s", ready_file);
+        }
+    }
+    while (!wih_interrupted()) wih_sleep_ms(200);
     cloud_stop(c);
     return NULL;
 }

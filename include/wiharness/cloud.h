@@ -108,11 +108,17 @@ typedef struct cloud_opts {
      * loaded at start, rewritten after every provider/role change). NULL = in memory. */
     const char *signing_key_file;
     const char *registry_file;
+    /* The MinIO behind it (else set later with cloud_set_minio). */
+    const char *minio_endpoint, *minio_root_user, *minio_root_password;
 } cloud_opts;
 
 typedef struct cloud cloud;
 cloud *cloud_start(const cloud_opts *o, wih_err **err);
 void cloud_stop(cloud *c); /* NULL-safe */
+/* Run in the foreground for a daemonised chain: start, write ready_file
+ * (JSON {"url","port","pid"}, 0600) when listening, block until SIGINT/SIGTERM
+ * (wih_signals_install must have been called), stop. */
+wih_err *cloud_serve(const cloud_opts *o, const char *ready_file);
 const char *cloud_url(const cloud *c);          /* "https://127.0.0.1:<port>" (also the issuer) */
 int cloud_port(const cloud *c);
 const char *cloud_admin_token(const cloud *c);  /* SECRET: never print */

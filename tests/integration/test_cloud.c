@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -833,6 +835,48 @@ START_TEST(persistence_across_restart)
 }
 END_TEST
 
+/* cloud_serve: the foreground form a daemonised chain runs; ready file, then
+ * SIGTERM stops it cleanly. */
+START_TEST(serve_until_sigterm)
+{
+    char *tls = wih_path_join(tmp, "tls");
+    char *crt = wih_path_join(tls, "server.crt"), *key = wih_path_join(tls, "server.key");
+    char *ready = wih_path_join(tmp, "cloud-ready.json");
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        wih_signals_install();
+        cloud_opts co = {.cert_file = crt, .key_file = key};
+        wih_err *e = cloud_serve(&co, ready);
+        _exit(e ? 1 : 0); /* never run the parent's cleanup stack */
+    }
+    char *txt = NULL;
+    for (int i = 0; i < 100 && !(txt = wih_read_file(ready, 4096, NULL, NULL)); i++) wih_sleep_ms(100);
+    ck_assert_msg(txt, "no ready file");
+    cJSON *j = cJSON_Parse(txt);
+    ck_assert_int_eq((pid_t)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "pid")), pid);
+    char *u = wih_asprintf("%s/jwks", cJSON_GetStringValue(cJSON_GetObjectItem(j, "url")));
+    long st;
+    char *body = get_url(u, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_ptr_nonnull(strstr(body, "\"kty\":\"RSA\""));
+    free(body);
+    kill(pid, SIGTERM);
+    int ws = 0;
+    ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+    ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "wait status %d", ws);
+    ck_assert(!wih_port_listening((int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "port"))));
+    cJSON_Delete(j);
+    free(u);
+    free(txt);
+    free(ready);
+    free(crt);
+    free(key);
+    free(tls);
+}
+END_TEST
+
 /* Real clients only: curl posts the STS form, curl --aws-sigv4 writes and
  * reads with the session credentials (secrets go through files and stdin,
  * never argv). */
@@ -973,6 +1017,7 @@ int main(void)
     tcase_add_test(tc, entra_tenant_discovery);
     tcase_add_test(tc, persistence_across_restart);
     tcase_add_test(tc, real_curl_client);
+    tcase_add_test(tc, serve_until_sigterm);
     tcase_add_test(tc, no_secret_in_any_log);
     suite_add_tcase(s, tc);
     return wih_test_run(s);
