@@ -176,6 +176,7 @@ char *s3_err_code(const wih_err *e)
 typedef struct {
     long status;
     wih_buf body;
+    curl_off_t content_length; /* -1 when unknown */
 } s3_resp;
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
@@ -261,6 +262,8 @@ static int s3_do(s3_client *c, const char *method, const char *path, const char 
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
     CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+    r->content_length = -1;
+    curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &r->content_length);
     curl_easy_cleanup(h);
     curl_slist_free_all(hd);
     free_secret(tok);
@@ -374,8 +377,7 @@ int s3_head_object(s3_client *c, const char *bucket, const char *key, int64_t *s
         free(what);
         return -1;
     }
-    (void)size; /* Content-Length is not needed by callers yet */
-    if (size) *size = -1;
+    if (size) *size = (int64_t)r.content_length;
     return 0;
 }
 

@@ -69,7 +69,7 @@ int s3_put_object(s3_client *c, const char *bucket, const char *key, const void 
                   wih_err **err);
 /* Returns the body (NUL-terminated, *len its length). */
 char *s3_get_object(s3_client *c, const char *bucket, const char *key, size_t *len, wih_err **err);
-/* HEAD: 0 found (size in *size), -1 error (404 → code "NoSuchKey"). */
+/* HEAD: 0 found (Content-Length in *size, -1 if absent), -1 error (404 → code "NoSuchKey"). */
 int s3_head_object(s3_client *c, const char *bucket, const char *key, int64_t *size, wih_err **err);
 int s3_delete_object(s3_client *c, const char *bucket, const char *key, wih_err **err);
 /* ListObjectsV2: a JSON array of {"key":…, "size":…}. */

@@ -72,6 +72,9 @@ START_TEST(bucket_object_roundtrip)
     free(got);
     int64_t sz;
     ck_assert_msg(s3_head_object(root, "team-a-data", "dir/b", &sz, &e) == 0, "%s", wih_err_str(e));
+    ck_assert_int_eq(sz, 0);
+    ck_assert_msg(s3_head_object(root, "team-a-data", "dir/a file.txt", &sz, &e) == 0, "%s", wih_err_str(e));
+    ck_assert_int_eq(sz, (int64_t)sizeof payload);
     cJSON *l = s3_list_objects(root, "team-a-data", "dir/", &e);
     ck_assert_msg(l, "%s", wih_err_str(e));
     ck_assert_int_eq(cJSON_GetArraySize(l), 2);
