@@ -209,7 +209,7 @@ static char *uri_encode(const char *s, bool keep_slash)
 }
 
 /* One signed request. query must be canonical already (sorted, encoded). */
-static int s3_do(s3_client *c, const char *method, const char *path, const char *query, const char *ctype,
+static int s3_do_once(s3_client *c, const char *method, const char *path, const char *query, const char *ctype,
                  const void *body, size_t blen, s3_resp *r, wih_err **err)
 {
     char *url = wih_asprintf("%s%s%s%s", c->endpoint, path, query && *query ? "?" : "", query ? query : "");
@@ -277,6 +277,21 @@ static int s3_do(s3_client *c, const char *method, const char *path, const char 
     }
     free(url);
     return ret;
+}
+
+/* 503 (MinIO's "server not initialized" while its IAM loads just after
+ * start, S3's SlowDown) is retried with backoff for up to ~10 s. */
+static int s3_do(s3_client *c, const char *method, const char *path, const char *query, const char *ctype,
+                 const void *body, size_t blen, s3_resp *r, wih_err **err)
+{
+    int64_t delay = 100, deadline = wih_now_ms() + 10000;
+    for (;;) {
+        int rc = s3_do_once(c, method, path, query, ctype, body, blen, r, err);
+        if (rc != 0 || r->status != 503 || wih_now_ms() + delay > deadline || wih_interrupted()) return rc;
+        wih_buf_free(&r->body);
+        wih_sleep_ms(delay);
+        if (delay < 1000) delay *= 2;
+    }
 }
 
 /* Turn a non-2xx answer into an error with status, code and message. */
