@@ -48,15 +48,18 @@ static void setup(void)
     server = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItem(st, "server")));
     issuer = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItem(st, "issuer")));
     const char *pki = cJSON_GetStringValue(cJSON_GetObjectItem(st, "pki"));
+    char *pki_dir = wih_strdup(pki);
     kca = wih_path_join(pki, "ca.crt");
     kcrt = wih_path_join(pki, "admin.crt");
     kkey = wih_path_join(pki, "admin.key");
     cJSON_Delete(st);
 
-    char *tls = wih_path_join(tmp, "tls");
-    ck_assert_msg(cloud_tls_generate(tls, &e) == 0, "%s", wih_err_str(e));
-    ca_file = wih_path_join(tls, "ca.crt");
-    char *crt = wih_path_join(tls, "server.crt"), *key = wih_path_join(tls, "server.key");
+    /* the cloud serves with a certificate from the cluster's own CA (EC P-256),
+     * as the local chain will wire it */
+    e = cluster_pki_issue(pki_dir, "cloud", "wiharness-cloud", NULL, true, NULL);
+    ck_assert_msg(!e, "%s", wih_err_str(e));
+    ca_file = wih_strdup(kca);
+    char *crt = wih_path_join(pki_dir, "cloud.crt"), *key = wih_path_join(pki_dir, "cloud.key");
     cloud_opts co = {.cert_file = crt, .key_file = key};
     cl = cloud_start(&co, &e);
     ck_assert_msg(cl, "%s", wih_err_str(e));
@@ -71,7 +74,7 @@ static void setup(void)
     free(data);
     free(crt);
     free(key);
-    free(tls);
+    free(pki_dir);
 
     /* register the cluster's issuer from its public discovery document */
     ck_assert_msg(cloud_provider_discover(cl, issuer, kca, &e) == 0, "%s", wih_err_str(e));
