@@ -6,9 +6,12 @@ extern const wih_cmd wih_cmd_status;
 extern const wih_cmd wih_cmd_env;
 extern const wih_cmd wih_cmd_down;
 extern const wih_cmd wih_cmd_smoke;
+extern const wih_cmd wih_cmd_kube_apply;
+extern const wih_cmd wih_cmd_kube_get;
 extern const wih_cmd wih_cmd_gen_sa;
 extern const wih_cmd wih_cmd_gen_values;
 extern const wih_cmd wih_cmd_render;
+extern const wih_cmd wih_cmd_webhook_mutate;
 
 const wih_cmd *const wih_commands[] = {
     &wih_cmd_up,
@@ -16,7 +19,10 @@ const wih_cmd *const wih_commands[] = {
     &wih_cmd_env,
     &wih_cmd_down,
     &wih_cmd_smoke,
+    &wih_cmd_kube_apply,
+    &wih_cmd_kube_get,
     &wih_cmd_version,
+    &wih_cmd_webhook_mutate,
     &wih_cmd_help,
     &wih_cmd_render,
     &wih_cmd_gen_sa,
