@@ -30,6 +30,10 @@ typedef enum {
     WIH_JWT_NOT_YET_VALID,  /* nbf/iat in the future (with leeway) */
     WIH_JWT_CLAIM_TYPE,     /* a registered claim has the wrong JSON type */
     WIH_JWT_TOO_LARGE,      /* longer than WIH_JWT_MAX_LEN */
+    WIH_JWT_KID_MISSING,    /* no kid while WIH_JWT_REQUIRE_KID is asked for */
+    WIH_JWT_SIG_LENGTH,     /* signature length != the key's modulus length (truncated) */
+    WIH_JWT_CLAIM_MISSING,  /* a claim required by the flags (exp) is absent */
+    WIH_JWT_CODE_COUNT
 } wih_jwt_code;
 
 #define WIH_JWT_MAX_LEN (64 * 1024)
@@ -52,6 +56,13 @@ void wih_jwt_free(wih_jwt *t);
  * claims (exp, nbf) at `now` (seconds since the epoch) with `leeway` seconds. */
 wih_jwt_code wih_jwt_verify(const wih_jwt *t, const cJSON *jwks, int64_t now, int64_t leeway, wih_err **err);
 
+/* Stricter variants for identity providers: MinIO and the clouds require a
+ * kid (when the JWKS holds more than one key the choice is ambiguous) and an
+ * exp. wih_jwt_verify is wih_jwt_verify_ex(..., 0, ...). */
+enum { WIH_JWT_REQUIRE_KID = 1, WIH_JWT_REQUIRE_EXP = 2 };
+wih_jwt_code wih_jwt_verify_ex(const wih_jwt *t, const cJSON *jwks, int64_t now, int64_t leeway,
+                               unsigned flags, wih_err **err);
+
 /* Claims (borrowed, NULL when absent or of another type). */
 const char *wih_jwt_claim_str(const wih_jwt *t, const char *name);
 bool wih_jwt_claim_int(const wih_jwt *t, const char *name, int64_t *out);
@@ -67,6 +78,17 @@ void wih_jwk_free(wih_jwk_key *k);
 cJSON *wih_jwk_public(const wih_jwk_key *k);
 /* Sign header+payload as RS256 (kid added to the header). Returns the compact form. */
 char *wih_jwt_sign(const wih_jwk_key *k, const cJSON *payload, wih_err **err);
+
+/* The public half as PEM (SubjectPublicKeyInfo) — e.g. for kube-apiserver's
+ * --service-account-key-file, or a test's key-confusion attack. */
+char *wih_jwk_public_pem(const wih_jwk_key *k);
+/* The private key as PKCS#8 PEM (mode-0600 files only; never print it). */
+char *wih_jwk_private_pem(const wih_jwk_key *k);
+const char *wih_jwk_kid(const wih_jwk_key *k); /* borrowed */
+void wih_jwk_set_kid(wih_jwk_key *k, const char *kid);
+/* Sign with extra header fields (merged over alg/typ/kid; for tests that need
+ * a hostile header). */
+char *wih_jwt_sign_hdr(const wih_jwk_key *k, const cJSON *extra_header, const cJSON *payload, wih_err **err);
 
 /* base64url without padding. */
 char *wih_b64url_encode(const unsigned char *p, size_t n);
