@@ -236,9 +236,15 @@ static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, cons
     char self[4096];
     const char *bin = o->wiharness_bin;
     if (!bin) {
+        /* only the wiharness program itself can be re-run as the webhook */
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
         if (n <= 0) return wih_err_new(WIH_EXIT_INFRA, "cannot find the wiharness binary (/proc/self/exe)");
         self[n] = '\0';
+        const char *base = strrchr(self, '/');
+        if (strcmp(base ? base + 1 : self, "wiharness") != 0)
+            return wih_err_new(WIH_EXIT_INFRA, "the webhook runs as `wiharness webhook serve`, and %s is not "
+                                               "wiharness: pass cluster_local_opts.wiharness_bin or no_webhook",
+                               self);
         bin = self;
     }
     wih_err *err = NULL;
