@@ -13,6 +13,9 @@ extern const wih_cmd wih_cmd_gen_values;
 extern const wih_cmd wih_cmd_render;
 extern const wih_cmd wih_cmd_webhook_mutate;
 extern const wih_cmd wih_cmd_webhook_serve;
+extern const wih_cmd wih_cmd_cloud_role_set;
+extern const wih_cmd wih_cmd_cloud_role_list;
+extern const wih_cmd wih_cmd_cloud_bucket_create;
 
 const wih_cmd *const wih_commands[] = {
     /* the local chain */
@@ -20,6 +23,10 @@ const wih_cmd *const wih_commands[] = {
     &wih_cmd_status,
     &wih_cmd_env,
     &wih_cmd_down,
+    /* the chain's mock cloud: roles and buckets */
+    &wih_cmd_cloud_role_set,
+    &wih_cmd_cloud_role_list,
+    &wih_cmd_cloud_bucket_create,
     /* OSMO: what pod will OSMO make, and the manifests of the guide */
     &wih_cmd_render,
     &wih_cmd_gen_sa,
