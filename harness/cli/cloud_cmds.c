@@ -66,20 +66,19 @@ static wih_err *target_load(const char *state_dir, cloud_target *t)
     t->url = wih_strdup(url);
     t->ca_file = wih_strdup(ca);
     t->issuer = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "issuer")));
-    cJSON_Delete(st);
     free(dir);
     size_t n = 0;
     t->token = wih_read_file(tf, 4096, &n, &e);
     if (!t->token) {
-        target_clear(t);
-        return wih_err_wrap(e, "the mock cloud's admin token");
+        e->kind = WIH_EXIT_INFRA; /* a broken state dir, not the user's input */
+        e = wih_err_wrap(e, "the mock cloud's admin token");
+    } else {
+        while (n && isspace((unsigned char)t->token[n - 1])) t->token[--n] = 0;
+        if (!n) e = wih_err_new(WIH_EXIT_INFRA, "the admin token file %s is empty", tf);
     }
-    while (n && isspace((unsigned char)t->token[n - 1])) t->token[--n] = 0;
-    if (!n) {
-        target_clear(t);
-        return wih_err_new(WIH_EXIT_INFRA, "the admin token file %s is empty", tf);
-    }
-    return NULL;
+    cJSON_Delete(st);
+    if (e) target_clear(t);
+    return e;
 }
 
 static size_t body_cb(char *p, size_t sz, size_t n, void *ud)
