@@ -331,18 +331,6 @@ static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, cons
     return err ? wih_err_wrap(err, "starting the mock identity webhook") : NULL;
 }
 
-static char *random_hex(size_t nbytes)
-{
-    unsigned char raw[64];
-    if (nbytes > sizeof raw) nbytes = sizeof raw;
-    if (RAND_bytes(raw, (int)nbytes) != 1) abort();
-    char *s = malloc(nbytes * 2 + 1);
-    if (!s) abort();
-    for (size_t i = 0; i < nbytes; i++) snprintf(s + 2 * i, 3, "%02x", raw[i]);
-    OPENSSL_cleanse(raw, sizeof raw);
-    return s;
-}
-
 /* The mock cloud (`wiharness cloud serve`) and the real MinIO trusting it:
  * ports and MinIO's root credentials are fixed first (the cloud needs them,
  * MinIO needs the cloud's discovery at its start), then the cloud, then MinIO,
@@ -356,7 +344,7 @@ static wih_err *start_cloud(const cluster_local_opts *o, const char *dir, const 
     char *cdir = wih_path_join(dir, "cloud");
     wih_mkdir_p(cdir, 0700);
     char *tokf = wih_path_join(cdir, "admin.token"), *rootf = wih_path_join(cdir, "minio-root.json");
-    char *token = random_hex(32), *user = random_hex(8), *pass = random_hex(24);
+    char *token = wih_random_hex(32), *user = wih_random_hex(8), *pass = wih_random_hex(24);
     char *rootj = wih_asprintf("{\"user\":\"%s\",\"password\":\"%s\"}\n", user, pass);
     char *ports = NULL, *mep = NULL, *crt = NULL, *key = NULL, *ready = NULL, *dlog = NULL, *skey = NULL,
          *reg = NULL, *ca = NULL, *cfgurl = NULL, *body = NULL, *resp = NULL, *purl = NULL;
