@@ -1,6 +1,7 @@
 /* Starting the real etcd, kube-apiserver and MinIO on loopback through the
  * core supervisor, and the smoke check that ci/demo runs. */
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,25 @@ static size_t body_cb(char *p, size_t sz, size_t n, void *ud)
     return wih_buf_add(ud, p, sz * n) == 0 ? sz * n : 0;
 }
 
+static long http_do(const char *method, const char *url, const char *content_type, const char *body,
+                    const char *cafile, const char *cert, const char *key, const char *bearer, char **resp,
+                    wih_err **err);
+
 long cluster_http(const char *method, const char *url, const char *content_type, const char *body,
                   const char *cafile, const char *cert, const char *key, char **resp, wih_err **err)
+{
+    return http_do(method, url, content_type, body, cafile, cert, key, NULL, resp, err);
+}
+
+long cluster_http_auth(const char *method, const char *url, const char *content_type, const char *body,
+                       const char *cafile, const char *bearer, char **resp, wih_err **err)
+{
+    return http_do(method, url, content_type, body, cafile, NULL, NULL, bearer, resp, err);
+}
+
+static long http_do(const char *method, const char *url, const char *content_type, const char *body,
+                    const char *cafile, const char *cert, const char *key, const char *bearer, char **resp,
+                    wih_err **err)
 {
     CURL *c = curl_easy_init();
     if (!c) {
@@ -43,6 +61,12 @@ long cluster_http(const char *method, const char *url, const char *content_type,
         free(h);
     }
     hdrs = curl_slist_append(hdrs, "Accept: application/json, */*");
+    if (bearer) {
+        char *h = wih_asprintf("Authorization: Bearer %s", bearer);
+        hdrs = curl_slist_append(hdrs, h);
+        OPENSSL_cleanse(h, strlen(h));
+        free(h);
+    }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     if (cafile) curl_easy_setopt(c, CURLOPT_CAINFO, cafile);
     if (cert) curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
@@ -207,17 +231,6 @@ wih_err *cluster_apiserver_start(const char *dir, const char *pki, const cluster
 }
 
 /* ------------------------------------------------------------------ MinIO */
-static char *random_secret(size_t nbytes)
-{
-    unsigned char raw[64];
-    if (nbytes > sizeof raw) nbytes = sizeof raw;
-    RAND_bytes(raw, (int)nbytes);
-    char *s = malloc(nbytes * 2 + 1);
-    if (!s) abort();
-    for (size_t i = 0; i < nbytes; i++) snprintf(s + 2 * i, 3, "%02x", raw[i]);
-    return s;
-}
-
 wih_err *cluster_minio_start(const char *dir, cluster_svc *out, int64_t timeout_ms, unsigned flags)
 {
     memset(out, 0, sizeof *out);
@@ -232,7 +245,7 @@ wih_err *cluster_minio_start(const char *dir, cluster_svc *out, int64_t timeout_
     char *data = wih_path_join(dir, "minio"), *logs = wih_path_join(dir, "logs");
     wih_mkdir_p(data, 0700);
     char *addr = wih_asprintf("127.0.0.1:%d", port), *caddr = wih_asprintf("127.0.0.1:%d", cport);
-    char *user = random_secret(8), *pass = random_secret(20);
+    char *user = wih_random_hex(8), *pass = wih_random_hex(20);
     char *e_user = wih_asprintf("MINIO_ROOT_USER=%s", user), *e_pass = wih_asprintf("MINIO_ROOT_PASSWORD=%s", pass);
     char *env[] = {e_user, e_pass, "MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1", NULL};
     char *argv[] = {bin, "server", "--quiet", "--address", addr, "--console-address", caddr, data, NULL};
