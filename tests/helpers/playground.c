@@ -225,6 +225,26 @@ void pg_up(pg *p, const char *prefix)
                           "WIH_CA_FILE", "WIH_CLOUD_URL", "WIH_MINIO_URL", "AWS_REGION"};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         ck_assert_msg(pg_env(p, need[i]), "wiharness env does not print %s", need[i]);
+    /* the chain's own secrets, named explicitly (then anything else that looks like one) */
+    const char *tokf = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(p->state, "cloud"), "admin_token_file"));
+    ck_assert_msg(tokf, "state.json names no cloud admin_token_file");
+    char *tok = wih_read_file(tokf, 4096, NULL, &e);
+    ck_assert_msg(tok, "%s", wih_err_str(e));
+    tok[strcspn(tok, "\r\n")] = 0;
+    pg_secret(p, tok);
+    OPENSSL_cleanse(tok, strlen(tok));
+    free(tok);
+    size_t before = p->nsecrets;
+    char *rootf = wih_path_join(p->state_dir, "cloud/minio-root.json");
+    char *rj = wih_read_file(rootf, 4096, NULL, &e);
+    ck_assert_msg(rj, "MinIO's root credentials: %s", wih_err_str(e));
+    cJSON *r = cJSON_Parse(rj);
+    pg_secret(p, cJSON_GetStringValue(cJSON_GetObjectItem(r, "password")));
+    ck_assert_msg(p->nsecrets == before + 1, "no MinIO root password in %s", rootf);
+    cJSON_Delete(r);
+    OPENSSL_cleanse(rj, strlen(rj));
+    free(rj);
+    free(rootf);
     state_secrets(p, p->state_dir, 0);
 }
 

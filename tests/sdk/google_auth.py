@@ -44,8 +44,9 @@ def main():
     # builds for an external_account file; the latter would then also ask
     # cloudresourcemanager.googleapis.com for the project id (a real network
     # call the harness must never make), so the credentials are built directly.
-    # Older google-auth (< 2.16) validated token_url / the impersonation URL
-    # against *.googleapis.com patterns right here, in from_info.
+    # google-auth releases of 2022 validated token_url / the impersonation URL
+    # against *.googleapis.com patterns right here (upstream PR #1031); the
+    # check was dropped in 2023, so the pinned release admits a local endpoint.
     try:
         creds = identity_pool.Credentials.from_info(info(token_file, email), scopes=scopes)
     except (ValueError, google.auth.exceptions.GoogleAuthError) as e:
