@@ -107,6 +107,29 @@ START_TEST(cli_refuses_bad_input)
     ck_assert_msg(strstr(err, "role name") && strstr(err, "HTTP 400"), "%s", err);
     free(out);
     free(err);
+    /* the same cloud with a wrong admin token (a copy of state.json pointing at
+     * another token file): the cloud refuses, exit 3, and no token is printed */
+    char *other = wih_path_join(P.tmp, "wrong-token-state");
+    ck_assert_int_eq(wih_mkdir_p(other, 0700), 0);
+    char *wrongf = wih_path_join(other, "admin.token");
+    wih_err *e = NULL;
+    ck_assert_int_eq(wih_write_file(wrongf, "not-the-admin-token-0123456789", 30, 0600, &e), 0);
+    cJSON *st = cJSON_Duplicate(P.state, true);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(st, "cloud"), "admin_token_file", cJSON_CreateString(wrongf));
+    char *sj = cJSON_Print(st), *sp = wih_path_join(other, "state.json");
+    ck_assert_int_eq(wih_write_file(sp, sj, strlen(sj), 0600, &e), 0);
+    char *argv3[] = {WIH_BINARY, "cloud", "role", "list", "--state-dir", other, NULL};
+    ck_assert_int_eq(pg_run(&P, argv3, NULL, NULL, 60000, &out, &err), 3);
+    ck_assert_msg(strstr(err, "admin token required") && strstr(err, "HTTP 401") &&
+                      !strstr(err, "not-the-admin-token"),
+                  "%s", err);
+    free(out);
+    free(err);
+    free(sp);
+    free(sj);
+    cJSON_Delete(st);
+    free(wrongf);
+    free(other);
     /* no chain in a state dir → exit 3 */
     char *none = wih_path_join(P.tmp, "nothing-here");
     char *argv2[] = {WIH_BINARY, "cloud", "role", "list", "--state-dir", none, NULL};
