@@ -190,6 +190,35 @@ static void skip_unimportable(int i, const char *what)
     skipped++;
 }
 
+/* Each SDK that ran really went through the mock cloud: its decision log has
+ * an allow for that provider's action on role team-a, and a deny for the
+ * untrusted ServiceAccount. */
+static void assert_decided(const char *provider, const char *action, const char *role)
+{
+    const char *dlog =
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(P.state, "cloud"), "decision_log"));
+    wih_err *e = NULL;
+    char *dl = wih_read_file(dlog, 64 << 20, NULL, &e);
+    ck_assert_msg(dl, "%s", wih_err_str(e));
+    bool allow = false, deny = false;
+    for (char *ln = strtok(dl, "\n"); ln; ln = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(ln);
+        const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(j, "provider"));
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItem(j, "action"));
+        const char *r = cJSON_GetStringValue(cJSON_GetObjectItem(j, "result"));
+        const char *ro = cJSON_GetStringValue(cJSON_GetObjectItem(j, "role"));
+        if (p && a && r && ro && !strcmp(p, provider) && !strcmp(a, action) && !strcmp(ro, role)) {
+            if (!strcmp(r, "allow")) allow = true;
+            const char *sub = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "actual"), "sub"));
+            if (!strcmp(r, "deny") && sub && !strcmp(sub, "system:serviceaccount:wi-test:other")) deny = true;
+        }
+        cJSON_Delete(j);
+    }
+    free(dl);
+    ck_assert_msg(allow, "no allow for %s %s (role %s) in the decision log", provider, action, role);
+    ck_assert_msg(deny, "no deny of wi-test:other for %s %s in the decision log", provider, action);
+}
+
 START_TEST(aws_boto3_default_chain)
 {
     if (!have_mod[0]) {
@@ -208,6 +237,7 @@ START_TEST(aws_boto3_default_chain)
         assert_buckets(v, "boto3");
         ck_assert_msg(!strcmp(vs(v, "untrusted_sa"), "AccessDenied"), "boto3, untrusted SA: %s", vs(v, "untrusted_sa"));
         ck_assert_msg(strcmp(vs(v, "expiration"), "(missing)"), "boto3 saw no expiration");
+        assert_decided("aws", "AssumeRoleWithWebIdentity", "team-a");
     }
     cJSON_Delete(v);
     for (int i = 0; add[i]; i++) free(add[i]);
@@ -238,6 +268,7 @@ START_TEST(azure_workload_identity_credential)
                       vs(v, "wrong_client_id"));
         ck_assert_msg(!strcmp(vs(v, "untrusted_sa"), "AADSTS70021"), "azure-identity, untrusted SA: %s",
                       vs(v, "untrusted_sa"));
+        assert_decided("azure", "token", "team-a");
     }
     cJSON_Delete(v);
     for (int i = 0; add[i]; i++) free(add[i]);
@@ -268,6 +299,7 @@ START_TEST(google_external_account)
         ck_assert_msg(!strcmp(vs(v, "unknown_sa"), "NOT_FOUND"), "google-auth, unknown SA: %s", vs(v, "unknown_sa"));
         ck_assert_msg(!strcmp(vs(v, "untrusted_sa"), "PERMISSION_DENIED"), "google-auth, untrusted SA: %s",
                       vs(v, "untrusted_sa"));
+        assert_decided("google", "generateAccessToken", "team-a");
     }
     cJSON_Delete(v);
     for (int i = 0; add[i]; i++) free(add[i]);
