@@ -126,7 +126,8 @@ static cJSON *admin_call(const cloud_target *t, const char *method, const char *
     CURLcode rc = curl_easy_perform(c);
     long st = -1;
     if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-    curl_slist_free_all(h); /* holds the token: nothing else to wipe, curl copied it */
+    for (struct curl_slist *it = h; it; it = it->next) OPENSSL_cleanse(it->data, strlen(it->data)); /* the token */
+    curl_slist_free_all(h);
     curl_easy_cleanup(c);
     *status = st;
     cJSON *j = NULL;
