@@ -346,12 +346,67 @@ START_TEST(render_cases)
 }
 END_TEST
 
+/* --profile's own bad input: exit 2, a clear message, nothing on stdout */
+START_TEST(render_profile_bad_input)
+{
+    char *d = wih_fixture("osmo/render/webhook-aws-guide");
+    char *v = wih_path_join(d, "values.yaml"), *w = wih_path_join(d, "workflow.yaml"), *sa = wih_path_join(d, "sa.yaml");
+    char *out = NULL, *err = NULL;
+    int rc = wih_test_cli(&out, &err, NULL, "render", "--values", v, "--workflow", w, "--profile", "aws-irs", NULL);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(err, "unknown --profile 'aws-irs'"), "%s", err);
+    ck_assert_str_eq(out, "");
+    free(out);
+    free(err);
+    rc = wih_test_cli(&out, &err, NULL, "render", "--values", v, "--workflow", w, "--sa", sa, NULL);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(err, "need --profile"), "%s", err);
+    free(out);
+    free(err);
+    char *tmp = wih_tmpdir("wih-render-opts", false, NULL);
+    /* --sa names an object of another kind: file:line:col */
+    char *pp = wih_path_join(tmp, "pod.yaml");
+    FILE *f = fopen(pp, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n", f);
+    fclose(f);
+    rc = wih_test_cli(&out, &err, NULL, "render", "--values", v, "--workflow", w, "--profile", "aws-irsa", "--sa", pp,
+                      NULL);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(err, "pod.yaml:2:7") && strstr(err, "expected kind: ServiceAccount"), "%s", err);
+    ck_assert_str_eq(out, "");
+    free(out);
+    free(err);
+    free(pp);
+    /* an options key the profile does not have */
+    char *op = wih_path_join(tmp, "opts.yaml");
+    f = fopen(op, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("aws-irsa:\n  tokenAudiense: x\n", f);
+    fclose(f);
+    rc = wih_test_cli(&out, &err, NULL, "render", "--values", v, "--workflow", w, "--profile", "aws-irsa",
+                      "--webhook-options", op, NULL);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(err, "opts.yaml:2:") && strstr(err, "tokenAudience"), "%s", err);
+    ck_assert_str_eq(out, "");
+    free(out);
+    free(err);
+    free(op);
+    free(tmp);
+    free(v);
+    free(w);
+    free(sa);
+    free(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("osmo_render");
     TCase *tc = tcase_create("data");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, render_cases);
+    tcase_add_test(tc, render_profile_bad_input);
     suite_add_tcase(s, tc);
     return wih_test_run(s);
 }
