@@ -13,6 +13,7 @@ extern const wih_cmd wih_cmd_gen_values;
 extern const wih_cmd wih_cmd_render;
 extern const wih_cmd wih_cmd_webhook_mutate;
 extern const wih_cmd wih_cmd_webhook_serve;
+extern const wih_cmd wih_cmd_cloud_serve;
 
 const wih_cmd *const wih_commands[] = {
     /* the local chain */
@@ -27,6 +28,8 @@ const wih_cmd *const wih_commands[] = {
     /* the mock identity webhook */
     &wih_cmd_webhook_mutate,
     &wih_cmd_webhook_serve,
+    /* the mock cloud identity plane */
+    &wih_cmd_cloud_serve,
     /* a small kubectl */
     &wih_cmd_kube_apply,
     &wih_cmd_kube_get,

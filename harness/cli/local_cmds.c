@@ -12,7 +12,7 @@ typedef struct {
     const char *output;
     bool keep_state;
     const char *profiles, *webhook_options;
-    bool no_webhook;
+    bool no_webhook, no_cloud;
 } local_cfg;
 
 #define STATE_OPT                                                                                                 \
@@ -22,6 +22,8 @@ typedef struct {
 static const wih_opt k_up_opts[] = {
     {"backend", 0, WIH_OPT_STR, offsetof(local_cfg, backend), "NAME", "cluster backend: local (the only one so far)",
      false},
+    {"no-cloud", 0, WIH_OPT_FLAG, offsetof(local_cfg, no_cloud), NULL,
+     "start neither the mock cloud identity plane nor MinIO", false},
     {"no-webhook", 0, WIH_OPT_FLAG, offsetof(local_cfg, no_webhook), NULL,
      "start the control plane only, without the mock identity webhook", false},
     {"profiles", 0, WIH_OPT_STR, offsetof(local_cfg, profiles), "LIST",
@@ -56,6 +58,7 @@ static int run_up(void *vcfg, int argc, char **argv)
                             .timeout_ms = c->timeout * 1000,
                             .progress = stderr,
                             .no_webhook = c->no_webhook,
+                            .no_cloud = c->no_cloud,
                             .profiles = c->profiles,
                             .webhook_options = c->webhook_options};
     bool reused = false;
@@ -118,6 +121,27 @@ static int run_env(void *vcfg, int argc, char **argv)
     if (!st) return wih_err_report(e);
     const cJSON *kc = cJSON_GetObjectItem(st, "kubeconfig");
     printf("export KUBECONFIG=%s\n", cJSON_IsString(kc) ? kc->valuestring : "");
+    const cJSON *cl = cJSON_GetObjectItem(st, "cloud"), *mo = cJSON_GetObjectItem(st, "minio");
+    const char *curl_ = cJSON_GetStringValue(cJSON_GetObjectItem(cl, "url"));
+    const char *ca = cJSON_GetStringValue(cJSON_GetObjectItem(cl, "ca_file"));
+    const char *murl = cJSON_GetStringValue(cJSON_GetObjectItem(mo, "url"));
+    if (curl_ && ca && murl) {
+        /* what the cloud SDKs read: boto3 (endpoints, AWS_CA_BUNDLE), azure-identity
+         * (AZURE_AUTHORITY_HOST; requests honours REQUESTS_CA_BUNDLE), google-auth
+         * (token_url in its credential file: WIH_GOOGLE_STS_URL) */
+        printf("export AWS_ENDPOINT_URL_STS=%s\n", curl_);
+        printf("export AWS_ENDPOINT_URL_S3=%s\n", murl);
+        printf("export AWS_REGION=us-east-1\n");
+        printf("export AWS_CA_BUNDLE=%s\n", ca);
+        printf("export AZURE_AUTHORITY_HOST=%s/\n", curl_);
+        printf("export REQUESTS_CA_BUNDLE=%s\n", ca);
+        printf("export SSL_CERT_FILE=%s\n", ca);
+        printf("export WIH_GOOGLE_STS_URL=%s/v1/token\n", curl_);
+        printf("export WIH_GOOGLE_IAM_URL=%s\n", curl_);
+        printf("export WIH_CA_FILE=%s\n", ca);
+        printf("export WIH_CLOUD_URL=%s\n", curl_);
+        printf("export WIH_MINIO_URL=%s\n", murl);
+    }
     cJSON_Delete(st);
     return WIH_EXIT_OK;
 }
@@ -135,7 +159,7 @@ static int run_down(void *vcfg, int argc, char **argv)
 #define NOPTS(a) (sizeof a / sizeof a[0])
 const wih_cmd wih_cmd_up = {
     .name = "up",
-    .summary = "start the local chain (etcd, kube-apiserver, mock identity webhook on 127.0.0.1) or reuse it",
+    .summary = "start the local chain (etcd, kube-apiserver, webhook, mock cloud, MinIO on 127.0.0.1) or reuse it",
     .details = "Idempotent: a healthy chain in the state dir is reused, a dead one replaced.\n"
                "The webhook is registered with the API server for each profile (down removes it).\n"
                "Prints 'export KUBECONFIG=…' on stdout; progress goes to stderr.",
@@ -156,7 +180,11 @@ const wih_cmd wih_cmd_status = {
 };
 const wih_cmd wih_cmd_env = {
     .name = "env",
-    .summary = "print the shell exports that point tools at the local chain",
+    .summary = "print the shell exports that point kubectl and the cloud SDKs at the local chain",
+    .details = "KUBECONFIG; AWS_ENDPOINT_URL_STS (the mock cloud) and AWS_ENDPOINT_URL_S3 (MinIO),\n"
+               "AWS_REGION, AWS_CA_BUNDLE; AZURE_AUTHORITY_HOST; REQUESTS_CA_BUNDLE and SSL_CERT_FILE (the\n"
+               "harness CA); WIH_GOOGLE_STS_URL, WIH_GOOGLE_IAM_URL, WIH_CA_FILE, WIH_CLOUD_URL, WIH_MINIO_URL.\n"
+               "Use: eval \"$(wiharness env)\"",
     .opts = k_env_opts,
     .nopts = NOPTS(k_env_opts),
     .cfg_size = sizeof(local_cfg),

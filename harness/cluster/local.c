@@ -7,7 +7,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "wiharness/cluster.h"
+#include "wiharness/storage.h"
 #include "wiharness/yamljson.h"
 
 char *cluster_local_default_dir(void)
@@ -68,10 +72,9 @@ cJSON *cluster_local_state(const char *dir, wih_err **err)
     return s;
 }
 
-static cJSON *proc_json(const cluster_svc *s)
+static cJSON *pid_json(pid_t pid, int port, int port2, const char *url, const char *log)
 {
     cJSON *o = cJSON_CreateObject();
-    pid_t pid = wih_proc_pid(s->proc);
     cJSON_AddNumberToObject(o, "pid", pid);
     char *st = wih_asprintf("%llu", wih_pid_start_ticks(pid));
     cJSON_AddStringToObject(o, "start_ticks", st);
@@ -83,11 +86,16 @@ static cJSON *proc_json(const cluster_svc *s)
         exe[n] = '\0';
         cJSON_AddStringToObject(o, "exe", exe);
     }
-    cJSON_AddNumberToObject(o, "port", s->port);
-    if (s->port2) cJSON_AddNumberToObject(o, "port2", s->port2);
-    cJSON_AddStringToObject(o, "url", s->url);
-    if (wih_proc_log_path(s->proc)) cJSON_AddStringToObject(o, "log", wih_proc_log_path(s->proc));
+    cJSON_AddNumberToObject(o, "port", port);
+    if (port2) cJSON_AddNumberToObject(o, "port2", port2);
+    cJSON_AddStringToObject(o, "url", url);
+    if (log) cJSON_AddStringToObject(o, "log", log);
     return o;
+}
+
+static cJSON *proc_json(const cluster_svc *s)
+{
+    return pid_json(wih_proc_pid(s->proc), s->port, s->port2, s->url, wih_proc_log_path(s->proc));
 }
 
 static const char *jstr(const cJSON *o, const char *k)
@@ -112,7 +120,7 @@ static bool comp_alive(const cJSON *c)
     return now != 0 && now == strtoull(st, NULL, 10);
 }
 
-static const char *const k_components[] = {"webhook", "kube-apiserver", "etcd", NULL}; /* stop order */
+static const char *const k_components[] = {"webhook", "minio", "cloud", "kube-apiserver", "etcd", NULL}; /* stop order */
 
 static bool comp_healthy(const char *dir, const char *name, const cJSON *c)
 {
@@ -123,6 +131,8 @@ static bool comp_healthy(const char *dir, const char *name, const cJSON *c)
     char *ca = wih_path_join(pki, "ca.crt"), *crt = wih_path_join(pki, "admin.crt"), *key = wih_path_join(pki, "admin.key");
     char *probe = !strcmp(name, "etcd")      ? wih_asprintf("%s/health", url)
                   : !strcmp(name, "webhook") ? wih_asprintf("%s/healthz", url)
+                  : !strcmp(name, "cloud")   ? wih_asprintf("%s/.well-known/openid-configuration", url)
+                  : !strcmp(name, "minio")   ? wih_asprintf("%s/minio/health/live", url)
                                              : wih_asprintf("%s/readyz", url);
     wih_err *e = NULL;
     long st = cluster_http_get(probe, ca, crt, key, NULL, &e);
@@ -228,36 +238,70 @@ static int ready_file_ready(void *ctx, wih_err **err)
     return access(((ready_file_ctx *)ctx)->ready, R_OK) == 0 ? 1 : 0;
 }
 
+/* Path of the wiharness program, which the chain re-runs for its own servers. */
+static const char *self_bin(const cluster_local_opts *o, char *buf, size_t n, wih_err **err)
+{
+    if (o->wiharness_bin) return o->wiharness_bin;
+    ssize_t r = readlink("/proc/self/exe", buf, n - 1);
+    if (r <= 0) {
+        *err = wih_err_new(WIH_EXIT_INFRA, "cannot find the wiharness binary (/proc/self/exe)");
+        return NULL;
+    }
+    buf[r] = '\0';
+    const char *base = strrchr(buf, '/');
+    if (strcmp(base ? base + 1 : buf, "wiharness") != 0) {
+        *err = wih_err_new(WIH_EXIT_INFRA,
+                           "the webhook and the mock cloud run as `wiharness … serve`, and %s is not wiharness: "
+                           "pass cluster_local_opts.wiharness_bin (or no_webhook and no_cloud)",
+                           buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* `<wiharness> <args…>` as a persistent process named `name`, ready when it
+ * has written <dir>/<name>.ready. */
+static wih_err *spawn_self(const cluster_local_opts *o, const char *dir, const char *name, char **args, int port,
+                           int64_t timeout, cluster_svc *out)
+{
+    memset(out, 0, sizeof *out);
+    char self[4096];
+    wih_err *err = NULL;
+    const char *bin = self_bin(o, self, sizeof self, &err);
+    if (!bin) return err;
+    args[0] = (char *)bin;
+    char *logs = wih_path_join(dir, "logs");
+    wih_mkdir_p(logs, 0700);
+    char *rname = wih_asprintf("%s.ready", name);
+    char *ready = wih_path_join(dir, rname);
+    free(rname);
+    wih_proc_opts po = {.name = name, .argv = args, .log_dir = logs};
+    out->proc = wih_proc_spawn(&po, &err);
+    if (out->proc) {
+        out->port = port;
+        out->url = wih_asprintf("https://127.0.0.1:%d", port);
+        ready_file_ctx rc = {ready};
+        err = wih_proc_wait_ready(out->proc, ready_file_ready, &rc, timeout);
+        if (err) cluster_svc_stop(out);
+    }
+    free(logs);
+    free(ready);
+    return err;
+}
+
 /* `<wiharness> webhook serve` as a persistent process, registered when ready. */
 static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, const char *pki, const char *kubeconfig,
                               int64_t timeout, cluster_svc *out)
 {
-    memset(out, 0, sizeof *out);
-    char self[4096];
-    const char *bin = o->wiharness_bin;
-    if (!bin) {
-        /* only the wiharness program itself can be re-run as the webhook */
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n <= 0) return wih_err_new(WIH_EXIT_INFRA, "cannot find the wiharness binary (/proc/self/exe)");
-        self[n] = '\0';
-        const char *base = strrchr(self, '/');
-        if (strcmp(base ? base + 1 : self, "wiharness") != 0)
-            return wih_err_new(WIH_EXIT_INFRA, "the webhook runs as `wiharness webhook serve`, and %s is not "
-                                               "wiharness: pass cluster_local_opts.wiharness_bin or no_webhook",
-                               self);
-        bin = self;
-    }
     wih_err *err = NULL;
     int port = wih_free_port(&err);
     if (port < 0) return err;
-    char *logs = wih_path_join(dir, "logs");
-    wih_mkdir_p(logs, 0700);
-    char *ready = wih_path_join(dir, "webhook.ready"), *dlog = wih_path_join(logs, "webhook-decisions.jsonl");
+    char *ready = wih_path_join(dir, "webhook.ready"), *dlog = wih_path_join(dir, "logs/webhook-decisions.jsonl");
     unlink(ready);
     char *ports = wih_asprintf("%d", port);
     char *args[24];
     int n = 0;
-    args[n++] = (char *)bin;
+    args[n++] = NULL; /* the binary */
     args[n++] = "--no-color";
     args[n++] = "webhook";
     args[n++] = "serve";
@@ -280,20 +324,126 @@ static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, cons
         args[n++] = (char *)o->webhook_options;
     }
     args[n] = NULL;
-    wih_proc_opts po = {.name = "webhook", .argv = args, .log_dir = logs};
-    out->proc = wih_proc_spawn(&po, &err);
-    if (out->proc) {
-        out->port = port;
-        out->url = wih_asprintf("https://127.0.0.1:%d", port);
-        ready_file_ctx rc = {ready};
-        err = wih_proc_wait_ready(out->proc, ready_file_ready, &rc, timeout);
-        if (err) cluster_svc_stop(out);
-    }
-    free(logs);
+    err = spawn_self(o, dir, "webhook", args, port, timeout, out);
     free(ready);
     free(dlog);
     free(ports);
     return err ? wih_err_wrap(err, "starting the mock identity webhook") : NULL;
+}
+
+static char *random_hex(size_t nbytes)
+{
+    unsigned char raw[64];
+    if (nbytes > sizeof raw) nbytes = sizeof raw;
+    if (RAND_bytes(raw, (int)nbytes) != 1) abort();
+    char *s = malloc(nbytes * 2 + 1);
+    if (!s) abort();
+    for (size_t i = 0; i < nbytes; i++) snprintf(s + 2 * i, 3, "%02x", raw[i]);
+    OPENSSL_cleanse(raw, sizeof raw);
+    return s;
+}
+
+/* The mock cloud (`wiharness cloud serve`) and the real MinIO trusting it:
+ * ports and MinIO's root credentials are fixed first (the cloud needs them,
+ * MinIO needs the cloud's discovery at its start), then the cloud, then MinIO,
+ * then the cluster's issuer is registered with the cloud like an IAM OIDC
+ * provider. Secrets live only in 0600 files of the state dir. */
+static wih_err *start_cloud(const cluster_local_opts *o, const char *dir, const char *pki, const char *issuer,
+                            int64_t timeout, cluster_svc *cl, minio **mo, cJSON *state)
+{
+    wih_err *err = NULL;
+    *mo = NULL;
+    char *cdir = wih_path_join(dir, "cloud");
+    wih_mkdir_p(cdir, 0700);
+    char *tokf = wih_path_join(cdir, "admin.token"), *rootf = wih_path_join(cdir, "minio-root.json");
+    char *token = random_hex(32), *user = random_hex(8), *pass = random_hex(24);
+    char *rootj = wih_asprintf("{\"user\":\"%s\",\"password\":\"%s\"}\n", user, pass);
+    char *ports = NULL, *mep = NULL, *crt = NULL, *key = NULL, *ready = NULL, *dlog = NULL, *skey = NULL,
+         *reg = NULL, *ca = NULL, *cfgurl = NULL, *body = NULL, *resp = NULL, *purl = NULL;
+    int mport = -1, cport = -1;
+    if (wih_write_file(tokf, token, strlen(token), 0600, &err) || wih_write_file(rootf, rootj, strlen(rootj), 0600, &err))
+        goto out;
+    if ((err = cluster_pki_issue(pki, "cloud", "wiharness-cloud", NULL, true, NULL))) goto out;
+    if ((mport = wih_free_port(&err)) < 0 || (cport = wih_free_port(&err)) < 0) goto out;
+    ports = wih_asprintf("%d", cport);
+    mep = wih_asprintf("http://127.0.0.1:%d", mport);
+    crt = wih_path_join(pki, "cloud.crt");
+    key = wih_path_join(pki, "cloud.key");
+    ready = wih_path_join(dir, "cloud.ready");
+    unlink(ready);
+    dlog = wih_path_join(dir, "logs/cloud-decisions.jsonl");
+    skey = wih_path_join(cdir, "signing.key");
+    reg = wih_path_join(cdir, "registry.json");
+    ca = wih_path_join(pki, "ca.crt");
+    char *args[] = {NULL, "--no-color", "cloud", "serve", "--cert", crt, "--key", key, "--port", ports,
+                    "--ready-file", ready, "--decision-log", dlog, "--admin-token-file", tokf,
+                    "--signing-key-file", skey, "--registry-file", reg, "--minio-endpoint", mep,
+                    "--minio-root-file", rootf, NULL};
+    progress(o, "starting the mock cloud identity plane");
+    if ((err = spawn_self(o, dir, "cloud", args, cport, timeout, cl))) goto out;
+    progress(o, "starting MinIO (trusting the mock cloud)");
+    char *mdata = wih_path_join(dir, "minio"), *logs = wih_path_join(dir, "logs");
+    cfgurl = wih_asprintf("%s/.well-known/openid-configuration", cl->url);
+    minio_opts mopt = {.data_dir = mdata,
+                       .ca_file = ca,
+                       .log_dir = logs,
+                       .port = mport,
+                       .openid_config_url = cfgurl,
+                       .openid_client_id = "wiharness-minio",
+                       .root_user = user,
+                       .root_password = pass,
+                       .timeout_ms = timeout,
+                       .keep_running = true};
+    *mo = minio_start(&mopt, &err);
+    free(mdata);
+    free(logs);
+    if (!*mo) goto out;
+    /* register the cluster's issuer (the cloud fetches its discovery + JWKS) */
+    body = wih_asprintf("{\"issuer\":\"%s\",\"ca_file\":\"%s\"}", issuer, ca);
+    purl = wih_asprintf("%s/admin/v1/providers", cl->url);
+    long st = cluster_http_auth("PUT", purl, "application/json", body, ca, token, &resp, &err);
+    if (st < 200 || st >= 300) {
+        if (!err) err = wih_err_http(st, resp, "registering the cluster issuer %s with the mock cloud", issuer);
+        goto out;
+    }
+    cJSON *cj = cJSON_AddObjectToObject(state, "cloud");
+    cJSON_AddStringToObject(cj, "url", cl->url);
+    cJSON_AddStringToObject(cj, "admin_token_file", tokf);
+    cJSON_AddStringToObject(cj, "ca_file", ca);
+    cJSON_AddStringToObject(cj, "decision_log", dlog);
+    cJSON_AddStringToObject(cj, "issuer_registered", issuer);
+    cJSON *mj = cJSON_AddObjectToObject(state, "minio");
+    cJSON_AddStringToObject(mj, "url", minio_endpoint(*mo));
+out:
+    if (err) {
+        minio_stop(*mo);
+        *mo = NULL;
+        cluster_svc_stop(cl);
+    }
+    OPENSSL_cleanse(token, strlen(token));
+    OPENSSL_cleanse(pass, strlen(pass));
+    OPENSSL_cleanse(rootj, strlen(rootj));
+    free(token);
+    free(user);
+    free(pass);
+    free(rootj);
+    free(tokf);
+    free(rootf);
+    free(cdir);
+    free(ports);
+    free(mep);
+    free(crt);
+    free(key);
+    free(ready);
+    free(dlog);
+    free(skey);
+    free(reg);
+    free(ca);
+    free(cfgurl);
+    free(body);
+    free(resp);
+    free(purl);
+    return err ? wih_err_wrap(err, "starting the mock cloud and MinIO") : NULL;
 }
 
 static char *kubeconfig_text(const char *pki, const char *server)
@@ -344,6 +494,7 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
         for (const char *const *n = k_components; *n; n++) {
             cJSON *c = cJSON_GetObjectItem(comps, *n);
             if (!c && !strcmp(*n, "webhook") && o->no_webhook) continue;
+            if (!c && (!strcmp(*n, "cloud") || !strcmp(*n, "minio")) && o->no_cloud) continue;
             healthy = healthy && c && comp_healthy(dir, *n, c);
         }
         if (healthy) {
@@ -369,7 +520,8 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
     char *statef = wih_path_join(dir, "state.json");
     unlink(statef);
     char *pki = wih_path_join(dir, "pki");
-    cluster_svc etcd = {0}, api = {0}, wh = {0};
+    cluster_svc etcd = {0}, api = {0}, wh = {0}, cl = {0};
+    minio *mo = NULL;
     cJSON *state = NULL;
     int64_t t0 = wih_now_ms();
     if ((err = cluster_pki_create(pki, false))) goto fail;
@@ -397,6 +549,14 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
         progress(o, "webhook registered at %s (%lld ms)", wh.url, (long long)(wih_now_ms() - t0));
     }
     state = cJSON_CreateObject();
+    if (!o->no_cloud) {
+        if ((err = start_cloud(o, dir, pki, api.url, timeout, &cl, &mo, state))) {
+            free(kcpath);
+            goto fail;
+        }
+        progress(o, "mock cloud at %s, MinIO at %s, cluster issuer registered (%lld ms)", cl.url,
+                 minio_endpoint(mo), (long long)(wih_now_ms() - t0));
+    }
     cJSON_AddStringToObject(state, "backend", "local");
     cJSON_AddNumberToObject(state, "created_ms", (double)wih_wall_ms());
     cJSON_AddStringToObject(state, "state_dir", dir);
@@ -408,14 +568,20 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
     cJSON_AddItemToObject(comps, "etcd", proc_json(&etcd));
     cJSON_AddItemToObject(comps, "kube-apiserver", proc_json(&api));
     if (wh.proc) cJSON_AddItemToObject(comps, "webhook", proc_json(&wh));
+    if (cl.proc) cJSON_AddItemToObject(comps, "cloud", proc_json(&cl));
+    if (mo)
+        cJSON_AddItemToObject(comps, "minio",
+                              pid_json(minio_pid(mo), minio_port(mo), 0, minio_endpoint(mo), minio_log_path(mo)));
     char *text = cJSON_Print(state);
     int wrc = wih_write_file(statef, text, strlen(text), 0600, &err);
     free(text);
     free(kcpath);
     if (wrc != 0) goto fail;
     /* hand the processes over: they outlive us, `down` stops them by recorded PID */
-    cluster_svc *all[] = {&etcd, &api, &wh};
-    for (int i = 0; i < 3; i++) {
+    if (mo) minio_detach(mo);
+    mo = NULL;
+    cluster_svc *all[] = {&etcd, &api, &wh, &cl};
+    for (int i = 0; i < 4; i++) {
         if (all[i]->proc) {
             wih_proc_detach(all[i]->proc);
             wih_proc_free(all[i]->proc);
@@ -431,6 +597,8 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
     free(dir);
     return NULL;
 fail:
+    minio_stop(mo);
+    cluster_svc_stop(&cl);
     cluster_svc_stop(&wh);
     cluster_svc_stop(&api);
     cluster_svc_stop(&etcd);

@@ -1,6 +1,7 @@
 /* Starting the real etcd, kube-apiserver and MinIO on loopback through the
  * core supervisor, and the smoke check that ci/demo runs. */
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,25 @@ static size_t body_cb(char *p, size_t sz, size_t n, void *ud)
     return wih_buf_add(ud, p, sz * n) == 0 ? sz * n : 0;
 }
 
+static long http_do(const char *method, const char *url, const char *content_type, const char *body,
+                    const char *cafile, const char *cert, const char *key, const char *bearer, char **resp,
+                    wih_err **err);
+
 long cluster_http(const char *method, const char *url, const char *content_type, const char *body,
                   const char *cafile, const char *cert, const char *key, char **resp, wih_err **err)
+{
+    return http_do(method, url, content_type, body, cafile, cert, key, NULL, resp, err);
+}
+
+long cluster_http_auth(const char *method, const char *url, const char *content_type, const char *body,
+                       const char *cafile, const char *bearer, char **resp, wih_err **err)
+{
+    return http_do(method, url, content_type, body, cafile, NULL, NULL, bearer, resp, err);
+}
+
+static long http_do(const char *method, const char *url, const char *content_type, const char *body,
+                    const char *cafile, const char *cert, const char *key, const char *bearer, char **resp,
+                    wih_err **err)
 {
     CURL *c = curl_easy_init();
     if (!c) {
@@ -43,6 +61,12 @@ long cluster_http(const char *method, const char *url, const char *content_type,
         free(h);
     }
     hdrs = curl_slist_append(hdrs, "Accept: application/json, */*");
+    if (bearer) {
+        char *h = wih_asprintf("Authorization: Bearer %s", bearer);
+        hdrs = curl_slist_append(hdrs, h);
+        OPENSSL_cleanse(h, strlen(h));
+        free(h);
+    }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     if (cafile) curl_easy_setopt(c, CURLOPT_CAINFO, cafile);
     if (cert) curl_easy_setopt(c, CURLOPT_SSLCERT, cert);

@@ -50,6 +50,9 @@ void cluster_svc_stop(cluster_svc *s);
 long cluster_http_get(const char *url, const char *cafile, const char *cert, const char *key, char **body,
                       wih_err **err);
 
+/* With "Authorization: Bearer <token>" (the token is never logged). */
+long cluster_http_auth(const char *method, const char *url, const char *content_type, const char *body,
+                       const char *cafile, const char *bearer, char **resp, wih_err **err);
 /* Any method; body may be NULL. Returns HTTP status or -1 (err set). */
 long cluster_http(const char *method, const char *url, const char *content_type, const char *body,
                   const char *cafile, const char *cert, const char *key, char **resp, wih_err **err);
@@ -71,7 +74,8 @@ typedef struct cluster_local_opts {
      * process of its own that outlives `up` and is registered with the API
      * server (down stops it; it removes its registrations on SIGTERM). */
     const char *wiharness_bin;   /* NULL = /proc/self/exe */
-    bool no_webhook;             /* control plane only */
+    bool no_webhook;             /* no mock identity webhook */
+    bool no_cloud;               /* no mock cloud and no MinIO */
     const char *profiles;        /* "aws-irsa,azure-wi,gcp-fleet" subset; NULL = all */
     const char *webhook_options; /* options file (docs/webhook.md), or NULL */
 } cluster_local_opts;

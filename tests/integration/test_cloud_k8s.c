@@ -39,7 +39,7 @@ static void setup(void)
     tmp = wih_tmpdir("wih-cloudk8s-", false, &e);
     ck_assert_msg(tmp, "%s", wih_err_str(e));
     state_dir = wih_path_join(tmp, "chain");
-    cluster_local_opts lo = {.state_dir = state_dir, .no_webhook = true}; /* tokens only: no webhook needed */
+    cluster_local_opts lo = {.state_dir = state_dir, .no_webhook = true, .no_cloud = true}; /* tokens only: the test runs its own cloud */
     bool reused = false;
     e = cluster_local_up(&lo, &reused);
     ck_assert_msg(!e, "%s", wih_err_str(e));

@@ -32,15 +32,20 @@ START_TEST(up_status_env_down)
     rc = wih_test_cli(&out, &err, NULL, "status", "--state-dir", g_dir, "-o", "json", NULL);
     ck_assert_msg(rc == 0, "status exit %d: %s %s", rc, out, err);
     cJSON *st = cJSON_Parse(out);
-    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(st, "kube-apiserver"), "healthy")));
-    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(st, "etcd"), "healthy")));
+    static const char *const comps[] = {"etcd", "kube-apiserver", "webhook", "cloud", "minio", NULL};
+    for (const char *const *c = comps; *c; c++)
+        ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(st, *c), "healthy")), "%s not healthy", *c);
     cJSON_Delete(st);
     free(out);
     free(err);
 
     rc = wih_test_cli(&out, &err, NULL, "env", "--state-dir", g_dir, NULL);
     ck_assert_int_eq(rc, 0);
-    ck_assert_str_eq(out, want);
+    ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s", out);
+    static const char *const vars[] = {"AWS_ENDPOINT_URL_STS=https://127.0.0.1:", "AWS_ENDPOINT_URL_S3=http://127.0.0.1:",
+                                       "AZURE_AUTHORITY_HOST=https://127.0.0.1:", "REQUESTS_CA_BUNDLE=",
+                                       "WIH_GOOGLE_STS_URL=https://127.0.0.1:", NULL};
+    for (const char *const *v = vars; *v; v++) ck_assert_msg(strstr(out, *v), "env lacks %s:\n%s", *v, out);
     free(out);
     free(err);
 
@@ -103,10 +108,19 @@ START_TEST(up_status_env_down)
     ck_assert_int_eq((long)cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(s2, "components"), "kube-apiserver"), "pid")->valuedouble, pid_api);
     cJSON_Delete(s2);
 
+    cJSON *all = cJSON_Duplicate(cJSON_GetObjectItem(s, "components"), 1);
     rc = wih_test_cli(&out, &err, NULL, "down", "--state-dir", g_dir, NULL);
     ck_assert_msg(rc == 0, "down exit %d: %s", rc, err);
     free(out);
     free(err);
+    ck_assert_int_eq(cJSON_GetArraySize(all), 5);
+    for (cJSON *c = all->child; c; c = c->next) {
+        pid_t pid = (pid_t)cJSON_GetObjectItem(c, "pid")->valuedouble;
+        int port = cJSON_GetObjectItem(c, "port")->valueint;
+        ck_assert_msg(!wih_pid_alive(pid), "%s (pid %d) still alive after down", c->string, (int)pid);
+        ck_assert_msg(!wih_port_listening(port), "%s's port %d still listening after down", c->string, port);
+    }
+    cJSON_Delete(all);
     ck_assert_msg(!wih_pid_alive((pid_t)pid_api), "kube-apiserver %ld still alive", pid_api);
     ck_assert_msg(!wih_pid_alive((pid_t)pid_etcd), "etcd %ld still alive", pid_etcd);
     ck_assert(!wih_port_listening(port_api));

@@ -109,7 +109,7 @@ int main(void)
     }
     char *tmp = wih_tmpdir("wih-osmo-apply", false, &err);
     g_dir = wih_path_join(tmp, "state");
-    cluster_local_opts o = {.state_dir = g_dir, .no_webhook = true}; /* the control plane is enough here */
+    cluster_local_opts o = {.state_dir = g_dir, .no_webhook = true, .no_cloud = true}; /* the control plane is enough here */
     bool reused = false;
     wih_err *e = cluster_local_up(&o, &reused);
     if (e) {
