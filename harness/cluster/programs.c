@@ -231,17 +231,6 @@ wih_err *cluster_apiserver_start(const char *dir, const char *pki, const cluster
 }
 
 /* ------------------------------------------------------------------ MinIO */
-static char *random_secret(size_t nbytes)
-{
-    unsigned char raw[64];
-    if (nbytes > sizeof raw) nbytes = sizeof raw;
-    RAND_bytes(raw, (int)nbytes);
-    char *s = malloc(nbytes * 2 + 1);
-    if (!s) abort();
-    for (size_t i = 0; i < nbytes; i++) snprintf(s + 2 * i, 3, "%02x", raw[i]);
-    return s;
-}
-
 wih_err *cluster_minio_start(const char *dir, cluster_svc *out, int64_t timeout_ms, unsigned flags)
 {
     memset(out, 0, sizeof *out);
@@ -256,7 +245,7 @@ wih_err *cluster_minio_start(const char *dir, cluster_svc *out, int64_t timeout_
     char *data = wih_path_join(dir, "minio"), *logs = wih_path_join(dir, "logs");
     wih_mkdir_p(data, 0700);
     char *addr = wih_asprintf("127.0.0.1:%d", port), *caddr = wih_asprintf("127.0.0.1:%d", cport);
-    char *user = random_secret(8), *pass = random_secret(20);
+    char *user = wih_random_hex(8), *pass = wih_random_hex(20);
     char *e_user = wih_asprintf("MINIO_ROOT_USER=%s", user), *e_pass = wih_asprintf("MINIO_ROOT_PASSWORD=%s", pass);
     char *env[] = {e_user, e_pass, "MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1", NULL};
     char *argv[] = {bin, "server", "--quiet", "--address", addr, "--console-address", caddr, data, NULL};

@@ -4,7 +4,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -239,4 +241,16 @@ char *wih_fingerprint(const char *secret)
     char hex[13];
     for (int i = 0; i < 6; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
     return wih_asprintf("sha256:%s", hex);
+}
+
+char *wih_random_hex(size_t nbytes)
+{
+    unsigned char raw[64];
+    if (nbytes > sizeof raw) nbytes = sizeof raw;
+    if (RAND_bytes(raw, (int)nbytes) != 1) abort();
+    char *s = malloc(nbytes * 2 + 1);
+    if (!s) abort();
+    for (size_t i = 0; i < nbytes; i++) snprintf(s + 2 * i, 3, "%02x", raw[i]);
+    OPENSSL_cleanse(raw, sizeof raw);
+    return s;
 }

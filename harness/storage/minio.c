@@ -22,19 +22,6 @@ struct minio {
     char *root_password;
 };
 
-static char *rand_hex(size_t nbytes, wih_err **err)
-{
-    unsigned char b[64];
-    if (nbytes > sizeof b || RAND_bytes(b, (int)nbytes) != 1) {
-        *err = wih_err_new(WIH_EXIT_INFRA, "generating MinIO credentials: RAND_bytes failed");
-        return NULL;
-    }
-    char *s = malloc(nbytes * 2 + 1);
-    if (!s) abort();
-    for (size_t i = 0; i < nbytes; i++) sprintf(s + 2 * i, "%02x", b[i]);
-    return s;
-}
-
 static size_t discard(char *p, size_t sz, size_t n, void *ud)
 {
     (void)p;
@@ -115,12 +102,11 @@ minio *minio_start(const minio_opts *o, wih_err **err)
     m->root_user = o->root_user ? wih_strdup(o->root_user) : NULL;
     m->root_password = o->root_password ? wih_strdup(o->root_password) : NULL;
     if (!m->root_user) {
-        char *h = rand_hex(8, &e);
-        if (!h) goto fail;
+        char *h = wih_random_hex(8);
         m->root_user = wih_asprintf("wih-root-%s", h);
         free(h);
     }
-    if (!m->root_password && !(m->root_password = rand_hex(20, &e))) goto fail;
+    if (!m->root_password) m->root_password = wih_random_hex(20);
     if (strlen(m->root_user) < 3 || strlen(m->root_password) < 8) {
         e = wih_err_new(WIH_EXIT_INPUT, "MinIO root user needs >= 3 characters and password >= 8");
         goto fail;

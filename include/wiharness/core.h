@@ -185,6 +185,10 @@ bool wih_port_listening(int port);
 int wih_run_capture(char *const *argv, char *const *env_add, const char *stdin_data,
                     int64_t timeout_ms, char **out, char **errout, wih_err **err);
 
+/* nbytes of OpenSSL's CSPRNG as lowercase hex (a new string; aborts if the
+ * CSPRNG fails — nothing secret may be made without it). nbytes ≤ 64. */
+char *wih_random_hex(size_t nbytes);
+
 /* Fingerprint for secrets: "sha256:" + first 12 hex of sha256(s). Never print
  * a token, key or credential; print this. */
 char *wih_fingerprint(const char *secret);
