@@ -134,7 +134,7 @@ const wih_cmd wih_cmd_gen_values = {
 
 /* ------------------------------------------------------------ render */
 typedef struct {
-    const char *values, *workflow, *pool, *platform, *mode, *output, *ns, *user;
+    const char *values, *workflow, *pool, *platform, *mode, *output, *ns, *user, *profile, *sa, *wh_options;
     long seed;
 } render_cfg;
 
@@ -147,13 +147,36 @@ static const wih_opt k_render_opts[] = {
     {"platform", 0, WIH_OPT_STR, offsetof(render_cfg, platform), "X", "platform (default: the pool's default_platform)",
      false},
     {"pool", 0, WIH_OPT_STR, offsetof(render_cfg, pool), "P", "pool (default: default)", false},
+    {"profile", 0, WIH_OPT_STR, offsetof(render_cfg, profile), "PROF",
+     "run the mock identity webhook (aws-irsa, azure-wi, gcp-fleet) over each pod", false},
+    {"sa", 0, WIH_OPT_STR, offsetof(render_cfg, sa), "SA.yaml",
+     "with --profile: the pods' ServiceAccount; without it the SA is missing, as in a cluster that lacks it",
+     false},
     {"seed", 0, WIH_OPT_INT, offsetof(render_cfg, seed), "N", "ids derive from it (default 0)", false},
     {"submitted-by", 0, WIH_OPT_STR, offsetof(render_cfg, user), "USER", "osmo.submitted_by (default wiharness)",
      false},
     {"values", 0, WIH_OPT_STR, offsetof(render_cfg, values), "V", "Helm values (any of the three shapes) or DB JSON",
      false},
+    {"webhook-options", 0, WIH_OPT_STR, offsetof(render_cfg, wh_options), "OPTS.yaml",
+     "with --profile: webhook options (camelCase keys, docs/webhook.md)", false},
     {"workflow", 0, WIH_OPT_STR, offsetof(render_cfg, workflow), "W", "the workflow spec", false},
 };
+
+static cJSON *load_sa(const char *path, wih_ydocs **keep, wih_err **err)
+{
+    cJSON *o = wih_yaml_load_one(path, keep, err);
+    if (!o) return NULL;
+    if (!cJSON_IsObject(o)) {
+        *err = wih_ydocs_err(*keep, o, "expected a ServiceAccount object (a YAML map)");
+        return NULL;
+    }
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    if (k && (!cJSON_IsString(k) || strcmp(k->valuestring, "ServiceAccount"))) {
+        *err = wih_ydocs_err(*keep, k, "expected kind: ServiceAccount");
+        return NULL;
+    }
+    return o;
+}
 
 static int run_render(void *vcfg, int argc, char **argv)
 {
@@ -184,9 +207,36 @@ static int run_render(void *vcfg, int argc, char **argv)
         fprintf(stderr, "wiharness render: --seed must be >= 0\n");
         return WIH_EXIT_INPUT;
     }
+    webhook_profile prof = WEBHOOK_NPROFILES;
+    if (c->profile && webhook_profile_parse(c->profile, &prof)) {
+        fprintf(stderr, "wiharness render: unknown --profile '%s' (aws-irsa, azure-wi or gcp-fleet)\n", c->profile);
+        return WIH_EXIT_INPUT;
+    }
+    if (!c->profile && (c->sa || c->wh_options)) {
+        fprintf(stderr, "wiharness render: --sa and --webhook-options need --profile\n");
+        return WIH_EXIT_INPUT;
+    }
     wih_err *e = NULL;
+    /* the webhook's inputs first: a bad SA or options file fails before any work */
+    webhook_opts wo;
+    webhook_opts_defaults(&wo);
+    wih_ydocs *sd = NULL;
+    cJSON *sa = NULL;
+    if (c->sa && !(sa = load_sa(c->sa, &sd, &e))) {
+        webhook_opts_free(&wo);
+        return wih_err_report(e);
+    }
+    if (c->wh_options && webhook_opts_load(&wo, prof, c->wh_options, &e)) {
+        webhook_opts_free(&wo);
+        wih_ydocs_free(sd);
+        return wih_err_report(e);
+    }
     osmo_config *cfg = osmo_config_load_file(c->values, mode, &e);
-    if (!cfg) return wih_err_report(e);
+    if (!cfg) {
+        webhook_opts_free(&wo);
+        wih_ydocs_free(sd);
+        return wih_err_report(e);
+    }
     cJSON *n;
     cJSON_ArrayForEach(n, cfg->notes)
     {
@@ -201,16 +251,40 @@ static int run_render(void *vcfg, int argc, char **argv)
     }
     wih_ydocs *wd = NULL;
     cJSON *wf = wih_yaml_load_one(c->workflow, &wd, &e);
-    if (!wf) {
-        osmo_config_free(cfg);
-        return wih_err_report(e);
+    cJSON *pods = NULL;
+    if (wf) {
+        osmo_render_opts ro = {.pool = c->pool, .platform = c->platform, .namespace_ = c->ns,
+                               .submitted_by = c->user, .seed = (unsigned long)c->seed};
+        pods = osmo_render(cfg, wf, wd, &ro, &e);
     }
-    osmo_render_opts ro = {.pool = c->pool, .platform = c->platform, .namespace_ = c->ns,
-                           .submitted_by = c->user, .seed = (unsigned long)c->seed};
-    cJSON *pods = osmo_render(cfg, wf, wd, &ro, &e);
     osmo_config_free(cfg);
     wih_ydocs_free(wd);
-    if (!pods) return wih_err_report(e);
+    int rc = WIH_EXIT_OK;
+    if (pods && c->profile) {
+        cJSON *notes = cJSON_CreateArray();
+        char *denial = NULL;
+        int ar = osmo_admit_pods(pods, prof, sa, &wo, notes, &denial, &e);
+        const cJSON *nt;
+        cJSON_ArrayForEach(nt, notes) wih_info("%s", nt->valuestring);
+        cJSON_Delete(notes);
+        if (ar == 1) {
+            /* like `webhook mutate --apply`: the message on stderr, nothing on stdout */
+            fprintf(stderr, "wiharness: %s\n", denial);
+            free(denial);
+            rc = WIH_EXIT_FAIL;
+        } else if (ar < 0) {
+            rc = wih_err_report(e);
+        }
+        if (rc != WIH_EXIT_OK) {
+            cJSON_Delete(pods);
+            pods = NULL;
+        }
+    } else if (!pods) {
+        rc = wih_err_report(e);
+    }
+    webhook_opts_free(&wo);
+    wih_ydocs_free(sd);
+    if (!pods) return rc;
     if (json) {
         char *s = cJSON_Print(pods);
         printf("%s\n", s);
@@ -237,8 +311,15 @@ const wih_cmd wih_cmd_render = {
                "everything else appended), rendered ({{VAR}}) and applied OVER the generated pod.\n"
                "Output is deterministic: ids derive from --seed. Warnings (ignored Helm keys,\n"
                "replaced lists, skipped unknown templates) go to stderr.\n"
-               "(A --profile flag that runs the mock identity webhook over the result is not\n"
-               "implemented yet: it lands with the webhook module.)",
+               "With --profile the pods are printed AFTER the mock identity webhook of that profile\n"
+               "(what the API server would store; no cluster): --sa is the pods' ServiceAccount (the\n"
+               "webhook looks it up by the pod's namespace and serviceAccountName; without --sa, or\n"
+               "when it names another SA, the SA is missing, exactly as the webhook sees it).\n"
+               "azure-wi only mutates pods labelled azure.workload.identity/use: \"true\" (its\n"
+               "objectSelector): the guide's literal template lacks that label, so the pod is printed\n"
+               "unchanged and a note on stderr says why.\n"
+               "Exit codes: 0 printed, 1 the webhook denied a pod (its message on stderr, nothing on\n"
+               "stdout), 2 bad input (file:line:col), 3 internal/infrastructure error.",
     .opts = k_render_opts,
     .nopts = sizeof k_render_opts / sizeof k_render_opts[0],
     .cfg_size = sizeof(render_cfg),

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "wiharness/cloud.h"
 #include "wiharness/cluster.h"
 #include "wiharness/storage.h"
 #include "wiharness/yamljson.h"
@@ -337,7 +338,7 @@ static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, cons
  * then the cluster's issuer is registered with the cloud like an IAM OIDC
  * provider. Secrets live only in 0600 files of the state dir. */
 static wih_err *start_cloud(const cluster_local_opts *o, const char *dir, const char *pki, const char *issuer,
-                            int64_t timeout, cluster_svc *cl, minio **mo, cJSON *state)
+                            int cport, int64_t timeout, cluster_svc *cl, minio **mo, cJSON *state)
 {
     wih_err *err = NULL;
     *mo = NULL;
@@ -348,11 +349,11 @@ static wih_err *start_cloud(const cluster_local_opts *o, const char *dir, const 
     char *rootj = wih_asprintf("{\"user\":\"%s\",\"password\":\"%s\"}\n", user, pass);
     char *ports = NULL, *mep = NULL, *crt = NULL, *key = NULL, *ready = NULL, *dlog = NULL, *skey = NULL,
          *reg = NULL, *ca = NULL, *cfgurl = NULL, *body = NULL, *resp = NULL, *purl = NULL;
-    int mport = -1, cport = -1;
+    int mport = -1;
     if (wih_write_file(tokf, token, strlen(token), 0600, &err) || wih_write_file(rootf, rootj, strlen(rootj), 0600, &err))
         goto out;
     if ((err = cluster_pki_issue(pki, "cloud", "wiharness-cloud", NULL, true, NULL))) goto out;
-    if ((mport = wih_free_port(&err)) < 0 || (cport = wih_free_port(&err)) < 0) goto out;
+    if ((mport = wih_free_port(&err)) < 0) goto out;
     ports = wih_asprintf("%d", cport);
     mep = wih_asprintf("http://127.0.0.1:%d", mport);
     crt = wih_path_join(pki, "cloud.crt");
@@ -528,9 +529,42 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
         goto fail;
     }
     free(kc);
+    int cport = 0;
+    if (!o->no_cloud && (cport = wih_free_port(&err)) < 0) {
+        free(kcpath);
+        goto fail;
+    }
     if (!o->no_webhook) {
         progress(o, "starting the mock identity webhook (%s)", o->profiles ? o->profiles : "aws-irsa,azure-wi,gcp-fleet");
-        if ((err = start_webhook(o, dir, pki, kcpath, timeout, &wh))) {
+        cluster_local_opts wo = *o;
+        char *optf = NULL;
+        if (!o->webhook_options && !o->no_cloud) {
+            /* point the webhook's cloud endpoints at the mock cloud, so the pods
+             * it mutates reach it: Azure's authority host, Google's STS and IAM
+             * credentials, and the workload identity provider the mock trusts */
+            optf = wih_path_join(dir, "webhook-options.yaml");
+            char *y = wih_asprintf("# written by wiharness up: the webhook's cloud endpoints are the mock cloud's\n"
+                                   "azure-wi:\n"
+                                   "  authorityHost: https://127.0.0.1:%d/\n"
+                                   "gcp-fleet:\n"
+                                   "  identityProvider: \"%s\"\n"
+                                   "  workloadIdentityPool: \"%s\"\n"
+                                   "  tokenUrl: https://127.0.0.1:%d/v1/token\n"
+                                   "  impersonationUrl: https://127.0.0.1:%d\n",
+                                   cport, CLOUD_GOOGLE_WIF_AUDIENCE + strlen("//iam.googleapis.com/"),
+                                   CLOUD_GOOGLE_WIF_AUDIENCE, cport, cport);
+            int wrc = wih_write_file(optf, y, strlen(y), 0600, &err);
+            free(y);
+            if (wrc != 0) {
+                free(optf);
+                free(kcpath);
+                goto fail;
+            }
+            wo.webhook_options = optf;
+        }
+        err = start_webhook(&wo, dir, pki, kcpath, timeout, &wh);
+        free(optf);
+        if (err) {
             free(kcpath);
             goto fail;
         }
@@ -538,7 +572,7 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
     }
     state = cJSON_CreateObject();
     if (!o->no_cloud) {
-        if ((err = start_cloud(o, dir, pki, api.url, timeout, &cl, &mo, state))) {
+        if ((err = start_cloud(o, dir, pki, api.url, cport, timeout, &cl, &mo, state))) {
             free(kcpath);
             goto fail;
         }

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "wiharness/core.h"
+#include "wiharness/webhook.h"
 #include "wiharness/yamljson.h"
 
 /* -------------------------------------------------------------- positions */
@@ -154,5 +155,27 @@ cJSON *osmo_render(osmo_config *c, const cJSON *wf, const wih_ydocs *wfdocs, con
 
 /* Deterministic 32-hex id from seed and a label ("workflow", "task:t1"). */
 void osmo_uuid(unsigned long seed, const char *what, char out[33]);
+
+/* ------------------------------------------------- through the mock webhook */
+/* What happens to the rendered pods at CREATE when the API server calls the
+ * mock identity webhook of one profile (webhook.h; no cluster): for each pod,
+ * webhook_mutate with the pod's service account, then the patch applied in
+ * place. The profile's trigger (e.g. azure-wi's objectSelector on the
+ * azure.workload.identity/use label) is evaluated by webhook_mutate, so an
+ * unlabelled pod comes out unchanged.
+ *
+ * sa: the ServiceAccount manifest the user supplies, or NULL. As the live
+ * webhook looks the SA up by the pod's namespace and spec.serviceAccountName,
+ * an sa whose metadata.name (or metadata.namespace, when set) differs from
+ * the pod's counts as missing (a note says so).
+ *
+ * notes (optional) gets one string per noteworthy event (a pod not mutated and
+ * why, an SA that does not match, a gcp-fleet ConfigMap the webhook would
+ * create). Returns 0 when every pod was admitted (pods mutated in place),
+ * 1 on a denial (*denial = the webhook's message, as the API server shows it,
+ * new string; the pods are then left partly mutated: print nothing), or -1
+ * with *err when a patch does not apply (an internal error, kind INFRA). */
+int osmo_admit_pods(cJSON *pods, webhook_profile p, const cJSON *sa, const webhook_opts *o, cJSON *notes,
+                    char **denial, wih_err **err);
 
 #endif

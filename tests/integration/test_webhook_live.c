@@ -312,7 +312,10 @@ int main(void)
     char *tmp = wih_tmpdir("wih-webhook-live", false, &err);
     g_dir = wih_path_join(tmp, "state");
     char *out = NULL, *errs = NULL;
-    int rc = wih_test_cli(&out, &errs, NULL, "up", "--state-dir", g_dir, NULL);
+    /* --no-cloud: with the mock cloud, up points the webhook's authority host and
+     * Google endpoints at it (9f4bcbf), while these golden cases are the ones
+     * that run with the DEFAULT options */
+    int rc = wih_test_cli(&out, &errs, NULL, "up", "--state-dir", g_dir, "--no-cloud", NULL);
     if (rc != 0) {
         fprintf(stderr, "wiharness up failed (%d): %s\n", rc, errs);
         return 1;
