@@ -12,7 +12,7 @@
 typedef struct {
     const char *kubeconfig, *context, *options, *cert, *key, *ca, *pki, *url, *decision_log, *ready_file;
     wih_strlist profiles;
-    long port, sa_grace;
+    long port, sa_grace, sa_cache_ms;
     bool no_register;
 } serve_cfg;
 
@@ -32,6 +32,9 @@ static const wih_opt k_opts[] = {
     O("port", 0, WIH_OPT_INT, port, "N", "listen on 127.0.0.1:N (default: a free port)", false),
     O("profiles", 0, WIH_OPT_LIST, profiles, "LIST", "aws-irsa,azure-wi,gcp-fleet (default: all)", true),
     O("ready-file", 0, WIH_OPT_STR, ready_file, "FILE", "write {\"port\":N} here once serving and registered",
+      false),
+    O("sa-cache-ms", 0, WIH_OPT_INT, sa_cache_ms, "MS",
+      "serve a found ServiceAccount from memory this long (default 0: upstream watches SAs, so a change is seen at once)",
       false),
     O("sa-grace", 0, WIH_OPT_INT, sa_grace, "SECONDS",
       "keep retrying a missing ServiceAccount this long (AWS's lookup grace period; default 0)", false),
@@ -101,7 +104,10 @@ static int run_serve(void *vcfg, int argc, char **argv)
     kube_client *kc = kube_client_new(&ko, &err);
     if (!kc) goto fail;
     webhook_live *live = webhook_live_new(kc);
-    webhook_sa_cache *cache = webhook_sa_cache_new(webhook_live_sa_lookup, live, 30000, c->sa_grace * 1000);
+    /* Upstream keeps SAs in an informer (a watch): an updated SA is seen within
+     * milliseconds. Without a watch, any TTL would serve a stale SA, so the
+     * default is a live GET for every pod. */
+    webhook_sa_cache *cache = webhook_sa_cache_new(webhook_live_sa_lookup, live, c->sa_cache_ms, c->sa_grace * 1000);
     h.sa_lookup = webhook_sa_cache_lookup;
     h.sa_ctx = cache;
     FILE *log = stdout;

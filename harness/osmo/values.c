@@ -109,11 +109,25 @@ void osmo_helm_merge(cJSON *base, cJSON *over, const char *path, cJSON *notes)
             cJSON_Delete(v);
         } else {
             if (old && cJSON_IsArray(old) && cJSON_IsArray(v)) {
-                char *m = wih_asprintf("the values file replaces the chart's list %s (%d item(s)) with its own "
-                                       "(%d item(s)): Helm replaces lists, it never merges them",
-                                       p, cJSON_GetArraySize(old), cJSON_GetArraySize(v));
-                add_note(notes, "helm-list-replaced", p, m);
-                free(m);
+                /* only worth a note when the replacement drops something of the
+                 * chart's: the guide's own pool list (a superset) loses nothing */
+                int dropped = 0;
+                const cJSON *it;
+                cJSON_ArrayForEach(it, old)
+                {
+                    bool kept = false;
+                    const cJSON *nv;
+                    cJSON_ArrayForEach(nv, v) kept = kept || cJSON_Compare(it, nv, 1);
+                    dropped += !kept;
+                }
+                if (dropped) {
+                    char *m = wih_asprintf("the values file replaces the chart's list %s (%d item(s)) with its own "
+                                           "(%d item(s)), dropping %d of the chart's: Helm replaces lists, it never "
+                                           "merges them",
+                                           p, cJSON_GetArraySize(old), cJSON_GetArraySize(v), dropped);
+                    add_note(notes, "helm-list-replaced", p, m);
+                    free(m);
+                }
             }
             if (old)
                 cJSON_ReplaceItemViaPointer(base, old, v);

@@ -4,7 +4,8 @@
  *   args                     optional extra CLI arguments, one per line
  *   expect.yaml              the pods (a YAML stream), compared structurally, or
  *   expect-error.txt         lines that must appear in the error; exit code 2
- *   expect-stderr.txt        lines that must appear on stderr (warnings, notes)
+ *   expect-stderr.txt        lines that must appear on stderr (warnings, notes);
+ *                            a line "! TEXT" must NOT appear
  * With `--profile PROF` in args the pods go through the mock webhook:
  *   sa.yaml                  passed as --sa (absent: the SA is missing)
  *   webhook-options.yaml     passed as --webhook-options
@@ -45,7 +46,10 @@ static char *need_lines(const char *file, const char *text, const char *what)
     if (!want) return NULL;
     char *res = NULL, *save = NULL;
     for (char *l = strtok_r(want, "\n", &save); l && !res; l = strtok_r(NULL, "\n", &save))
-        if (*l && !strstr(text, l)) res = wih_asprintf("%s lacks \"%s\":\n%s", what, l, text);
+        if (!strncmp(l, "! ", 2)) {
+            if (strstr(text, l + 2)) res = wih_asprintf("%s has \"%s\", which must not appear:\n%s", what, l + 2, text);
+        } else if (*l && !strstr(text, l))
+            res = wih_asprintf("%s lacks \"%s\":\n%s", what, l, text);
     free(want);
     return res;
 }
