@@ -166,16 +166,17 @@ static cJSON *load_sa(const char *path, wih_ydocs **keep, wih_err **err)
 {
     cJSON *o = wih_yaml_load_one(path, keep, err);
     if (!o) return NULL;
-    if (!cJSON_IsObject(o)) {
-        *err = wih_ydocs_err(*keep, o, "expected a ServiceAccount object (a YAML map)");
-        return NULL;
-    }
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "kind");
-    if (k && (!cJSON_IsString(k) || strcmp(k->valuestring, "ServiceAccount"))) {
+    if (!cJSON_IsObject(o))
+        *err = wih_ydocs_err(*keep, o, "expected a ServiceAccount object (a YAML map)");
+    else if (k && (!cJSON_IsString(k) || strcmp(k->valuestring, "ServiceAccount")))
         *err = wih_ydocs_err(*keep, k, "expected kind: ServiceAccount");
-        return NULL;
-    }
-    return o;
+    else
+        return o;
+    /* the docs own o: free them with it on error */
+    wih_ydocs_free(*keep);
+    *keep = NULL;
+    return NULL;
 }
 
 static int run_render(void *vcfg, int argc, char **argv)

@@ -551,7 +551,7 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
                                    "  workloadIdentityPool: \"%s\"\n"
                                    "  tokenUrl: https://127.0.0.1:%d/v1/token\n"
                                    "  impersonationUrl: https://127.0.0.1:%d\n",
-                                   cport, CLOUD_GOOGLE_WIF_AUDIENCE + strlen("//iam.googleapis.com/"),
+                                   cport, &CLOUD_GOOGLE_WIF_AUDIENCE[strlen("//iam.googleapis.com/")],
                                    CLOUD_GOOGLE_WIF_AUDIENCE, cport, cport);
             int wrc = wih_write_file(optf, y, strlen(y), 0600, &err);
             free(y);

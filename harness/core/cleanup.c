@@ -13,6 +13,7 @@ struct entry {
     wih_cleanup_fn fn;
     void *ctx;
     bool used;
+    pid_t owner; /* only the process that pushed an entry runs it */
 };
 
 static struct entry g_stack[MAX_CLEANUPS];
@@ -25,6 +26,10 @@ static void run_entry(int i)
 {
     if (!g_stack[i].used) return;
     g_stack[i].used = false;
+    /* A forked child (Check's test forks, a child before exec) inherits the
+     * stack but owns none of it: it must not stop its parent's processes or
+     * remove its parent's directories when it exits. */
+    if (g_stack[i].owner != getpid()) return;
     g_stack[i].fn(g_stack[i].ctx);
 }
 
@@ -56,7 +61,7 @@ int wih_cleanup_push(const char *what, wih_cleanup_fn fn, void *ctx)
         g_top = j;
         if (g_top >= MAX_CLEANUPS) return -1;
     }
-    g_stack[g_top] = (struct entry){what, fn, ctx, true};
+    g_stack[g_top] = (struct entry){what, fn, ctx, true, getpid()};
     return g_top++;
 }
 

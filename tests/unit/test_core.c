@@ -189,6 +189,31 @@ START_TEST(cleanup_stack_order)
 }
 END_TEST
 
+static void touch_file(void *ctx)
+{
+    FILE *f = fopen(ctx, "w");
+    if (f) fclose(f);
+}
+
+START_TEST(forked_child_does_not_run_parents_cleanup)
+{
+    wih_err *err = NULL;
+    char *dir = wih_tmpdir("wih-test", true, &err);
+    char *mark = wih_path_join(dir, "ran");
+    int h = wih_cleanup_push("mark", touch_file, mark);
+    pid_t child = fork();
+    if (child == 0) exit(0); /* atexit runs the inherited stack */
+    int st;
+    waitpid(child, &st, 0);
+    ck_assert_msg(access(mark, F_OK) != 0, "a forked child ran its parent's cleanup entry");
+    wih_cleanup_pop(h, true); /* the owner does run it */
+    ck_assert_int_eq(access(mark, F_OK), 0);
+    wih_rm_rf(dir);
+    free(mark);
+    free(dir);
+}
+END_TEST
+
 START_TEST(cleanup_on_sigterm)
 {
     /* A child process installs the handlers, starts a sleeper through the
@@ -294,6 +319,7 @@ int main(void)
     tcase_add_test(tc, spawn_missing_program);
     tcase_add_test(tc, cleanup_stack_order);
     tcase_add_test(tc, cleanup_on_sigterm);
+    tcase_add_test(tc, forked_child_does_not_run_parents_cleanup);
     tcase_add_test(tc, run_capture_works);
     tcase_add_test(tc, fingerprint_hides_secret);
     tcase_add_test(tc, free_port_is_free);
