@@ -396,6 +396,7 @@ START_TEST(render_profile_bad_input)
     free(out);
     free(err);
     free(op);
+    wih_rm_rf(tmp); /* Check ends a forked test with _exit: no atexit cleanup */
     free(tmp);
     free(v);
     free(w);
