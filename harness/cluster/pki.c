@@ -58,7 +58,8 @@ out:
     return err;
 }
 
-static wih_err *write_pub(const char *dir, const char *name, EVP_PKEY *k)
+/* A public PEM file (a public key, or a certificate when c is set), mode 0644. */
+static wih_err *write_public(const char *dir, const char *name, EVP_PKEY *k, X509 *c)
 {
     char *path = wih_path_join(dir, name);
     FILE *f = fopen(path, "w");
@@ -66,23 +67,8 @@ static wih_err *write_pub(const char *dir, const char *name, EVP_PKEY *k)
     if (!f)
         err = wih_err_new(WIH_EXIT_INFRA, "writing %s", path);
     else {
-        if (!PEM_write_PUBKEY(f, k)) err = ossl_err(path);
-        fclose(f);
-    }
-    free(path);
-    return err;
-}
-
-static wih_err *write_cert(const char *dir, const char *name, X509 *c)
-{
-    char *path = wih_path_join(dir, name);
-    FILE *f = fopen(path, "w");
-    wih_err *err = NULL;
-    if (!f)
-        err = wih_err_new(WIH_EXIT_INFRA, "writing %s", path);
-    else {
-        if (!PEM_write_X509(f, c)) err = ossl_err(path);
-        fclose(f);
+        if (!(c ? PEM_write_X509(f, c) : PEM_write_PUBKEY(f, k))) err = ossl_err(path);
+        if (fclose(f) != 0 && !err) err = wih_err_new(WIH_EXIT_INFRA, "writing %s", path);
     }
     free(path);
     return err;
@@ -202,7 +188,7 @@ wih_err *cluster_pki_issue(const char *dir, const char *name, const char *cn, co
     }
     char *crt = wih_asprintf("%s.crt", name), *key = wih_asprintf("%s.key", name);
     err = write_key(dir, key, k);
-    if (!err) err = write_cert(dir, crt, c);
+    if (!err) err = write_public(dir, crt, NULL, c);
     free(crt);
     free(key);
 out:
@@ -225,7 +211,7 @@ wih_err *cluster_pki_create(const char *dir, bool force)
             err = ossl_err("creating the CA");
         else {
             err = write_key(dir, "ca.key", k);
-            if (!err) err = write_cert(dir, "ca.crt", c);
+            if (!err) err = write_public(dir, "ca.crt", NULL, c);
         }
         EVP_PKEY_free(k);
         X509_free(c);
@@ -243,7 +229,7 @@ wih_err *cluster_pki_create(const char *dir, bool force)
         EVP_PKEY *k = gen_rsa(2048);
         if (!k) return ossl_err("generating the service-account key");
         err = write_key(dir, "sa.key", k);
-        if (!err) err = write_pub(dir, "sa.pub", k);
+        if (!err) err = write_public(dir, "sa.pub", k, NULL);
         EVP_PKEY_free(k);
         if (err) return err;
     }
