@@ -146,6 +146,10 @@ bool scn_pos(const scn_scenario *s, const cJSON *node, scn_src *out);
 wih_err *scn_err_at(const scn_scenario *s, const cJSON *node, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The loaded model as JSON (for `run --list`, reports and tests): every
+ * field after defaults, timeouts in ms, inputs as {kind, path|tree}. New tree. */
+cJSON *scn_scenario_json(const scn_scenario *s);
+
 /* The keys the loader accepts, as dotted paths ("spec.serviceAccount.identity.role",
  * "spec.expect.access[].op", "suite: spec.timeouts.pod"), NULL-terminated,
  * borrowed — the schema test checks docs/scenario.schema.json against it. */
