@@ -783,11 +783,33 @@ static void list_push(scn_list *l, scn_scenario *s)
     l->items[l->n++] = s;
 }
 
-/* Every scenario document of one file's text. */
-static int load_text(const char *file, const char *text, const suite_defaults *def, scn_list *l, wih_err **err)
+/* Walking a directory, a YAML file is a scenario file when its first
+ * document says so (apiVersion wiharness/..., or kind Scenario); anything
+ * else there (values files, workflow specs) is data the scenarios refer to. */
+static bool looks_like_scenario(const wih_ydocs *docs)
+{
+    for (size_t i = 0; i < wih_ydocs_count(docs); i++) {
+        const cJSON *root = wih_ydocs_root(docs, i);
+        if (cJSON_IsNull(root)) continue;
+        const cJSON *av = member(root, "apiVersion"), *k = member(root, "kind");
+        return (cJSON_IsString(av) && !strncmp(av->valuestring, "wiharness/", 10)) ||
+               (cJSON_IsString(k) && !strcmp(k->valuestring, "Scenario"));
+    }
+    return false;
+}
+
+/* Every scenario document of one file's text. walking: skip a file that is
+ * not a scenario file (see looks_like_scenario). */
+static int load_text(const char *file, const char *text, const suite_defaults *def, bool walking, scn_list *l,
+                     wih_err **err)
 {
     wih_ydocs *docs = wih_yaml_load_string(file, text, strlen(text), err);
     if (!docs) return -1;
+    if (walking && !looks_like_scenario(docs)) {
+        wih_debug("%s: not a scenario file (no apiVersion wiharness/v1), skipped", file);
+        wih_ydocs_free(docs);
+        return 0;
+    }
     ld L = {file, text, docs};
     int *refs = calloc(1, sizeof *refs);
     if (!refs) abort();
@@ -818,14 +840,14 @@ static int load_text(const char *file, const char *text, const suite_defaults *d
     return r;
 }
 
-static int load_file(const char *path, const suite_defaults *def, scn_list *l, wih_err **err)
+static int load_file(const char *path, const suite_defaults *def, bool walking, scn_list *l, wih_err **err)
 {
     char *text = wih_read_file(path, WIH_YAML_MAX_BYTES, NULL, err);
     if (!text) {
         if (*err) (*err)->kind = WIH_EXIT_INPUT;
         return -1;
     }
-    int r = load_text(path, text, def, l, err);
+    int r = load_text(path, text, def, walking, l, err);
     free(text);
     return r;
 }
@@ -867,7 +889,7 @@ static int load_dir(const char *dir, const suite_defaults *parent, scn_list *l, 
         struct stat st;
         if (r == 0 && stat(p, &st) == 0) {
             if (S_ISDIR(st.st_mode)) r = load_dir(p, &d, l, err);
-            else if (S_ISREG(st.st_mode) && yaml_name(names[i])) r = load_file(p, &d, l, err);
+            else if (S_ISREG(st.st_mode) && yaml_name(names[i])) r = load_file(p, &d, true, l, err);
         }
         free(p);
         free(names[i]);
@@ -900,7 +922,7 @@ static int load_one_path(const char *path, scn_list *l, wih_err **err)
         char *tmp = wih_strdup(path);
         r = suite_apply_file(dirname(tmp), &d, err);
         free(tmp);
-        if (r == 0) r = load_file(path, &d, l, err);
+        if (r == 0) r = load_file(path, &d, false, l, err);
     }
     defaults_free(&d);
     return r;
@@ -949,7 +971,7 @@ scn_list *scn_load_string(const char *name, const char *text, const char *suite_
     scn_list *l = calloc(1, sizeof *l);
     if (!l) abort();
     int r = suite_yaml ? suite_apply("suite.yaml", suite_yaml, &d, err) : 0;
-    if (r == 0) r = load_text(name, text, &d, l, err);
+    if (r == 0) r = load_text(name, text, &d, false, l, err);
     if (r == 0) r = check_unique(l, err);
     defaults_free(&d);
     if (r < 0) {
