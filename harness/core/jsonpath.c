@@ -142,7 +142,11 @@ wih_jpath *wih_jpath_parse(const char *expr, wih_err **err)
         wih_jp_step st = {.col = (int)i + 1};
         if (s[i] == '[') {
             i++;
-            if (parse_bracket(s, &i, &st, expr, err) < 0) goto fail;
+            if (parse_bracket(s, &i, &st, expr, err) < 0) {
+                free(st.key);
+                free(st.value);
+                goto fail;
+            }
         } else if (s[i] == '*' && (!s[i + 1] || s[i + 1] == '.' || s[i + 1] == '[')) {
             st.kind = WIH_JP_WILDCARD;
             i++;
