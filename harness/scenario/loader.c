@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "scn_internal.h"
+#include "wiharness/jsonpath.h"
 #include "wiharness/yamljson.h"
 
 /* ------------------------------------------------------------- key tables */
@@ -543,6 +544,26 @@ static int parse_access(const ld *L, scn_scenario *s, const cJSON *c, size_t i, 
     return 0;
 }
 
+/* Path keys of expect.pod ("containers[name=x"): a syntax error points at
+ * the key itself (assert.c validates the rest). */
+static int check_path_keys(const ld *L, const cJSON *n, wih_err **err)
+{
+    for (const cJSON *c = n ? n->child : NULL; c; c = c->next) {
+        if (c->string && strchr(c->string, '[')) {
+            wih_err *pe = NULL;
+            wih_jpath *jp = wih_jpath_parse(c->string, &pe);
+            if (!jp) {
+                *err = at_key(L, c, "spec.expect.pod: a key with '[' is a path: %s", pe->msg);
+                wih_err_free(pe);
+                return -1;
+            }
+            wih_jpath_free(jp);
+        }
+        if (check_path_keys(L, c, err) < 0) return -1;
+    }
+    return 0;
+}
+
 static int parse_expect(const ld *L, scn_scenario *s, const cJSON *v, wih_err **err)
 {
     if (!v) return 0;
@@ -553,7 +574,9 @@ static int parse_expect(const ld *L, scn_scenario *s, const cJSON *v, wih_err **
             *err = at(L, pod, "spec.expect.pod: expected a map (a partial pod), got %s", type_of(pod));
             return -1;
         }
-        if (scn_expect_pod_check(s, pod, err) < 0 || check_templates(L, s, pod, err) < 0) return -1;
+        if (check_path_keys(L, pod, err) < 0 || scn_expect_pod_check(s, pod, err) < 0 ||
+            check_templates(L, s, pod, err) < 0)
+            return -1;
         s->expect.pod = (cJSON *)pod; /* borrowed from the document: mismatches name its lines */
     }
     if (acc) {
