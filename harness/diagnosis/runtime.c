@@ -1,0 +1,233 @@
+/* The runtime rules: what the admitted pod, the webhook's and the mock
+ * cloud's decision logs and the probe's verdict prove. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag_int.h"
+
+static cJSON *lines_of(const diag_ctx *c, const char *key)
+{
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *l;
+    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(c->facts, key))
+    {
+        cJSON *o = cJSON_IsString(l) ? cJSON_Parse(l->valuestring) : cJSON_Duplicate(l, 1);
+        cJSON_AddItemToArray(out, o ? o : cJSON_CreateObject());
+    }
+    return out;
+}
+
+static bool has_id(const diag_ctx *c, const char *id)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, c->findings) if (!strcmp(diag_str(f, "id"), id)) return true;
+    return false;
+}
+
+static char *facts_at(const char *fmt, int i)
+{
+    char *p = wih_asprintf(fmt, i);
+    char *w = diag_where_facts(p);
+    free(p);
+    return w;
+}
+
+/* ------------------------------------------------------------ webhook-absent */
+static bool pod_has_identity_env(const cJSON *pod)
+{
+    static const char *const vars[] = {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AZURE_FEDERATED_TOKEN_FILE",
+                                       "GOOGLE_APPLICATION_CREDENTIALS", "AWS_CONTAINER_CREDENTIALS_FULL_URI"};
+    const cJSON *ct, *e;
+    cJSON_ArrayForEach(ct, cJSON_GetObjectItemCaseSensitive(diag_obj(pod, "spec"), "containers"))
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ct, "env"))
+    {
+        const char *n = diag_str(e, "name");
+        for (size_t i = 0; n && i < sizeof vars / sizeof *vars; i++)
+            if (!strcmp(n, vars[i])) return true;
+    }
+    return false;
+}
+
+void diag_rt_webhook_absent(diag_ctx *c, const diag_rule *r)
+{
+    const cJSON *pod = diag_obj(c->facts, "admitted_pod");
+    if (!pod || pod_has_identity_env(pod) || has_id(c, "azure-use-label-missing")) return;
+    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c->facts, "webhook_log")) > 0) return;
+    const cJSON *reg = cJSON_GetObjectItemCaseSensitive(c->facts, "webhook_registered");
+    const char *name = diag_str(diag_obj(pod, "metadata"), "name");
+    diag_emit(c, r, diag_where_facts("/webhook_log"),
+              wih_asprintf("pod \"%s\" was admitted without identity env or token volume, and the identity webhook "
+                           "recorded no decision for it%s",
+                           name ? name : "?",
+                           cJSON_IsFalse(reg) ? ": no MutatingWebhookConfiguration was registered"
+                                              : ": the API server did not call it (registration, selectors, caBundle "
+                                                "or service unreachable with failurePolicy: Ignore)"),
+              NULL);
+}
+
+/* ------------------------------------------------------------ cloud verdicts */
+static bool slash_only(const char *a, const char *b)
+{
+    if (!a || !b) return false;
+    size_t la = strlen(a), lb = strlen(b);
+    if (la == lb + 1) return a[la - 1] == '/' && !strncmp(a, b, lb);
+    if (lb == la + 1) return b[lb - 1] == '/' && !strncmp(a, b, la);
+    return false;
+}
+
+/* The diagnosis id of one denied cloud decision line, or NULL. */
+static const char *cloud_id(const cJSON *l)
+{
+    const char *res = diag_str(l, "result"), *v = diag_str(l, "verdict"), *chk = diag_str(l, "failed_check");
+    const char *prov = diag_str(l, "provider"), *act = diag_str(l, "action");
+    if (!res || strcmp(res, "deny") || !v) return NULL;
+    const char *want = diag_str(diag_obj(l, "expected"), "iss"), *got = diag_str(diag_obj(l, "actual"), "iss");
+    bool azure = prov && !strcmp(prov, "azure"), google = prov && !strcmp(prov, "google");
+    if (!strcmp(v, "issuer-unknown") || (!strcmp(v, "subject") && chk && !strcmp(chk, "trust-issuer"))) {
+        if (slash_only(want, got)) return azure ? "azure-issuer-trailing-slash" : "issuer-mismatch";
+        return !strcmp(v, "issuer-unknown") ? "oidc-provider-missing" : "issuer-mismatch";
+    }
+    if (!strcmp(v, "subject"))
+        return google && act && !strcmp(act, "generateAccessToken") ? "gcp-wi-user-binding-missing"
+                                                                    : "trust-subject-mismatch";
+    if (!strcmp(v, "audience")) return google && act && !strcmp(act, "token") ? "gcp-fleet-audience-wrong" : "audience-mismatch";
+    if (!strcmp(v, "role-unknown") && chk && !strcmp(chk, "role")) return "role-unknown";
+    if (!strcmp(v, "expired") && azure) return "azure-token-cached";
+    return NULL;
+}
+
+static char *jstr(const cJSON *v)
+{
+    if (!v) return wih_strdup("(none)");
+    if (cJSON_IsString(v)) return wih_asprintf("\"%s\"", v->valuestring);
+    return cJSON_PrintUnformatted(v);
+}
+
+void diag_rt_cloud_verdict(diag_ctx *c, const diag_rule *r)
+{
+    cJSON *lines = lines_of(c, "cloud_log"), *l;
+    int i = 0;
+    cJSON_ArrayForEach(l, lines)
+    {
+        const char *id = cloud_id(l);
+        if (id && !strcmp(id, r->id)) {
+            const cJSON *exp = diag_obj(l, "expected"), *act = diag_obj(l, "actual");
+            bool aud = strstr(r->id, "audience") != NULL, sub = strstr(r->id, "subject") || strstr(r->id, "binding");
+            const char *k = aud ? "aud" : sub ? "sub" : "iss";
+            char *e = jstr(cJSON_GetObjectItemCaseSensitive(exp, k)), *a = jstr(cJSON_GetObjectItemCaseSensitive(act, k));
+            const char *role = diag_str(l, "role");
+            diag_emit(c, r, facts_at("/cloud_log/%d", i),
+                      wih_asprintf("%s %s refused%s%s%s: %s (%s expected %s, token has %s)",
+                                   diag_str(l, "provider") ? diag_str(l, "provider") : "cloud",
+                                   diag_str(l, "action") ? diag_str(l, "action") : "exchange", role ? " for \"" : "",
+                                   role ? role : "", role ? "\"" : "", diag_str(l, "detail") ? diag_str(l, "detail") : "",
+                                   k, sub ? "(a trust subject)" : e, a),
+                      NULL);
+            free(e);
+            free(a);
+        }
+        i++;
+    }
+    cJSON_Delete(lines);
+}
+
+/* ------------------------------------------------------- non-root-token-perms */
+void diag_rt_token_perms(diag_ctx *c, const diag_rule *r)
+{
+    const cJSON *probe = diag_obj(c->facts, "probe");
+    if (!probe) return;
+    const char *where = NULL, *msg = NULL;
+    const char *cands[][2] = {{"/probe/error", diag_str(probe, "error")},
+                              {"/probe/exchange/error", diag_str(diag_obj(probe, "exchange"), "error")},
+                              {"/probe/credential/detail", diag_str(diag_obj(probe, "credential"), "detail")}};
+    for (size_t i = 0; i < 3 && !msg; i++)
+        if (cands[i][1] && strstr(cands[i][1], "ermission denied")) where = cands[i][0], msg = cands[i][1];
+    if (!msg) return;
+    const cJSON *tok = diag_obj(probe, "token");
+    const char *mode = diag_str(tok, "mode");
+    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(tok, "uid"), *gid = cJSON_GetObjectItemCaseSensitive(tok, "gid");
+    diag_emit(c, r, diag_where_facts(where),
+              wih_asprintf("the container could not read its projected token (%s)%s%s%s%s%s", msg,
+                           mode ? "; the file is mode " : "", mode ? mode : "", cJSON_IsNumber(uid) ? ", owner uid " : "",
+                           cJSON_IsNumber(uid) ? (uid->valueint ? "non-root" : "0") : "",
+                           cJSON_IsNumber(gid) ? " (a non-root container needs the file's group: fsGroup)" : ""),
+              NULL);
+}
+
+/* ------------------------------------------- bucket-not-granted / cross-team-leak */
+static const char *expected_result(const diag_ctx *c, const char *op, const char *url)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c->facts, "expect_access"))
+    {
+        const char *eo = diag_str(e, "op"), *eu = diag_str(e, "url");
+        if (eo && eu && op && url && !strcmp(eo, op) && !strcmp(eu, url)) return diag_str(e, "result");
+    }
+    return NULL;
+}
+
+void diag_rt_bucket(diag_ctx *c, const diag_rule *r)
+{
+    bool leak = !strcmp(r->id, "cross-team-leak");
+    const cJSON *a;
+    int i = 0;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(diag_obj(c->facts, "probe"), "access"))
+    {
+        const char *op = diag_str(a, "op"), *url = diag_str(a, "url"), *res = diag_str(a, "result");
+        const char *reason = diag_str(a, "reason"), *id = diag_str(a, "identity");
+        const char *want = expected_result(c, op, url);
+        if (!res) {
+            i++;
+            continue;
+        }
+        if (!leak && !strcmp(res, "denied") && reason && !strcmp(reason, "bucket-refused") &&
+            (!want || !strcmp(want, "allowed")))
+            diag_emit(c, r, facts_at("/probe/access/%d", i),
+                      wih_asprintf("%s on %s was refused for %s (HTTP %d%s%s): the exchange worked, the role's grants "
+                                   "do not cover this bucket operation",
+                                   op ? op : "?", url ? url : "?", id ? id : "the pod's identity",
+                                   cJSON_GetObjectItemCaseSensitive(a, "status") ? cJSON_GetObjectItemCaseSensitive(a, "status")->valueint : 0,
+                                   diag_str(a, "code") ? " " : "", diag_str(a, "code") ? diag_str(a, "code") : ""),
+                      wih_asprintf("grant %s on %s to the role (wiharness cloud role set … --grant)", op ? op : "the operation",
+                                   url ? url : "the bucket"));
+        if (leak && !strcmp(res, "allowed") && want && !strcmp(want, "denied"))
+            diag_emit(c, r, facts_at("/probe/access/%d", i),
+                      wih_asprintf("%s on %s was allowed for %s, but the scenario requires it to be denied: a grant is "
+                                   "too wide",
+                                   op ? op : "?", url ? url : "?", id ? id : "the pod's identity"),
+                      wih_asprintf("narrow the role's grants so %s is not covered", url ? url : "that bucket"));
+        i++;
+    }
+}
+
+/* ---------------------------------------------------- wrong-identity-answered */
+void diag_rt_wrong_identity(diag_ctx *c, const diag_rule *r)
+{
+    const char *want = diag_str(c->facts, "expected_identity");
+    const cJSON *probe = diag_obj(c->facts, "probe");
+    if (!want || !probe) return;
+    const char *got = diag_str(diag_obj(probe, "exchange"), "identity");
+    const char *where = "/probe/exchange/identity";
+    char wbuf[64];
+    if (!got) {
+        const cJSON *a;
+        int i = 0;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(probe, "access"))
+        {
+            if (!got && diag_str(a, "identity")) {
+                got = diag_str(a, "identity");
+                snprintf(wbuf, sizeof wbuf, "/probe/access/%d/identity", i);
+                where = wbuf;
+            }
+            i++;
+        }
+    }
+    if (!got || !strcmp(got, want)) return;
+    const cJSON *cred = diag_obj(probe, "credential");
+    diag_emit(c, r, diag_where_facts(where),
+              wih_asprintf("the cloud saw \"%s\", not the expected \"%s\" (the SDK used credential source %s%s%s%s)",
+                           got, want, diag_str(cred, "source") ? diag_str(cred, "source") : "?",
+                           diag_str(cred, "detail") ? ": " : "", diag_str(cred, "detail") ? diag_str(cred, "detail") : "",
+                           ""),
+              NULL);
+}

@@ -1,0 +1,211 @@
+/* Data-driven: fixtures/diagnosis/explain/<case>/
+ *   values.yaml  the Helm values the team would deploy
+ *   sa.yaml      their ServiceAccount manifest(s)
+ *   args         extra `wiharness explain` arguments (whitespace-separated, may be empty)
+ *   expect.json  {"exit": 0|1|2,
+ *                 "findings": [{"id", "where", "cause_contains"?}],   exactly these, in order
+ *                 "stderr": "<substring of the error>"}               (exit 2)
+ * `where` is compared with the case directory prefix removed. Each case runs the
+ * built binary: `explain --values … --sa … <args> --output json`. */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Remove every "<dir>/" from s (in place). */
+static void strip_dir(char *s, const char *dir)
+{
+    char *pre = wih_asprintf("%s/", dir);
+    size_t n = strlen(pre);
+    char *p;
+    while ((p = strstr(s, pre))) memmove(p, p + n, strlen(p + n) + 1);
+    free(pre);
+}
+
+static char *check_findings(const cJSON *want, const cJSON *got, const char *dir)
+{
+    if (cJSON_GetArraySize(want) != cJSON_GetArraySize(got)) {
+        char *g = cJSON_PrintUnformatted(got);
+        strip_dir(g, dir);
+        char *r = wih_asprintf("%d finding(s) expected, got %d: %s", cJSON_GetArraySize(want), cJSON_GetArraySize(got), g);
+        free(g);
+        return r;
+    }
+    for (int i = 0; i < cJSON_GetArraySize(want); i++) {
+        const cJSON *w = cJSON_GetArrayItem(want, i), *g = cJSON_GetArrayItem(got, i);
+        const char *keys[] = {"id", "cause", "fix", "where"};
+        for (int k = 0; k < 4; k++) {
+            const cJSON *v = cJSON_GetObjectItem(g, keys[k]);
+            if (!cJSON_IsString(v) || !*v->valuestring) return wih_asprintf("finding %d has no %s", i, keys[k]);
+        }
+        const char *id = cJSON_GetObjectItem(g, "id")->valuestring;
+        char *where = wih_strdup(cJSON_GetObjectItem(g, "where")->valuestring);
+        strip_dir(where, dir);
+        const char *wid = cJSON_GetObjectItem(w, "id")->valuestring, *wwh = cJSON_GetObjectItem(w, "where")->valuestring;
+        char *r = NULL;
+        if (strcmp(id, wid) || strcmp(where, wwh))
+            r = wih_asprintf("finding %d: expected %s at %s, got %s at %s", i, wid, wwh, id, where);
+        const cJSON *cc = cJSON_GetObjectItem(w, "cause_contains");
+        if (!r && cc && !strstr(cJSON_GetObjectItem(g, "cause")->valuestring, cc->valuestring))
+            r = wih_asprintf("finding %d (%s): cause \"%s\" lacks \"%s\"", i, id,
+                             cJSON_GetObjectItem(g, "cause")->valuestring, cc->valuestring);
+        free(where);
+        if (r) return r;
+    }
+    return NULL;
+}
+
+/* Returns NULL when the case passes, else a description. */
+static char *run_case(const char *dir)
+{
+    wih_err *e = NULL;
+    char *ap = wih_path_join(dir, "args"), *xp = wih_path_join(dir, "expect.json");
+    char *vp = wih_path_join(dir, "values.yaml"), *sp = wih_path_join(dir, "sa.yaml");
+    char *args = wih_read_file(ap, 4096, NULL, &e), *xs = args ? wih_read_file(xp, 1 << 20, NULL, &e) : NULL;
+    char *res = NULL, *out = NULL, *errout = NULL;
+    cJSON *want = NULL, *got = NULL;
+    if (!xs) {
+        res = wih_asprintf("reading the case: %s", wih_err_str(e));
+        goto done;
+    }
+    want = cJSON_Parse(xs);
+    if (!want) {
+        res = wih_strdup("expect.json is not JSON");
+        goto done;
+    }
+    char *argv[40];
+    int n = 0;
+    argv[n++] = (char *)WIH_BINARY;
+    argv[n++] = "explain";
+    argv[n++] = "--values";
+    argv[n++] = vp;
+    argv[n++] = "--sa";
+    argv[n++] = sp;
+    char *save = NULL;
+    for (char *t = strtok_r(args, " \t\n", &save); t && n < 36; t = strtok_r(NULL, " \t\n", &save)) argv[n++] = t;
+    argv[n++] = "--output";
+    argv[n++] = "json";
+    argv[n] = NULL;
+    int rc = wih_run_capture(argv, NULL, NULL, 30000, &out, &errout, &e);
+    int wexit = cJSON_GetObjectItem(want, "exit")->valueint;
+    if (rc != wexit) {
+        res = wih_asprintf("exit %d, expected %d; stdout: %s; stderr: %s", rc, wexit, out ? out : "",
+                           errout ? errout : "");
+        goto done;
+    }
+    if (rc == 2) {
+        strip_dir(errout, dir);
+        const char *ws = cJSON_GetObjectItem(want, "stderr")->valuestring;
+        if (!strstr(errout, ws)) res = wih_asprintf("stderr \"%s\" lacks \"%s\"", errout, ws);
+        if (!res && out && *out) res = wih_asprintf("exit 2 but stdout is not empty: %s", out);
+        goto done;
+    }
+    got = cJSON_Parse(out);
+    const cJSON *gf = cJSON_GetObjectItem(got, "findings");
+    if (!cJSON_IsArray(gf)) {
+        res = wih_asprintf("stdout is not {\"findings\": [...]}: %s", out);
+        goto done;
+    }
+    if ((rc == 0) != (cJSON_GetArraySize(gf) == 0)) res = wih_asprintf("exit %d with %d finding(s)", rc, cJSON_GetArraySize(gf));
+    if (!res) res = check_findings(cJSON_GetObjectItem(want, "findings"), gf, dir);
+done:
+    wih_err_free(e);
+    cJSON_Delete(want);
+    cJSON_Delete(got);
+    free(out);
+    free(errout);
+    free(args);
+    free(xs);
+    free(ap);
+    free(xp);
+    free(vp);
+    free(sp);
+    return res;
+}
+
+START_TEST(explain_cases)
+{
+    char *root = wih_fixture("diagnosis/explain");
+    DIR *d = opendir(root);
+    ck_assert_msg(d, "no fixtures at %s", root);
+    char *names[256];
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 256)
+        if (de->d_name[0] != '.') names[n++] = wih_strdup(de->d_name);
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_str);
+    ck_assert_msg(n >= 20, "only %zu explain cases (need >= 20)", n);
+    int failed = 0, clean = 0, broken = 0;
+    wih_buf fails;
+    wih_buf_init(&fails, 1 << 20);
+    for (size_t i = 0; i < n; i++) {
+        char *dir = wih_path_join(root, names[i]);
+        char *r = run_case(dir);
+        if (r) {
+            printf("FAIL explain/%s:\n%s\n", names[i], r);
+            wih_buf_addf(&fails, "\nFAIL explain/%s:\n%s", names[i], r);
+            failed++;
+        } else
+            printf("ok   explain/%s\n", names[i]);
+        clean += strstr(names[i], "clean") != NULL;
+        broken += strstr(names[i], "clean") == NULL;
+        free(r);
+        free(dir);
+        free(names[i]);
+    }
+    free(root);
+    fflush(stdout);
+    ck_assert_msg(failed == 0, "%d explain case(s) failed:%s", failed, fails.data ? fails.data : "");
+    ck_assert_msg(clean >= 3 && broken >= 17, "need clean and broken cases (%d clean, %d broken)", clean, broken);
+    wih_buf_free(&fails);
+}
+END_TEST
+
+/* The issue's own acceptance: the guide's configuration is clean for AWS and
+ * flagged azure-use-label-missing for Azure (text output, exit codes). */
+static int explain_text(const char *c, const char *profile, char **out)
+{
+    char *dir = wih_fixture(c);
+    char *vp = wih_path_join(dir, "values.yaml"), *sp = wih_path_join(dir, "sa.yaml");
+    char *argv[] = {(char *)WIH_BINARY, "explain", "--values", vp, "--sa", sp, "--profile", (char *)profile, NULL};
+    char *err = NULL;
+    wih_err *e = NULL;
+    int rc = wih_run_capture(argv, NULL, NULL, 30000, out, &err, &e);
+    wih_err_free(e);
+    free(err);
+    free(vp);
+    free(sp);
+    free(dir);
+    return rc;
+}
+
+START_TEST(guide_configuration)
+{
+    char *out = NULL;
+    ck_assert_int_eq(explain_text("diagnosis/explain/guide-aws-clean", "aws-irsa", &out), 0);
+    ck_assert_msg(strstr(out, "no known misconfiguration"), "%s", out);
+    free(out);
+    ck_assert_int_eq(explain_text("diagnosis/explain/guide-azure-literal", "azure-wi", &out), 1);
+    ck_assert_msg(strstr(out, "[azure-use-label-missing]") && strstr(out, "azure.workload.identity/use: \"true\""), "%s",
+                  out);
+    free(out);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("explain");
+    TCase *tc = tcase_create("data");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, explain_cases);
+    tcase_add_test(tc, guide_configuration);
+    suite_add_tcase(s, tc);
+    return wih_test_run(s);
+}
