@@ -91,7 +91,9 @@ static const char *cloud_id(const cJSON *l)
         return google && act && !strcmp(act, "generateAccessToken") ? "gcp-wi-user-binding-missing"
                                                                     : "trust-subject-mismatch";
     if (!strcmp(v, "audience")) return google && act && !strcmp(act, "token") ? "gcp-fleet-audience-wrong" : "audience-mismatch";
-    if (!strcmp(v, "role-unknown") && chk && !strcmp(chk, "role")) return "role-unknown";
+    /* Google STS refuses an unknown pool/provider audience before any token check */
+    if (!strcmp(v, "audience-parameter")) return "gcp-fleet-audience-wrong";
+    if (!strcmp(v, "role-unknown")) return "role-unknown";
     if (!strcmp(v, "expired") && azure) return "azure-token-cached";
     return NULL;
 }
@@ -117,11 +119,16 @@ void diag_rt_cloud_verdict(diag_ctx *c, const diag_rule *r)
             char *e = jstr(cJSON_GetObjectItemCaseSensitive(exp, k)), *a = jstr(cJSON_GetObjectItemCaseSensitive(act, k));
             const char *role = diag_str(l, "role");
             diag_emit(c, r, facts_at("/cloud_log/%d", i),
-                      wih_asprintf("%s %s refused%s%s%s: %s (%s expected %s, token has %s)",
-                                   diag_str(l, "provider") ? diag_str(l, "provider") : "cloud",
-                                   diag_str(l, "action") ? diag_str(l, "action") : "exchange", role ? " for \"" : "",
-                                   role ? role : "", role ? "\"" : "", diag_str(l, "detail") ? diag_str(l, "detail") : "",
-                                   k, sub ? "(a trust subject)" : e, a),
+                      sub ? wih_asprintf("%s %s refused%s%s%s: %s (the token's sub is %s)",
+                                         diag_str(l, "provider") ? diag_str(l, "provider") : "cloud",
+                                         diag_str(l, "action") ? diag_str(l, "action") : "exchange",
+                                         role ? " for \"" : "", role ? role : "", role ? "\"" : "",
+                                         diag_str(l, "detail") ? diag_str(l, "detail") : "", a)
+                          : wih_asprintf("%s %s refused%s%s%s: %s (%s expected %s, token has %s)",
+                                         diag_str(l, "provider") ? diag_str(l, "provider") : "cloud",
+                                         diag_str(l, "action") ? diag_str(l, "action") : "exchange",
+                                         role ? " for \"" : "", role ? role : "", role ? "\"" : "",
+                                         diag_str(l, "detail") ? diag_str(l, "detail") : "", k, e, a),
                       NULL);
             free(e);
             free(a);
