@@ -133,6 +133,59 @@ const cJSON *diag_obj(const cJSON *o, const char *k)
 }
 
 /* ------------------------------------------------------------------ loading */
+/* What OSMO itself refuses in a values file (a podTemplates that is not a map,
+ * a template that cannot merge), with the file's positions: the rules then see
+ * only values OSMO accepts. services.configs.enabled is forced on in the
+ * loaded tree (it was copied into the facts already) so the templates are read. */
+static wih_err *validate_values(wih_ydocs *d, cJSON *root)
+{
+    cJSON *svc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "services"), "configs");
+    if (cJSON_IsObject(svc)) {
+        cJSON *en = cJSON_GetObjectItemCaseSensitive(svc, "enabled");
+        if (en) {
+            en->type = cJSON_True; /* same node: its position stays */
+        } else
+            cJSON_AddTrueToObject(svc, "enabled");
+    }
+    wih_err *e = NULL;
+    osmo_config *c = osmo_config_from_tree(root, d, OSMO_MODE_AUTO, &e);
+    if (!c) return e;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, c->pools)
+    {
+        if (!cJSON_IsObject(p)) {
+            e = osmo_err_at(c->pm, p, "pool \"%s\" must be a map", p->string);
+            break;
+        }
+        cJSON *acc = cJSON_CreateObject();
+        const char *lists[] = {"common_pod_template", NULL};
+        const cJSON *n;
+        for (int i = 0; lists[i] && !e; i++) {
+            const cJSON *l = cJSON_GetObjectItemCaseSensitive(p, lists[i]);
+            if (l && !cJSON_IsNull(l) && !cJSON_IsArray(l)) {
+                e = osmo_err_at(c->pm, l, "%s must be a list of pod template names", lists[i]);
+                break;
+            }
+            cJSON_ArrayForEach(n, l)
+            {
+                if (!cJSON_IsString(n)) {
+                    e = osmo_err_at(c->pm, n, "a pod template name must be a string");
+                    break;
+                }
+                const cJSON *t = cJSON_GetObjectItemCaseSensitive(c->pod_templates, n->valuestring);
+                if (t && osmo_merge(acc, t, c->pm, &e)) {
+                    e = wih_err_wrap(e, "pool \"%s\": merging pod template \"%s\"", p->string, n->valuestring);
+                    break;
+                }
+            }
+        }
+        cJSON_Delete(acc);
+        if (e) break;
+    }
+    osmo_config_free(c);
+    return e;
+}
+
 static wih_err *check_k8s_object(const wih_ydocs *d, const cJSON *root)
 {
     if (!cJSON_IsObject(root))
@@ -204,7 +257,12 @@ cJSON *diag_facts_load(const diag_load_opts *o, wih_err **err)
             goto fail;
         }
         cJSON_AddItemToObject(f, "values", diag_source(o->values, d, idx));
+        wih_err *ve = root && !cJSON_IsNull(root) ? validate_values(d, (cJSON *)root) : NULL;
         wih_ydocs_free(d);
+        if (ve) {
+            *err = ve;
+            goto fail;
+        }
     }
     cJSON *sas = cJSON_AddArrayToObject(f, "service_accounts");
     for (size_t i = 0; i < o->nsa; i++)

@@ -794,10 +794,13 @@ void diag_r_azure_use_label(diag_ctx *c, const diag_rule *r)
     {
         cJSON *m = merged(c, p->valuestring);
         if (!m) continue;
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(diag_obj(diag_obj(m, "metadata"), "labels"), USE_LABEL);
-        bool ok = cJSON_IsString(v) && !strcmp(v->valuestring, "true");
+        /* the label's value, kept past the merged tree */
+        cJSON *v = cJSON_DetachItemFromObjectCaseSensitive((cJSON *)diag_obj(diag_obj(m, "metadata"), "labels"), USE_LABEL);
         cJSON_Delete(m);
-        if (ok) continue;
+        if (cJSON_IsString(v) && !strcmp(v->valuestring, "true")) {
+            cJSON_Delete(v);
+            continue;
+        }
         const char *sa;
         const char *who = sa_setter(c, p->valuestring, &sa);
         char *where = NULL, *why = NULL;
@@ -833,6 +836,7 @@ void diag_r_azure_use_label(diag_ctx *c, const diag_rule *r)
                                "azure.workload.identity/use: \"true\"",
                                target, values_file(c)));
         free(why);
+        cJSON_Delete(v);
     }
     /* runtime: a pod without the label never reaches the webhook (objectSelector) */
     if (!c->runtime_phase || emitted(c, r->id)) return;
