@@ -83,13 +83,17 @@ static void index_pos(const wih_ydocs *d, const cJSON *n, const char *ptr, cJSON
 
 cJSON *diag_source(const char *file, const wih_ydocs *docs, size_t doc)
 {
+    return diag_source_node(file, docs, doc, wih_ydocs_root(docs, doc));
+}
+
+cJSON *diag_source_node(const char *file, const wih_ydocs *docs, size_t doc, const cJSON *node)
+{
     cJSON *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "file", file);
     cJSON_AddNumberToObject(s, "doc", (double)doc);
-    const cJSON *root = wih_ydocs_root(docs, doc);
-    cJSON_AddItemToObject(s, "tree", root ? cJSON_Duplicate(root, 1) : cJSON_CreateNull());
+    cJSON_AddItemToObject(s, "tree", node ? cJSON_Duplicate(node, 1) : cJSON_CreateNull());
     cJSON *pos = cJSON_AddObjectToObject(s, "pos");
-    if (root) index_pos(docs, root, "", pos);
+    if (node) index_pos(docs, node, "", pos);
     return s;
 }
 
@@ -209,26 +213,42 @@ static wih_err *check_k8s_object(const wih_ydocs *d, const cJSON *root)
     return NULL;
 }
 
+/* One SOURCE per object; a `kind: List` (what `kubectl get sa -o yaml` prints)
+ * contributes each of its items, positions kept. */
+static int add_objects(cJSON *arr, const char *path, const wih_ydocs *d, size_t i, const cJSON *root, wih_err **err)
+{
+    const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "kind"));
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
+    if (cJSON_IsObject(root) && kind && !strcmp(kind, "List") && cJSON_IsArray(items)) {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, items)
+        {
+            if ((*err = check_k8s_object(d, it))) return -1;
+            cJSON *s = diag_source_node(path, d, i, it);
+            cJSON_AddItemToArray(arr, s);
+        }
+        return 0;
+    }
+    if ((*err = check_k8s_object(d, root))) return -1;
+    cJSON_AddItemToArray(arr, diag_source(path, d, i));
+    return 0;
+}
+
 static int load_sa_file(cJSON *arr, const char *path, wih_err **err)
 {
     wih_ydocs *d = wih_yaml_load_file(path, err);
     if (!d) return -1;
-    size_t real = 0;
+    int before = cJSON_GetArraySize(arr);
     for (size_t i = 0; i < wih_ydocs_count(d); i++) {
         const cJSON *root = wih_ydocs_root(d, i);
         if (cJSON_IsNull(root)) continue;
-        /* a `kind: List` holds its objects under items */
-        wih_err *e = check_k8s_object(d, root);
-        if (e) {
-            *err = e;
+        if (add_objects(arr, path, d, i, root, err)) {
             wih_ydocs_free(d);
             return -1;
         }
-        cJSON_AddItemToArray(arr, diag_source(path, d, i));
-        real++;
     }
     wih_ydocs_free(d);
-    if (!real) {
+    if (cJSON_GetArraySize(arr) == before) {
         *err = wih_err_at(WIH_EXIT_INPUT, path, 0, 0, "no Kubernetes object in the file");
         return -1;
     }

@@ -156,6 +156,24 @@ static const char *sa_setter(const diag_ctx *c, const char *pool, const char **s
 
 #define FOR_POOLS(c, it) cJSON_ArrayForEach(it, (c)->pools)
 
+/* Whether a ServiceAccount matters: when the evaluated pools name their
+ * ServiceAccount(s), only those (a `default` SA in the same List is not a
+ * misconfiguration); otherwise every one given. */
+static bool sa_relevant(const diag_ctx *c, const cJSON *src)
+{
+    if (!c->cfg) return true;
+    bool named = false;
+    const cJSON *p;
+    FOR_POOLS(c, p)
+    {
+        const char *sa;
+        if (!sa_setter(c, p->valuestring, &sa)) continue;
+        named = true;
+        if (!strcmp(sa, obj_name(src))) return true;
+    }
+    return !named;
+}
+
 /* Runtime facts: the webhook decision lines as objects (new array). */
 static cJSON *wlog(const diag_ctx *c)
 {
@@ -381,7 +399,7 @@ void diag_r_annotation_missing(diag_ctx *c, const diag_rule *r)
     const cJSON *s;
     cJSON_ArrayForEach(s, sa_list(c))
     {
-        if (!diag_is_sa(s)) continue;
+        if (!diag_is_sa(s) || !sa_relevant(c, s)) continue;
         const cJSON *an = diag_obj(diag_obj(diag_obj(s, "tree"), "metadata"), "annotations");
         if (c->profile) {
             const char *k = required_key(c->profile);
@@ -555,7 +573,7 @@ void diag_r_sa_wrong_namespace(diag_ctx *c, const diag_rule *r)
     const cJSON *s;
     cJSON_ArrayForEach(s, sa_list(c))
     {
-        if (!diag_is_sa(s)) continue;
+        if (!diag_is_sa(s) || !sa_relevant(c, s)) continue;
         const char *ns = diag_str(diag_obj(diag_obj(s, "tree"), "metadata"), "namespace");
         if (!ns || !strcmp(ns, c->ns)) continue;
         diag_emit(c, r, diag_where(s, "/metadata/namespace"),
@@ -968,6 +986,32 @@ static void preset_env(diag_ctx *c, const diag_rule *r, const char *pool, const 
 void diag_r_env_preset(diag_ctx *c, const diag_rule *r)
 {
     scan_env(c, r, preset_env);
+    if (!c->runtime_phase || emitted(c, r->id)) return;
+    /* runtime: the admitted pod's AWS_ROLE_ARN is not the ServiceAccount's role */
+    const cJSON *pod = diag_obj(c->facts, "admitted_pod"), *ct, *e;
+    const char *san = diag_str(diag_obj(pod, "spec"), "serviceAccountName");
+    const cJSON *sa = san ? sa_named(c, san) : NULL;
+    const char *want = sa ? diag_annotation(diag_obj(sa, "tree"), "eks.amazonaws.com/role-arn") : NULL;
+    int ci = 0;
+    cJSON_ArrayForEach(ct, cJSON_GetObjectItemCaseSensitive(diag_obj(pod, "spec"), "containers"))
+    {
+        int ei = 0;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ct, "env"))
+        {
+            const char *n = diag_str(e, "name"), *v = diag_str(e, "value");
+            if (want && n && v && !strcmp(n, "AWS_ROLE_ARN") && strcmp(v, want)) {
+                char *p = wih_asprintf("/admitted_pod/spec/containers/%d/env/%d", ci, ei);
+                diag_emit(c, r, diag_where_facts(p),
+                          wih_asprintf("container \"%s\" has AWS_ROLE_ARN=%s, but ServiceAccount \"%s\" names %s: the "
+                                       "value was set before the webhook, which never overwrites it",
+                                       diag_str(ct, "name") ? diag_str(ct, "name") : "?", v, san, want),
+                          NULL);
+                free(p);
+            }
+            ei++;
+        }
+        ci++;
+    }
 }
 
 void diag_r_env_breaks_mount(diag_ctx *c, const diag_rule *r)

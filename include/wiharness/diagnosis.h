@@ -18,8 +18,9 @@
  *   "namespace": "<workflow namespace>" (absent: values global.backendNamespace,
  *                                  else "osmo-workflows")
  *   "values":    SOURCE           the Helm values file (any of OSMO's three shapes)
- *   "service_accounts": [SOURCE…] one per YAML document of every --sa file
- *                                  (any kind: a Service with the annotations is
+ *   "service_accounts": [SOURCE…] one per object of every --sa file: each YAML
+ *                                  document, each item of a `kind: List` (any
+ *                                  kind: a Service with the annotations is
  *                                  itself a finding)
  *   --- runtime only (diag_runtime) ---
  *   "rendered_pod":  {Pod}        the pod OSMO would create (osmo_render)
@@ -57,6 +58,8 @@
 /* A SOURCE object for document `doc` of a loaded stream: the tree (copied)
  * and the position of every node. New object. */
 cJSON *diag_source(const char *file, const wih_ydocs *docs, size_t doc);
+/* The same for one node of that document (an item of a `kind: List`). */
+cJSON *diag_source_node(const char *file, const wih_ydocs *docs, size_t doc, const cJSON *node);
 
 /* Load --values and --sa files into a facts object (profile/pool/namespace
  * set when non-NULL). Unreadable or invalid YAML, a values file that is not a
