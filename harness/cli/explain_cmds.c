@@ -19,7 +19,7 @@ static const wih_opt k_explain_opts[] = {
     EO("pool", WIH_OPT_STR, pool, "NAME", "the pool the workflows run in (default: every pool the file defines)"),
     EO("profile", WIH_OPT_STR, profile, "PROFILE",
        "aws-irsa, azure-wi, gcp-fleet or gcp-pfnet (default: from the ServiceAccount's annotations)"),
-    EO("sa", WIH_OPT_LIST, sa, "FILE", "a ServiceAccount manifest (YAML, several documents allowed)"),
+    EO("sa", WIH_OPT_LIST, sa, "FILE", "a ServiceAccount manifest (YAML; several documents or a kubectl List allowed)"),
     EO("values", WIH_OPT_STR, values, "FILE", "the OSMO Helm values file (services.configs, configuration, or database JSON)"),
 };
 
