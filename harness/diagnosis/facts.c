@@ -292,3 +292,27 @@ fail:
     cJSON_Delete(f);
     return NULL;
 }
+
+/* ------------------------------------------------------------ decision logs */
+cJSON *diag_jsonl(const char *text, const char *field, const char *value)
+{
+    cJSON *out = cJSON_CreateArray();
+    const char *p = text ? text : "";
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        char *line = malloc(n + 1);
+        if (!line) abort();
+        memcpy(line, p, n);
+        line[n] = '\0';
+        cJSON *o = cJSON_Parse(line);
+        free(line);
+        const char *v = field ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, field)) : NULL;
+        if (cJSON_IsObject(o) && (!field || (v && value && !strcmp(v, value))))
+            cJSON_AddItemToArray(out, o);
+        else
+            cJSON_Delete(o);
+        p += n;
+        if (*p) p++;
+    }
+    return out;
+}

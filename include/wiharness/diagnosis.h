@@ -61,6 +61,12 @@ cJSON *diag_source(const char *file, const wih_ydocs *docs, size_t doc);
 /* The same for one node of that document (an item of a `kind: List`). */
 cJSON *diag_source_node(const char *file, const wih_ydocs *docs, size_t doc, const cJSON *node);
 
+/* The objects of a JSONL decision log (text, e.g. webhook-decisions.jsonl)
+ * whose string member `field` equals `value` (every object when field is NULL):
+ * a new array for facts.webhook_log / facts.cloud_log. Lines that are not JSON
+ * objects are skipped. E.g. diag_jsonl(text, "pod", pod_name). */
+cJSON *diag_jsonl(const char *text, const char *field, const char *value);
+
 /* Load --values and --sa files into a facts object (profile/pool/namespace
  * set when non-NULL). Unreadable or invalid YAML, a values file that is not a
  * map, an --sa document that is not a Kubernetes object: input error (exit 2)

@@ -182,6 +182,50 @@ START_TEST(source_positions)
 }
 END_TEST
 
+/* Facts of the wrong shape anywhere: an error or findings, never a crash. */
+START_TEST(odd_shapes)
+{
+    static const char *const cases[] = {
+        "{\"service_accounts\": 3, \"webhook_log\": {}, \"cloud_log\": \"x\", \"probe\": []}",
+        "{\"service_accounts\": [1, \"s\", {}, {\"tree\": []}, {\"tree\": {\"kind\": \"ServiceAccount\", \"metadata\": 1}}]}",
+        "{\"values\": {\"tree\": {\"services\": {\"configs\": {\"enabled\": \"yes\", \"pools\": {\"default\": {\"common_pod_template\": [1]}}}}}}}",
+        "{\"values\": {\"tree\": []}}",
+        "{\"webhook_log\": [\"not json\", 5, {\"decision\": 7}], \"cloud_log\": [{\"result\": \"deny\"}, {\"result\": \"deny\", \"verdict\": \"subject\"}]}",
+        "{\"probe\": {\"access\": [{\"op\": 1}, {\"result\": \"denied\", \"reason\": \"bucket-refused\"}], \"error\": \"Permission denied\"}, \"expected_identity\": \"x\"}",
+        "{\"admitted_pod\": {\"spec\": {\"containers\": [{\"env\": [{\"name\": \"AWS_WEB_IDENTITY_TOKEN_FILE\"}, 3]}]}}}",
+        "{\"profile\": \"azure-wi\", \"values\": {\"tree\": {\"configuration\": {\"podTemplates\": {\"t\": {\"metadata\": {\"labels\": []}}}, \"pools\": {\"p\": {\"common_pod_template\": [\"t\"]}}}}}}",
+        "[]",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cJSON *f = cJSON_Parse(cases[i]);
+        ck_assert_msg(f, "case %zu is not JSON", i);
+        wih_err *e = NULL;
+        cJSON *r = diag_runtime(f, &e);
+        ck_assert_msg(r || (e && e->kind == WIH_EXIT_INPUT), "case %zu: neither findings nor an input error", i);
+        if (r) ck_assert_msg(cJSON_GetArraySize(r) > 0, "case %zu: runtime diagnosis is never empty", i);
+        cJSON_Delete(r);
+        wih_err_free(e);
+        cJSON_Delete(f);
+    }
+}
+END_TEST
+
+START_TEST(jsonl_filter)
+{
+    const char *t = "{\"pod\":\"a\",\"decision\":\"patched\"}\nnot json\n\n{\"pod\":\"b\"}\n[1]\n{\"pod\":\"a\",\"decision\":\"skipped\"}";
+    cJSON *a = diag_jsonl(t, "pod", "a");
+    ck_assert_int_eq(cJSON_GetArraySize(a), 2);
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(a, 1), "decision")->valuestring, "skipped");
+    cJSON *all = diag_jsonl(t, NULL, NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(all), 3);
+    cJSON *none = diag_jsonl(NULL, "pod", "a");
+    ck_assert_int_eq(cJSON_GetArraySize(none), 0);
+    cJSON_Delete(a);
+    cJSON_Delete(all);
+    cJSON_Delete(none);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("diagnosis");
@@ -189,6 +233,8 @@ int main(void)
     tcase_add_test(tc, runtime_cases);
     tcase_add_test(tc, rule_table);
     tcase_add_test(tc, source_positions);
+    tcase_add_test(tc, odd_shapes);
+    tcase_add_test(tc, jsonl_filter);
     suite_add_tcase(s, tc);
     return wih_test_run(s);
 }
