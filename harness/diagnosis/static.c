@@ -45,7 +45,7 @@ static char *ann_ptr(const char *kind, const char *key)
 
 static char *sa_where(const cJSON *src, const char *kind, const char *key)
 {
-    char *p = key ? ann_ptr(kind, key) : wih_strdup("/metadata");
+    char *p = key ? ann_ptr(kind, key) : kind ? wih_asprintf("/metadata/%s", kind) : wih_strdup("/metadata");
     char *w = diag_where(src, p);
     free(p);
     return w;
@@ -407,10 +407,16 @@ void diag_r_annotation_missing(diag_ctx *c, const diag_rule *r)
             bool have = cJSON_GetObjectItemCaseSensitive(an, k) ||
                         (pf && cJSON_GetObjectItemCaseSensitive(an, "cloud.google.com/service-account-email"));
             if (have || near_of(an, k)) continue;
+            const char *other = NULL;
+            size_t nk;
+            const diag_key *keys = diag_known_keys(&nk);
+            for (size_t i = 0; i < nk && !other; i++)
+                if (keys[i].required && cJSON_GetObjectItemCaseSensitive(an, keys[i].key)) other = keys[i].profile;
             diag_emit(c, r, sa_where(s, an ? "annotations" : NULL, NULL),
                       wih_asprintf("ServiceAccount \"%s\" has no %s annotation: the %s webhook injects nothing "
-                                   "into its pods",
-                                   obj_name(s), k, c->profile),
+                                   "into its pods%s%s%s",
+                                   obj_name(s), k, c->profile, other ? " (it is annotated for " : "",
+                                   other ? other : "", other ? ": is the profile right?)" : ""),
                       wih_asprintf("add metadata.annotations: {%s: %s}%s to ServiceAccount \"%s\"", k,
                                    example_value(c->profile),
                                    pf ? " and cloud.google.com/service-account-email" : "", obj_name(s)));
@@ -804,9 +810,31 @@ static char *label_misplaced(diag_ctx *c, const char *pool, char **where)
     return why;
 }
 
-void diag_r_azure_use_label(diag_ctx *c, const diag_rule *r)
+/* The label is there with a wrong value: why, and where it is set (last wins). */
+static char *label_wrong_value(diag_ctx *c, const char *pool, const cJSON *v, char **where)
 {
-    if (!c->profile || strcmp(c->profile, "azure-wi")) return;
+    cJSON *names = pool_names(c, pool), *n;
+    cJSON_ArrayForEach(n, names)
+    {
+        if (!cJSON_GetObjectItemCaseSensitive(diag_obj(diag_obj(tpl(c, n->valuestring), "metadata"), "labels"), USE_LABEL))
+            continue;
+        char *sub = ann_ptr("labels", USE_LABEL);
+        free(*where);
+        *where = tpl_where(c, n->valuestring, sub);
+        free(sub);
+    }
+    cJSON_Delete(names);
+    char *s = cJSON_PrintUnformatted(v);
+    char *why = wih_asprintf("its value is %s, %s", s,
+                             cJSON_IsBool(v) ? "a YAML boolean — a Kubernetes label value is a string, quote it: \"true\""
+                                             : "and the objectSelector matches the exact string \"true\"");
+    free(s);
+    return why;
+}
+
+/* Static: the merged template of each pool must carry the label. */
+static void use_label_pools(diag_ctx *c, const diag_rule *r)
+{
     const cJSON *p;
     FOR_POOLS(c, p)
     {
@@ -821,29 +849,8 @@ void diag_r_azure_use_label(diag_ctx *c, const diag_rule *r)
         }
         const char *sa;
         const char *who = sa_setter(c, p->valuestring, &sa);
-        char *where = NULL, *why = NULL;
-        if (v) {
-            cJSON *names = pool_names(c, p->valuestring), *n;
-            cJSON_ArrayForEach(n, names)
-            {
-                const cJSON *lv = cJSON_GetObjectItemCaseSensitive(
-                    diag_obj(diag_obj(tpl(c, n->valuestring), "metadata"), "labels"), USE_LABEL);
-                if (!lv) continue;
-                char *sub = ann_ptr("labels", USE_LABEL);
-                free(where);
-                where = tpl_where(c, n->valuestring, sub);
-                free(sub);
-            }
-            cJSON_Delete(names);
-            char *s = cJSON_PrintUnformatted(v);
-            why = wih_asprintf("its value is %s, %s", s,
-                               cJSON_IsBool(v) ? "a YAML boolean — a Kubernetes label value is a string, quote it: "
-                                                 "\"true\""
-                                               : "and the objectSelector matches the exact string \"true\"");
-            free(s);
-        } else
-            why = label_misplaced(c, p->valuestring, &where);
-        const char *target = who ? who : "the identity pod template";
+        char *where = NULL;
+        char *why = v ? label_wrong_value(c, p->valuestring, v, &where) : label_misplaced(c, p->valuestring, &where);
         if (!where) where = who ? tpl_where(c, who, NULL) : diag_where(c->values, c->pbase);
         diag_emit(c, r, where,
                   wih_asprintf("pods of pool \"%s\" do not carry the label azure.workload.identity/use: \"true\"%s%s; "
@@ -852,10 +859,16 @@ void diag_r_azure_use_label(diag_ctx *c, const diag_rule *r)
                                p->valuestring, why ? ": " : "", why ? why : ""),
                   wih_asprintf("add to pod template \"%s\" in %s:\n      metadata:\n        labels:\n          "
                                "azure.workload.identity/use: \"true\"",
-                               target, values_file(c)));
+                               who ? who : "the identity pod template", values_file(c)));
         free(why);
         cJSON_Delete(v);
     }
+}
+
+void diag_r_azure_use_label(diag_ctx *c, const diag_rule *r)
+{
+    if (!c->profile || strcmp(c->profile, "azure-wi")) return;
+    use_label_pools(c, r);
     /* runtime: a pod without the label never reaches the webhook (objectSelector) */
     if (!c->runtime_phase || emitted(c, r->id)) return;
     const cJSON *pod = diag_obj(c->facts, "admitted_pod");
