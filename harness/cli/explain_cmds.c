@@ -6,7 +6,7 @@
 #include "wiharness/diagnosis.h"
 
 typedef struct {
-    const char *values, *profile, *pool, *platform, *ns, *output;
+    const char *values, *workflow, *profile, *pool, *platform, *ns, *output;
     wih_strlist sa;
 } explain_cfg;
 
@@ -21,6 +21,7 @@ static const wih_opt k_explain_opts[] = {
        "aws-irsa, azure-wi, gcp-fleet or gcp-pfnet (default: from the ServiceAccount's annotations)"),
     EO("sa", WIH_OPT_LIST, sa, "FILE", "a ServiceAccount manifest (YAML; several documents or a kubectl List allowed)"),
     EO("values", WIH_OPT_STR, values, "FILE", "the OSMO Helm values file (services.configs, configuration, or database JSON)"),
+    EO("workflow", WIH_OPT_STR, workflow, "FILE", "an OSMO workflow spec (its data URLs are checked too)"),
 };
 
 static int run_explain(void *vcfg, int argc, char **argv)
@@ -37,7 +38,7 @@ static int run_explain(void *vcfg, int argc, char **argv)
         fprintf(stderr, "wiharness explain: give --values FILE and/or --sa FILE\nTry 'wiharness explain --help'.\n");
         return WIH_EXIT_INPUT;
     }
-    diag_load_opts o = {.values = c->values, .sa = (const char *const *)c->sa.v, .nsa = c->sa.n,
+    diag_load_opts o = {.values = c->values, .workflow = c->workflow, .sa = (const char *const *)c->sa.v, .nsa = c->sa.n,
                         .profile = c->profile, .pool = c->pool, .platform = c->platform, .namespace_ = c->ns};
     wih_err *e = NULL;
     cJSON *facts = diag_facts_load(&o, &e);
@@ -75,7 +76,8 @@ const wih_cmd wih_cmd_explain = {
                "annotation typos, a template the pool does not list, an unknown template name,\n"
                "services.configs.enabled not true, a chart list Helm replaced, the Azure use label,\n"
                "token expiration out of range, ServiceAccount namespace, static cloud keys in a\n"
-               "template, a malformed role ARN / client id / GSA email, half pfnet annotations.\n"
+               "template, a malformed role ARN / client id / GSA email, half pfnet annotations,\n"
+               "and (with --workflow, for gcp-*) gs:// data OSMO cannot read with workload identity.\n"
                "Each finding: where (file:line:col), id, cause and fix. --output json prints\n"
                "{\"findings\": [{\"id\", \"cause\", \"fix\", \"where\"}]}.\n"
                "Exit status: 0 nothing found, 1 findings, 2 unreadable or invalid input.\n"

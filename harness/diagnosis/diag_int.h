@@ -69,6 +69,7 @@ void diag_r_static_credential(diag_ctx *c, const diag_rule *r);
 void diag_r_env_preset(diag_ctx *c, const diag_rule *r);
 void diag_r_env_breaks_mount(diag_ctx *c, const diag_rule *r);
 void diag_r_volume_collision(diag_ctx *c, const diag_rule *r);
+void diag_r_gcs_ambient(diag_ctx *c, const diag_rule *r);
 void diag_rt_webhook_absent(diag_ctx *c, const diag_rule *r);
 void diag_rt_cloud_verdict(diag_ctx *c, const diag_rule *r);
 void diag_rt_token_perms(diag_ctx *c, const diag_rule *r);

@@ -56,6 +56,8 @@ static const diag_rule k_rules[] = {
      "remove the variables from the template and annotate the ServiceAccount instead", false, diag_r_env_breaks_mount},
     {"volume-name-collision", "a pod template defines a volume with the name the webhook uses; the webhook keeps the user's volume",
      "rename the template's volume", false, diag_r_volume_collision},
+    {"gcs-ambient-unsupported", "OSMO's data layer has no ambient credentials for gs://: a gs:// input/output needs a stored credential even with workload identity",
+     "store a credential for the gs:// bucket (HMAC keys); workload identity still covers the task's own Google API calls", false, diag_r_gcs_ambient},
     {"webhook-absent", "the pod was admitted unmutated and no identity webhook decision was recorded for it",
      "register the identity webhook (check the MutatingWebhookConfiguration, its caBundle and service)", true, diag_rt_webhook_absent},
     {"oidc-provider-missing", "the cloud has no OpenID Connect provider for the token's issuer",

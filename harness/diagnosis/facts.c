@@ -284,6 +284,18 @@ cJSON *diag_facts_load(const diag_load_opts *o, wih_err **err)
             goto fail;
         }
     }
+    if (o->workflow) {
+        wih_ydocs *d = NULL;
+        cJSON *wf = wih_yaml_load_one(o->workflow, &d, err);
+        if (!wf) goto fail;
+        /* wf belongs to d (kept for positions) */
+        if (osmo_workflow_check(wf, d, err)) {
+            wih_ydocs_free(d);
+            goto fail;
+        }
+        cJSON_AddItemToObject(f, "workflow", diag_source_node(o->workflow, d, 0, wf));
+        wih_ydocs_free(d);
+    }
     cJSON *sas = cJSON_AddArrayToObject(f, "service_accounts");
     for (size_t i = 0; i < o->nsa; i++)
         if (load_sa_file(sas, o->sa[i], err)) goto fail;

@@ -1094,3 +1094,32 @@ void diag_r_volume_collision(diag_ctx *c, const diag_rule *r)
         cJSON_Delete(tn);
     }
 }
+
+/* ------------------------------------------------- gcs-ambient-unsupported */
+static void gs_urls(diag_ctx *c, const diag_rule *r, const cJSON *n, const char *ptr)
+{
+    const cJSON *ch;
+    int i = 0;
+    cJSON_ArrayForEach(ch, n)
+    {
+        char *cp = cJSON_IsArray(n) ? wih_asprintf("%s/%d", ptr, i) : diag_ptr_join(ptr, ch->string);
+        if (cJSON_IsString(ch) && ch->string && !strcmp(ch->string, "url") && !strncmp(ch->valuestring, "gs://", 5))
+            diag_emit(c, r, diag_where(diag_obj(c->facts, "workflow"), cp),
+                      wih_asprintf("the workflow reads or writes %s: OSMO's data layer uses ambient (workload "
+                                   "identity) credentials only for s3:// and azure://; for gs:// it raises "
+                                   "NotImplementedError unless a credential is stored",
+                                   ch->valuestring),
+                      wih_strdup("store a credential for the bucket with `osmo credential` (GCS HMAC keys) — "
+                                 "workload identity still covers the task's own Google API calls"));
+        else if (cJSON_IsObject(ch) || cJSON_IsArray(ch))
+            gs_urls(c, r, ch, cp);
+        free(cp);
+        i++;
+    }
+}
+
+void diag_r_gcs_ambient(diag_ctx *c, const diag_rule *r)
+{
+    if (!c->profile || strncmp(c->profile, "gcp-", 4)) return;
+    gs_urls(c, r, diag_obj(diag_obj(c->facts, "workflow"), "tree"), "");
+}

@@ -18,6 +18,7 @@
  *   "namespace": "<workflow namespace>" (absent: values global.backendNamespace,
  *                                  else "osmo-workflows")
  *   "values":    SOURCE           the Helm values file (any of OSMO's three shapes)
+ *   "workflow":  SOURCE           an OSMO workflow spec (its data URLs)
  *   "service_accounts": [SOURCE…] one per object of every --sa file: each YAML
  *                                  document, each item of a `kind: List` (any
  *                                  kind: a Service with the annotations is
@@ -73,6 +74,7 @@ cJSON *diag_jsonl(const char *text, const char *field, const char *value);
  * at file:line:col. */
 typedef struct diag_load_opts {
     const char *values;            /* path, or NULL */
+    const char *workflow;          /* an OSMO workflow spec (path), or NULL */
     const char *const *sa;         /* paths */
     size_t nsa;
     const char *profile, *pool, *platform, *namespace_;

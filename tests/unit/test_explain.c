@@ -1,6 +1,7 @@
 /* Data-driven: fixtures/diagnosis/explain/<case>/
  *   values.yaml  the Helm values the team would deploy
  *   sa.yaml      their ServiceAccount manifest(s)
+ *   workflow.yaml (optional) an OSMO workflow spec, passed as --workflow
  *   args         extra `wiharness explain` arguments (whitespace-separated, may be empty)
  *   expect.json  {"exit": 0|1|2,
  *                 "findings": [{"id", "where", "cause_contains"?}],   exactly these, in order
@@ -10,6 +11,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -67,6 +69,7 @@ static char *run_case(const char *dir)
     wih_err *e = NULL;
     char *ap = wih_path_join(dir, "args"), *xp = wih_path_join(dir, "expect.json");
     char *vp = wih_path_join(dir, "values.yaml"), *sp = wih_path_join(dir, "sa.yaml");
+    char *wp = wih_path_join(dir, "workflow.yaml");
     char *args = wih_read_file(ap, 4096, NULL, &e), *xs = args ? wih_read_file(xp, 1 << 20, NULL, &e) : NULL;
     char *res = NULL, *out = NULL, *errout = NULL;
     cJSON *want = NULL, *got = NULL;
@@ -87,6 +90,10 @@ static char *run_case(const char *dir)
     argv[n++] = vp;
     argv[n++] = "--sa";
     argv[n++] = sp;
+    if (access(wp, R_OK) == 0) {
+        argv[n++] = "--workflow";
+        argv[n++] = wp;
+    }
     char *save = NULL;
     for (char *t = strtok_r(args, " \t\n", &save); t && n < 36; t = strtok_r(NULL, " \t\n", &save)) argv[n++] = t;
     argv[n++] = "--output";
@@ -126,6 +133,7 @@ done:
     free(xp);
     free(vp);
     free(sp);
+    free(wp);
     return res;
 }
 
