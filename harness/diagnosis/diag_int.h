@@ -71,6 +71,8 @@ void diag_r_env_breaks_mount(diag_ctx *c, const diag_rule *r);
 void diag_r_volume_collision(diag_ctx *c, const diag_rule *r);
 void diag_r_gcs_ambient(diag_ctx *c, const diag_rule *r);
 void diag_rt_webhook_absent(diag_ctx *c, const diag_rule *r);
+void diag_rt_namespace_not_selected(diag_ctx *c, const diag_rule *r);
+void diag_rt_cabundle(diag_ctx *c, const diag_rule *r);
 void diag_rt_cloud_verdict(diag_ctx *c, const diag_rule *r);
 void diag_rt_token_perms(diag_ctx *c, const diag_rule *r);
 void diag_rt_bucket(diag_ctx *c, const diag_rule *r);

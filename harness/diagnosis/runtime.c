@@ -32,6 +32,86 @@ static char *facts_at(const char *fmt, int i)
     return w;
 }
 
+/* ------------------------------------------- namespace-not-selected and TLS */
+/* A Kubernetes LabelSelector against labels: matchLabels and matchExpressions
+ * (In, NotIn, Exists, DoesNotExist). An empty selector selects everything. */
+static bool selector_matches(const cJSON *sel, const cJSON *labels, char **why)
+{
+    const cJSON *m;
+    cJSON_ArrayForEach(m, diag_obj(sel, "matchLabels"))
+    {
+        const char *v = diag_str(labels, m->string);
+        if (!cJSON_IsString(m) || !v || strcmp(v, m->valuestring)) {
+            *why = wih_asprintf("matchLabels %s=%s (it has %s)", m->string, cJSON_IsString(m) ? m->valuestring : "?",
+                                v ? v : "no such label");
+            return false;
+        }
+    }
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(sel, "matchExpressions"))
+    {
+        const char *key = diag_str(m, "key"), *op = diag_str(m, "operator");
+        if (!key || !op) continue;
+        const char *v = diag_str(labels, key);
+        bool in = false;
+        const cJSON *x;
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(m, "values")) in = in || (v && cJSON_IsString(x) && !strcmp(x->valuestring, v));
+        bool ok = !strcmp(op, "In") ? in : !strcmp(op, "NotIn") ? !in : !strcmp(op, "Exists") ? v != NULL
+                                                                                             : !strcmp(op, "DoesNotExist") ? v == NULL : true;
+        if (!ok) {
+            *why = wih_asprintf("matchExpressions %s %s (it has %s)", key, op, v ? v : "no such label");
+            return false;
+        }
+    }
+    return true;
+}
+
+void diag_rt_namespace_not_selected(diag_ctx *c, const diag_rule *r)
+{
+    const cJSON *nsl = diag_obj(c->facts, "namespace_labels");
+    const cJSON *pod = diag_obj(c->facts, "admitted_pod");
+    if (!pod) pod = diag_obj(c->facts, "rendered_pod");
+    const cJSON *podl = diag_obj(diag_obj(pod, "metadata"), "labels");
+    const cJSON *cfg, *wh;
+    int ci = 0;
+    cJSON_ArrayForEach(cfg, cJSON_GetObjectItemCaseSensitive(c->facts, "webhook_configurations"))
+    {
+        int wi = 0;
+        cJSON_ArrayForEach(wh, cJSON_GetObjectItemCaseSensitive(cfg, "webhooks"))
+        {
+            char *why = NULL;
+            const char *what = NULL;
+            if (nsl && diag_obj(wh, "namespaceSelector") && !selector_matches(diag_obj(wh, "namespaceSelector"), nsl, &why))
+                what = "namespaceSelector";
+            else if (pod && diag_obj(wh, "objectSelector") && !selector_matches(diag_obj(wh, "objectSelector"), podl, &why)) {
+                what = "objectSelector";
+                /* the Azure use label has its own, more precise id */
+                if (has_id(c, "azure-use-label-missing") && strstr(why, "azure.workload.identity/use")) what = NULL;
+            }
+            if (what) {
+                char *p = wih_asprintf("/webhook_configurations/%d/webhooks/%d/%s", ci, wi, what);
+                diag_emit(c, r, diag_where_facts(p),
+                          wih_asprintf("webhook \"%s\" is never called for this pod: its %s requires %s",
+                                       diag_str(wh, "name") ? diag_str(wh, "name") : "?", what, why),
+                          wih_asprintf("label the %s to match the %s (or widen the selector)",
+                                       !strcmp(what, "namespaceSelector") ? "workflow namespace" : "pod template", what));
+                free(p);
+            }
+            free(why);
+            wi++;
+        }
+        ci++;
+    }
+}
+
+void diag_rt_cabundle(diag_ctx *c, const diag_rule *r)
+{
+    const char *e = diag_str(c->facts, "webhook_call_error");
+    if (!e || !(strstr(e, "x509") || strstr(e, "certificate") || strstr(e, "tls:")))
+        return;
+    diag_emit(c, r, diag_where_facts("/webhook_call_error"),
+              wih_asprintf("the API server could not call the identity webhook over TLS: %s", e), NULL);
+}
+
 /* ------------------------------------------------------------ webhook-absent */
 static bool pod_has_identity_env(const cJSON *pod)
 {
@@ -51,7 +131,9 @@ static bool pod_has_identity_env(const cJSON *pod)
 void diag_rt_webhook_absent(diag_ctx *c, const diag_rule *r)
 {
     const cJSON *pod = diag_obj(c->facts, "admitted_pod");
-    if (!pod || pod_has_identity_env(pod) || has_id(c, "azure-use-label-missing")) return;
+    if (!pod || pod_has_identity_env(pod) || has_id(c, "azure-use-label-missing") || has_id(c, "namespace-not-selected") ||
+        has_id(c, "webhook-cabundle-wrong"))
+        return;
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c->facts, "webhook_log")) > 0) return;
     const cJSON *reg = cJSON_GetObjectItemCaseSensitive(c->facts, "webhook_registered");
     const char *name = diag_str(diag_obj(pod, "metadata"), "name");

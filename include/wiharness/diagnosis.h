@@ -31,6 +31,9 @@
  *                                  ({"profile","decision":"patched|skipped|denied|error",
  *                                    "reason","message"?,"serviceAccount","namespace","pod"})
  *   "webhook_registered": bool     false when the run saw no MutatingWebhookConfiguration
+ *   "webhook_configurations": [MutatingWebhookConfiguration…]  as registered
+ *   "namespace_labels": {…}       the workflow namespace's labels
+ *   "webhook_call_error": "<text>" the API server's "failed calling webhook" message
  *   "cloud_log":     [LINE…]      the mock cloud's decision lines (cloud_decision_json:
  *                                  {"provider","action","role","result","verdict",
  *                                   "failed_check","detail","expected":{iss,aud},
