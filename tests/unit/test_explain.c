@@ -207,6 +207,63 @@ START_TEST(guide_configuration)
 }
 END_TEST
 
+/* The harness's own generators agree with explain: `gen sa` + `gen values` for
+ * each profile is clean; the guide-exact values (no enabled flag) are not. */
+static int run_bin(char **argv, char **out)
+{
+    char *err = NULL;
+    wih_err *e = NULL;
+    int rc = wih_run_capture(argv, NULL, NULL, 30000, out, &err, &e);
+    if (rc < 0) fprintf(stderr, "%s\n", wih_err_str(e));
+    wih_err_free(e);
+    free(err);
+    return rc;
+}
+
+static void write_out(const char *path, char **argv)
+{
+    char *out = NULL;
+    ck_assert_int_eq(run_bin(argv, &out), 0);
+    wih_err *e = NULL;
+    ck_assert_msg(wih_write_file(path, out, strlen(out), 0600, &e) == 0, "%s", e ? wih_err_str(e) : "");
+    free(out);
+}
+
+START_TEST(generators_agree)
+{
+    static const char *const prof[][3] = {{"aws-irsa", "--role-arn", "arn:aws:iam::123456789012:role/team-buckets"},
+                                          {"azure-wi", "--client-id", "0b7c5f0e-3c1d-4b8a-9f2e-6a1d2c3b4e5f"},
+                                          {"gcp-fleet", "--gcp-service-account", "team@my-project.iam.gserviceaccount.com"}};
+    wih_err *e = NULL;
+    char *dir = wih_tmpdir("wih-explain-", true, &e);
+    ck_assert_msg(dir, "%s", e ? wih_err_str(e) : "");
+    char *sa = wih_path_join(dir, "sa.yaml"), *vals = wih_path_join(dir, "values.yaml");
+    for (int i = 0; i < 3; i++) {
+        char *gsa[] = {(char *)WIH_BINARY, "gen", "sa", "--profile", (char *)prof[i][0], "--name", "osmo-workflow",
+                       "--namespace", "osmo-workflows", (char *)prof[i][1], (char *)prof[i][2], NULL};
+        write_out(sa, gsa);
+        for (int exact = 0; exact < 2; exact++) {
+            char *gv[] = {(char *)WIH_BINARY, "gen", "values", "--template", "workflow_workload_identity",
+                          "--service-account", "osmo-workflow", "--profile", (char *)prof[i][0],
+                          exact ? "--guide-exact" : NULL, NULL};
+            write_out(vals, gv);
+            char *ex[] = {(char *)WIH_BINARY, "explain", "--values", vals, "--sa", sa, "--output", "json", NULL};
+            char *out = NULL;
+            int rc = run_bin(ex, &out);
+            ck_assert_msg(rc == exact, "%s%s: explain exit %d: %s", prof[i][0], exact ? " --guide-exact" : "", rc, out);
+            if (exact) ck_assert_msg(strstr(out, "\"configs-disabled\""), "%s", out);
+            free(out);
+        }
+    }
+    unlink(sa);
+    unlink(vals);
+    rmdir(dir);
+    free(sa);
+    free(vals);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("explain");
@@ -214,6 +271,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, explain_cases);
     tcase_add_test(tc, guide_configuration);
+    tcase_add_test(tc, generators_agree);
     suite_add_tcase(s, tc);
     return wih_test_run(s);
 }
