@@ -89,6 +89,60 @@ bool cloud_role_valid(const char *name, const cJSON *role, wih_err **err);
 #define CLOUD_GOOGLE_WIF_AUDIENCE \
     "//iam.googleapis.com/projects/000000000000/locations/global/workloadIdentityPools/wiharness/providers/kubernetes"
 
+/* ----------------------------------------------------- pure: handlers */
+/* Each provider is a pure handler (environment, request) → reply + one
+ * decision-log line; harness/cloud/server.c is only the HTTP layer around
+ * them (libmicrohttpd, the decision log, MinIO, the admin API). */
+typedef struct cloud_reply {
+    int status;
+    const char *ctype; /* static */
+    char *body;        /* owned */
+} cloud_reply;
+
+typedef struct cloud_request {
+    const char *method;   /* "GET", "POST", … */
+    const char *path;     /* without the query string */
+    const char *query;    /* the raw query string (after '?'), or NULL */
+    const cJSON *headers; /* {"lower-case name": "value"} (borrowed), may be NULL */
+    const char *body;
+    size_t len;
+    bool too_big;         /* the body was over the limit (not kept) */
+} cloud_request;
+
+typedef struct cloud_env {
+    const cJSON *reg;            /* the registry (see above) */
+    const char *url;             /* the cloud's URL = the issuer of what it mints */
+    const wih_jwk_key *key;      /* its signing key */
+    const cJSON *jwks;           /* its public keys */
+    const char *minio_client_id; /* aud of what it mints for MinIO */
+    const cJSON *sessions;       /* AWS sessions it issued (cloud_aws_session_add), may be NULL */
+    int64_t now;                 /* seconds since the epoch */
+} cloud_env;
+
+typedef struct cloud_result {
+    cloud_reply reply;
+    cJSON *decision;      /* the decision-log line (owned), or NULL */
+    const char *provider; /* "aws", "azure", "google", "discovery", "admin" (static) */
+    bool admin;           /* the admin API: the HTTP layer answers it (needs MinIO) */
+    /* AssumeRoleWithWebIdentity allowed: the HTTP layer opens the MinIO
+     * session, then cloud_aws_assume_reply renders the answer. */
+    bool mint;
+    char *role, *sub, *iss, *aud, *session;
+    int duration;
+} cloud_result;
+void cloud_result_clear(cloud_result *r);
+
+/* Every non-admin endpoint: routing by method and path (docs/cloud.md). Pure. */
+void cloud_route(const cloud_env *e, const cloud_request *rq, cloud_result *out);
+/* The providers (also reachable through cloud_route). */
+void cloud_aws_sts(const cloud_env *e, const cloud_request *rq, cloud_result *out);
+void cloud_entra_token(const cloud_env *e, const char *tenant, const cloud_request *rq, cloud_result *out);
+void cloud_google_sts(const cloud_env *e, const cloud_request *rq, cloud_result *out);
+void cloud_google_generate(const cloud_env *e, const char *email, const cloud_request *rq, cloud_result *out);
+/* After r->mint: the AssumeRoleWithWebIdentity answer with MinIO's credentials
+ * (or InternalFailure when cr is NULL; minio_error goes to the decision). */
+void cloud_aws_assume_reply(cloud_result *r, const s3_creds *cr, const char *minio_error);
+
 /* ------------------------------------------------------------------ TLS */
 /* A CA and a serving certificate for 127.0.0.1/localhost, written as
  * <dir>/ca.crt, <dir>/server.crt, <dir>/server.key (0600). For tests and
