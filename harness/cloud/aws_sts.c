@@ -153,7 +153,7 @@ void cloud_aws_assume_reply(cloud_result *r, const s3_creds *cr, const char *min
     char *x_sess = cl_xml_escape(r->session), *x_role = cl_xml_escape(r->role);
     char *x_ak = cl_xml_escape(cr->access_key), *x_sk = cl_xml_escape(cr->secret_key);
     char *x_st = cl_xml_escape(cr->session_token), *x_exp = cl_xml_escape(cr->expiration);
-    char *rid = cl_rand_token(12);
+    char *rid = cl_rand_token(12), *rid_role = cloud_aws_role_id(r->role);
     free(r->reply.body);
     r->reply.status = 200;
     r->reply.ctype = "text/xml";
@@ -163,13 +163,14 @@ void cloud_aws_assume_reply(cloud_result *r, const s3_creds *cr, const char *min
         "<AssumeRoleWithWebIdentityResult>"
         "<SubjectFromWebIdentityToken>%s</SubjectFromWebIdentityToken><Audience>%s</Audience>"
         "<AssumedRoleUser><Arn>arn:aws:sts::" CL_ACCOUNT ":assumed-role/%s/%s</Arn>"
-        "<AssumedRoleId>AROAWIHARNESS:%s</AssumedRoleId></AssumedRoleUser>"
+        "<AssumedRoleId>%s:%s</AssumedRoleId></AssumedRoleUser>"
         "<Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s</SecretAccessKey>"
         "<SessionToken>%s</SessionToken><Expiration>%s</Expiration></Credentials>"
         "<Provider>%s</Provider></AssumeRoleWithWebIdentityResult>"
         "<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata>"
         "</AssumeRoleWithWebIdentityResponse>\n",
-        x_sub, x_aud, x_role, x_sess, x_sess, x_ak, x_sk, x_st, x_exp, x_iss, rid);
+        x_sub, x_aud, x_role, x_sess, rid_role, x_sess, x_ak, x_sk, x_st, x_exp, x_iss, rid);
+    free(rid_role);
     free(x_sub);
     free(x_aud);
     free(x_iss);
@@ -188,7 +189,10 @@ void cloud_aws_sts(const cloud_env *e, const cloud_request *rq, cloud_result *ou
 {
     out->provider = "aws";
     wih_err *err = NULL;
-    cJSON *f = cloud_form_parse(rq->body ? rq->body : "", rq->len, &err);
+    /* the query API: parameters in the body of a POST, in the query of a GET */
+    bool get = !strcmp(rq->method, "GET");
+    const char *params = get ? (rq->query ? rq->query : "") : rq->body ? rq->body : "";
+    cJSON *f = cloud_form_parse(params, get ? strlen(params) : rq->len, &err);
     if (!f) {
         out->decision = cl_simple_decision("aws", "AssumeRoleWithWebIdentity", NULL, "form", wih_err_str(err));
         cl_aws_error(out, 400, "InvalidParameterValue", wih_err_str(err));
@@ -198,6 +202,8 @@ void cloud_aws_sts(const cloud_env *e, const cloud_request *rq, cloud_result *ou
     const char *action = cl_form_str(f, "Action"), *version = cl_form_str(f, "Version");
     if (!action) {
         bad_request(out, NULL, "MissingAction", "The request must contain the parameter Action");
+    } else if (!strcmp(action, "GetCallerIdentity") && version && !strcmp(version, "2011-06-15")) {
+        cl_aws_caller_identity(e, rq, out);
     } else if (strcmp(action, "AssumeRoleWithWebIdentity")) {
         char *m = wih_asprintf("Could not find operation %.64s for version %.32s", action, version ? version : "");
         bad_request(out, action, "InvalidAction", m);

@@ -31,4 +31,7 @@ void cl_json_reply(cloud_result *r, int status, cJSON *body /* consumed */);
 char *cl_mint_for_minio(const cloud_env *e, const char *role, const char *sub, const char *provider,
                         int64_t lifetime, const char *extra_aud, const cJSON *extra, wih_err **err);
 
+/* aws_identity.c: GetCallerIdentity, SigV4-checked against the sessions in e. */
+void cl_aws_caller_identity(const cloud_env *e, const cloud_request *rq, cloud_result *out);
+
 #endif

@@ -71,10 +71,23 @@ static void issue(const cloud_env *e, const char *tenant, const char *role, cons
     char *sp = strchr(resource, ' ');
     if (sp) *sp = 0;
     size_t rl = strlen(resource);
-    if (rl > 8 && !strcmp(resource + rl - 8, "/.default")) resource[rl - 8] = 0;
-    (void)tenant;
+    if (rl > 9 && !strcmp(resource + rl - 9, "/.default")) resource[rl - 9] = 0; /* aud = the resource */
+    /* who the token is for, as a real Entra v2 app token says it */
+    char *cid = cloud_entra_client_id(role), *oid = cloud_entra_object_id(role);
+    cJSON *x = cJSON_CreateObject();
+    cJSON_AddStringToObject(x, "azp", cid);
+    cJSON_AddStringToObject(x, "appid", cid);
+    cJSON_AddStringToObject(x, "oid", oid);
+    cJSON_AddStringToObject(x, "tid", tenant);
+    cJSON_AddStringToObject(x, "idtyp", "app");
+    cJSON_AddStringToObject(x, "ver", "2.0");
+    cJSON_AddArrayToObject(x, "roles");
+    cJSON_AddStringToObject(x, "wih_subject", sub);
     wih_err *err = NULL;
-    char *at = cl_mint_for_minio(e, role, sub, "azure", 3600, resource, NULL, &err);
+    char *at = cl_mint_for_minio(e, role, oid, "azure", 3600, resource, x, &err);
+    cJSON_Delete(x);
+    free(cid);
+    free(oid);
     free(resource);
     if (!at) {
         cl_entra_error(out, e->now, 500, "server_error", 90000, "The mock cloud could not sign a token.");

@@ -171,8 +171,17 @@ static bool principal_trusted(const cJSON *trust, const char *oiss, const char *
 
 static void grant(const cloud_env *e, const char *role, const char *sub, cloud_result *out)
 {
+    /* who the token is for: the service account, as tokeninfo reports it */
+    char *email = cloud_google_sa_email(role), *uid = cloud_google_sa_unique_id(role);
+    cJSON *x = cJSON_CreateObject();
+    cJSON_AddStringToObject(x, "email", email);
+    cJSON_AddStringToObject(x, "wih_google_sa_id", uid);
+    cJSON_AddStringToObject(x, "scope", "https://www.googleapis.com/auth/cloud-platform");
     wih_err *err = NULL;
-    char *at = cl_mint_for_minio(e, role, sub, "google", 3600, NULL, NULL, &err);
+    char *at = cl_mint_for_minio(e, role, sub, "google", 3600, NULL, x, &err);
+    cJSON_Delete(x);
+    free(email);
+    free(uid);
     if (!at) {
         cl_google_iam_error(out, 500, "INTERNAL", "internal error");
         cJSON_DeleteItemFromObjectCaseSensitive(out->decision, "code");
@@ -231,4 +240,58 @@ void cloud_google_generate(const cloud_env *e, const char *email, const cloud_re
     }
     cloud_decision_clear(&d);
     wih_jwt_free(t);
+}
+
+/* ------------------------------------------------------------ tokeninfo */
+static void invalid_token(cloud_result *out, const char *why)
+{
+    out->decision = cl_simple_decision("google", "tokeninfo", NULL, "access-token", why);
+    cl_google_sts_error(out, 400, "invalid_token", "Invalid Value");
+}
+
+static void add_num_str(cJSON *j, const char *name, int64_t v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%lld", (long long)v);
+    cJSON_AddStringToObject(j, name, b);
+}
+
+void cloud_google_tokeninfo(const cloud_env *e, const cloud_request *rq, cloud_result *out)
+{
+    out->provider = "google";
+    bool get = !strcmp(rq->method, "GET");
+    const char *params = get ? (rq->query ? rq->query : "") : rq->body ? rq->body : "";
+    wih_err *err = NULL;
+    cJSON *f = cloud_form_parse(params, get ? strlen(params) : rq->len, &err);
+    wih_err_free(err);
+    const char *tok = cl_form_str(f, "access_token");
+    wih_jwt_code jc = WIH_JWT_EMPTY;
+    wih_jwt *t = tok ? wih_jwt_parse(tok, &jc, NULL) : NULL;
+    if (t) jc = wih_jwt_verify_ex(t, e->jwks, e->now, 0, WIH_JWT_REQUIRE_EXP | WIH_JWT_REQUIRE_KID, NULL);
+    const char *iss = t ? wih_jwt_claim_str(t, "iss") : NULL, *email = t ? wih_jwt_claim_str(t, "email") : NULL;
+    const char *uid = t ? wih_jwt_claim_str(t, "wih_google_sa_id") : NULL;
+    int64_t exp = 0;
+    if (jc != WIH_JWT_OK || !iss || strcmp(iss, e->url) || !email || !uid || !wih_jwt_claim_int(t, "exp", &exp)) {
+        invalid_token(out, !tok ? "no access_token" : "not a valid Google access token of this cloud");
+    } else {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "azp", uid);
+        cJSON_AddStringToObject(j, "aud", uid);
+        const char *scope = wih_jwt_claim_str(t, "scope");
+        cJSON_AddStringToObject(j, "scope", scope ? scope : "");
+        add_num_str(j, "exp", exp);
+        add_num_str(j, "expires_in", exp - e->now);
+        cJSON_AddStringToObject(j, "email", email);
+        cJSON_AddStringToObject(j, "email_verified", "true");
+        cJSON_AddStringToObject(j, "access_type", "online");
+        cl_json_reply(out, 200, j);
+        cloud_decision d = {0};
+        d.check = "ok";
+        d.token_fp = wih_fingerprint(tok);
+        out->decision = cloud_decision_json(&d, "google", "tokeninfo", wih_jwt_claim_str(t, "wih_role"));
+        cJSON_AddStringToObject(out->decision, "email", email);
+        cloud_decision_clear(&d);
+    }
+    wih_jwt_free(t);
+    cJSON_Delete(f);
 }

@@ -106,8 +106,9 @@ void cloud_route(const cloud_env *e, const cloud_request *rq, cloud_result *out)
     }
     if (get && !strcmp(p, "/.well-known/openid-configuration")) return openid_configuration(e, out);
     if (get && !strcmp(p, "/jwks")) return cl_json_reply(out, 200, cJSON_Duplicate(e->jwks, true));
-    if (post && !strcmp(p, "/")) return cloud_aws_sts(e, rq, out);
+    if ((post || get) && !strcmp(p, "/")) return cloud_aws_sts(e, rq, out); /* the query API */
     if (post && !strcmp(p, "/v1/token")) return cloud_google_sts(e, rq, out);
+    if ((post || get) && !strcmp(p, "/tokeninfo")) return cloud_google_tokeninfo(e, rq, out);
     char *email = post ? generate_email(p) : NULL;
     if (email) {
         cloud_google_generate(e, email, rq, out);

@@ -101,6 +101,11 @@ static cloud_result handle(cloud *c, const cloud_request *rq)
             wih_err_free(err);
         } else {
             cloud_aws_assume_reply(&r, &cr, NULL);
+            /* remembered for GetCallerIdentity (MinIO's expiry follows DurationSeconds) */
+            int64_t now = wih_wall_ms() / 1000;
+            pthread_mutex_lock(&c->mu);
+            cloud_aws_session_add(c->sessions, &cr, r.role, r.session, now + r.duration, now);
+            pthread_mutex_unlock(&c->mu);
             s3_creds_clear(&cr);
         }
     }

@@ -443,6 +443,259 @@ START_TEST(aws_assume_reply_shape)
 }
 END_TEST
 
+
+/* ----------------------------------------------------------- SigV4 */
+/* AWS's own worked example (General Reference, "Signature Version 4"):
+ * GET /?Action=ListUsers&Version=2010-05-08 to IAM on 20150830T123600Z. */
+START_TEST(sigv4_aws_example)
+{
+    cJSON *h = cJSON_Parse("{\"content-type\":\"application/x-www-form-urlencoded; charset=utf-8\","
+                           "\"host\":\"iam.amazonaws.com\",\"x-amz-date\":\"20150830T123600Z\"}");
+    cloud_request rq = {.method = "GET", .path = "/", .query = "Version=2010-05-08&Action=ListUsers", .headers = h,
+                        .body = "", .len = 0};
+    char *canon = cloud_sigv4_canonical_request(&rq, "content-type;host;x-amz-date");
+    char *ch = cloud_sha256_hex(canon, strlen(canon));
+    ck_assert_str_eq(ch, "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59");
+    char *sig = cloud_sigv4_signature("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830T123600Z",
+                                      "20150830/us-east-1/iam/aws4_request", canon);
+    ck_assert_str_eq(sig, "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
+    ck_assert_ptr_null(cloud_sigv4_signature("x", "20150830T123600Z", "bad-scope", canon));
+    free(sig);
+    free(ch);
+    free(canon);
+    cJSON_Delete(h);
+}
+END_TEST
+
+static void amz_date(int64_t t, char out[20])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 20, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+/* One GetCallerIdentity request signed as the case says. */
+static cloud_result identity_case(const cJSON *sess, const cJSON *c, cJSON *sessions)
+{
+    const char *akid = cJSON_GetStringValue(cJSON_GetObjectItem(sess, "akid"));
+    const char *secret = cJSON_GetStringValue(cJSON_GetObjectItem(sess, "secret"));
+    const char *token = cJSON_GetStringValue(cJSON_GetObjectItem(sess, "token"));
+    const cJSON *ei = cJSON_GetObjectItem(c, "expires_in");
+    s3_creds cr = {.access_key = (char *)akid, .secret_key = (char *)secret, .session_token = (char *)token};
+    cloud_aws_session_add(sessions, &cr, cJSON_GetStringValue(cJSON_GetObjectItem(sess, "role")),
+                          cJSON_GetStringValue(cJSON_GetObjectItem(sess, "session")),
+                          now + (ei ? ei->valueint : cJSON_GetObjectItem(sess, "expires_in")->valueint), now - 3600);
+    const cJSON *x;
+    if ((x = cJSON_GetObjectItem(c, "akid"))) akid = x->valuestring;
+    if ((x = cJSON_GetObjectItem(c, "secret"))) secret = x->valuestring;
+    if ((x = cJSON_GetObjectItem(c, "token"))) token = cJSON_GetStringValue(x);
+    const char *method = cJSON_GetStringValue(cJSON_GetObjectItem(c, "method"));
+    bool get = method && !strcmp(method, "GET");
+    const char *params = "Action=GetCallerIdentity&Version=2011-06-15";
+    static char body[256];
+    snprintf(body, sizeof body, "%s", get ? "" : params);
+    char date[20];
+    const cJSON *off = cJSON_GetObjectItem(c, "date_offset");
+    amz_date(now + (off ? off->valueint : 0), date);
+    cJSON *h = cJSON_CreateObject();
+    cJSON_AddStringToObject(h, "content-type", cJSON_IsTrue(cJSON_GetObjectItem(c, "spaces"))
+                                                   ? "  application/x-www-form-urlencoded;   charset=utf-8 "
+                                                   : "application/x-www-form-urlencoded; charset=utf-8");
+    cJSON_AddStringToObject(h, "host", "127.0.0.1:1");
+    cJSON_AddStringToObject(h, "x-amz-date", date);
+    if (token) cJSON_AddStringToObject(h, "x-amz-security-token", token);
+    bool csha = cJSON_IsTrue(cJSON_GetObjectItem(c, "content_sha256"));
+    if (csha) {
+        char *hh = cloud_sha256_hex(body, strlen(body));
+        cJSON_AddStringToObject(h, "x-amz-content-sha256", hh);
+        free(hh);
+    }
+    const char *sh = csha ? "content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token"
+                     : token ? "content-type;host;x-amz-date;x-amz-security-token"
+                             : "content-type;host;x-amz-date";
+    cloud_request rq = {.method = get ? "GET" : "POST", .path = "/", .query = get ? params : NULL, .headers = h,
+                        .body = body, .len = strlen(body)};
+    const char *region = cJSON_GetStringValue(cJSON_GetObjectItem(c, "region"));
+    const char *service = cJSON_GetStringValue(cJSON_GetObjectItem(c, "service"));
+    char *scope = wih_asprintf("%.8s/%s/%s/aws4_request", date, region ? region : "us-east-1", service ? service : "sts");
+    char *canon = cloud_sigv4_canonical_request(&rq, sh);
+    char *sig = cloud_sigv4_signature(secret, date, scope, canon);
+    char *auth = wih_asprintf("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s", akid, scope, sh, sig);
+    const char *ga = cJSON_GetStringValue(cJSON_GetObjectItem(c, "authorization"));
+    if (!cJSON_IsTrue(cJSON_GetObjectItem(c, "unsigned"))) cJSON_AddStringToObject(h, "authorization", ga ? ga : auth);
+    if (cJSON_IsTrue(cJSON_GetObjectItem(c, "no_date"))) cJSON_DeleteItemFromObject(h, "x-amz-date");
+    if (cJSON_IsTrue(cJSON_GetObjectItem(c, "tamper_body"))) {
+        snprintf(body, sizeof body, "Action=GetCallerIdentity&Version=2011-06-15&X=1");
+        rq.len = strlen(body);
+    }
+    cloud_env e = env();
+    e.sessions = sessions;
+    cloud_result r = {0};
+    cloud_route(&e, &rq, &r);
+    free(auth);
+    free(sig);
+    free(canon);
+    free(scope);
+    cJSON_Delete(h);
+    return r;
+}
+
+START_TEST(aws_caller_identity)
+{
+    cJSON *f = load_json("cloud/handlers/aws-identity.json"), *c;
+    const cJSON *sess = cJSON_GetObjectItem(f, "session");
+    int n = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(f, "cases"))
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"));
+        const cJSON *want = cJSON_GetObjectItem(c, "want");
+        cJSON *sessions = cJSON_CreateObject();
+        cloud_result r = identity_case(sess, c, sessions);
+        int status = cJSON_GetObjectItem(want, "status")->valueint;
+        ck_assert_msg(r.reply.status == status, "%s: HTTP %d, want %d: %s", name, r.reply.status, status, r.reply.body);
+        ck_assert_msg(r.decision, "%s: no decision", name);
+        char *line = cJSON_PrintUnformatted(r.decision);
+        ck_assert_msg(!strstr(line, cJSON_GetStringValue(cJSON_GetObjectItem(sess, "secret"))) &&
+                          !strstr(line, cJSON_GetStringValue(cJSON_GetObjectItem(sess, "token"))),
+                      "%s: a secret in the decision line", name);
+        free(line);
+        const char *fc = cJSON_GetStringValue(cJSON_GetObjectItem(want, "failed_check"));
+        if (fc) ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r.decision, "failed_check")), fc);
+        xmlDocPtr d = xmlReadMemory(r.reply.body, (int)strlen(r.reply.body), "r.xml", NULL, XML_PARSE_NONET);
+        xmlNodePtr root = d ? xmlDocGetRootElement(d) : NULL;
+        ck_assert_msg(root, "%s: not XML", name);
+        if (status == 200) {
+            ck_assert_str_eq((const char *)root->name, "GetCallerIdentityResponse");
+            xmlNodePtr res = child(root, "GetCallerIdentityResult");
+            char *arn = text(child(res, "Arn")), *uid = text(child(res, "UserId")), *acct = text(child(res, "Account"));
+            ck_assert_str_eq(arn, "arn:aws:sts::000000000000:assumed-role/team-a/pod-1");
+            ck_assert_str_eq(acct, "000000000000");
+            char *rid = cloud_aws_role_id("team-a"), *want_uid = wih_asprintf("%s:pod-1", rid);
+            ck_assert_str_eq(uid, want_uid);
+            ck_assert_int_eq((int)strlen(rid), 21);
+            ck_assert(!strncmp(rid, "AROA", 4));
+            free(rid);
+            free(want_uid);
+            free(arn);
+            free(uid);
+            free(acct);
+            ck_assert_ptr_nonnull(child(child(root, "ResponseMetadata"), "RequestId"));
+        } else {
+            char *code = NULL, *msg = NULL;
+            ck_assert_msg(aws_error_xml(r.reply.body, &code, &msg), "%s: not an ErrorResponse", name);
+            ck_assert_msg(!strcmp(code, cJSON_GetStringValue(cJSON_GetObjectItem(want, "code"))), "%s: code %s", name,
+                          code);
+            free(code);
+            free(msg);
+        }
+        xmlFreeDoc(d);
+        cloud_result_clear(&r);
+        cJSON_Delete(sessions);
+        n++;
+    }
+    ck_assert_int_ge(n, 15);
+    cJSON_Delete(f);
+}
+END_TEST
+
+START_TEST(aws_sessions_expire)
+{
+    cJSON *s = cJSON_CreateObject();
+    s3_creds a = {.access_key = "A1", .secret_key = "s", .session_token = "t"};
+    s3_creds b = {.access_key = "B2", .secret_key = "s", .session_token = "t"};
+    cloud_aws_session_add(s, &a, "team-a", "x1", 100, 50);
+    cloud_aws_session_add(s, &b, "team-a", "x2", 300, 150); /* drops A1 (expired at 100) */
+    ck_assert_ptr_null(cJSON_GetObjectItem(s, "A1"));
+    ck_assert_ptr_nonnull(cJSON_GetObjectItem(s, "B2"));
+    cJSON_Delete(s);
+}
+END_TEST
+
+/* Who a token was minted for: Entra's claims; Google's tokeninfo. */
+static cJSON *granted(const char *file, const char *case_json, const char *field, wih_jwt **t)
+{
+    cJSON *f = load_json(file);
+    cJSON *c = cJSON_Parse(case_json);
+    built b = {0};
+    build(cJSON_GetObjectItem(f, "defaults"), c, &b);
+    cloud_env e = env();
+    cloud_result r = {0};
+    cloud_route(&e, &b.rq, &r);
+    ck_assert_msg(r.reply.status == 200, "%s", r.reply.body);
+    cJSON *j = cJSON_Parse(r.reply.body);
+    wih_jwt_code jc;
+    *t = wih_jwt_parse(cJSON_GetStringValue(cJSON_GetObjectItem(j, field)), &jc, NULL);
+    ck_assert_ptr_nonnull(*t);
+    cloud_result_clear(&r);
+    built_free(&b);
+    cJSON_Delete(c);
+    cJSON_Delete(f);
+    return j;
+}
+
+START_TEST(identity_of_tokens)
+{
+    wih_jwt *t;
+    cJSON *j = granted("cloud/handlers/entra.json", "{}", "access_token", &t);
+    char *cid = cloud_entra_client_id("team-a"), *oid = cloud_entra_object_id("team-a");
+    ck_assert_str_eq(wih_jwt_claim_str(t, "appid"), cid);
+    ck_assert_str_eq(wih_jwt_claim_str(t, "azp"), cid);
+    ck_assert_str_eq(wih_jwt_claim_str(t, "oid"), oid);
+    ck_assert_str_eq(wih_jwt_claim_str(t, "sub"), oid);
+    ck_assert_str_eq(wih_jwt_claim_str(t, "tid"), "tenant-1");
+    ck_assert_str_eq(wih_jwt_claim_str(t, "idtyp"), "app");
+    ck_assert_str_eq(wih_jwt_claim_str(t, "wih_subject"), "system:serviceaccount:team-a:worker");
+    ck_assert(wih_jwt_has_aud(t, "wiharness-minio"));
+    ck_assert(wih_jwt_has_aud(t, "https://storage.azure.com"));
+    ck_assert_str_ne(cid, oid);
+    free(cid);
+    free(oid);
+    wih_jwt_free(t);
+    cJSON_Delete(j);
+    j = granted("cloud/handlers/google.json",
+                "{\"path\":\"/v1/projects/-/serviceAccounts/team-a@wiharness.iam.gserviceaccount.com:generateAccessToken\","
+                "\"body\":\"{}\",\"headers\":{\"authorization\":\"Bearer @TOKEN@\"},\"token\":{\"signer\":\"cloud\","
+                "\"claims\":{\"iss\":\"@CLOUD@\",\"aud\":\"wiharness-google-federated\",\"orig_iss\":\"https://issuer.example\"}}}",
+                "accessToken", &t);
+    ck_assert_str_eq(wih_jwt_claim_str(t, "email"), "team-a@wiharness.iam.gserviceaccount.com");
+    const char *at = cJSON_GetStringValue(cJSON_GetObjectItem(j, "accessToken"));
+    cloud_env e = env();
+    const char *methods[] = {"POST", "GET"};
+    for (int i = 0; i < 2; i++) {
+        char *form = wih_asprintf("access_token=%s", at);
+        cloud_request rq = {.method = methods[i], .path = "/tokeninfo", .query = i ? form : NULL,
+                            .body = i ? "" : form, .len = i ? 0 : strlen(form)};
+        cloud_result r = {0};
+        cloud_route(&e, &rq, &r);
+        ck_assert_msg(r.reply.status == 200, "%s: %s", methods[i], r.reply.body);
+        cJSON *ti = cJSON_Parse(r.reply.body);
+        ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ti, "email")), "team-a@wiharness.iam.gserviceaccount.com");
+        char *uid = cloud_google_sa_unique_id("team-a");
+        ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ti, "azp")), uid);
+        ck_assert_int_eq((int)strlen(uid), 21);
+        free(uid);
+        ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ti, "email_verified")), "true");
+        ck_assert(cJSON_IsString(cJSON_GetObjectItem(ti, "expires_in")));
+        cJSON_Delete(ti);
+        cloud_result_clear(&r);
+        free(form);
+    }
+    /* a subject token, garbage, nothing → invalid_token */
+    const char *bad[] = {"access_token=garbage", "", "access_token=eyJhbGciOiJSUzI1NiJ9.e30.AAAA"};
+    for (int i = 0; i < 3; i++) {
+        cloud_request rq = {.method = "POST", .path = "/tokeninfo", .body = bad[i], .len = strlen(bad[i])};
+        cloud_result r = {0};
+        cloud_route(&e, &rq, &r);
+        ck_assert_int_eq(r.reply.status, 400);
+        ck_assert_ptr_nonnull(strstr(r.reply.body, "\"error\":\"invalid_token\""));
+        cloud_result_clear(&r);
+    }
+    wih_jwt_free(t);
+    cJSON_Delete(j);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cloud-handlers");
@@ -452,6 +705,10 @@ int main(void)
     tcase_add_test(tc, entra_matrix);
     tcase_add_test(tc, google_matrix);
     tcase_add_test(tc, aws_assume_reply_shape);
+    tcase_add_test(tc, sigv4_aws_example);
+    tcase_add_test(tc, aws_caller_identity);
+    tcase_add_test(tc, aws_sessions_expire);
+    tcase_add_test(tc, identity_of_tokens);
     suite_add_tcase(s, tc);
     return wih_test_run(s);
 }
