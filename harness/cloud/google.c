@@ -14,11 +14,16 @@
 
 #include "cloud_int.h"
 
-static bool google_aud_ok(const char *a)
+/* The subject token audience an STS `audience` parameter asks for, or NULL
+ * for an unknown provider: the workload identity provider itself (also
+ * spelt with https:), or Fleet's identitynamespace:<pool>:<provider> whose
+ * tokens carry the pool. */
+static const char *token_audience(const char *a)
 {
-    if (!a) return false;
+    if (!a) return NULL;
+    if (!strcmp(a, CLOUD_GOOGLE_FLEET_AUDIENCE)) return CLOUD_GOOGLE_FLEET_POOL;
     if (!strncmp(a, "https:", 6)) a += 6;
-    return !strcmp(a, CLOUD_GOOGLE_WIF_AUDIENCE);
+    return strcmp(a, CLOUD_GOOGLE_WIF_AUDIENCE) ? NULL : CLOUD_GOOGLE_WIF_AUDIENCE;
 }
 
 static const char *header(const cloud_request *rq, const char *name)
@@ -67,7 +72,7 @@ static bool sts_form_ok(const cJSON *f, cloud_result *out)
         refuse(out, "invalid_request", "Invalid subject_token_type.", "request", "subject_token_type");
         return false;
     }
-    if (!google_aud_ok(aud)) {
+    if (!token_audience(aud)) {
         refuse(out, "invalid_target",
                "The target service indicated by the \"audience\" parameters is invalid. This might either be because "
                "the pool or provider is disabled or deleted or because it doesn't exist.",
@@ -122,11 +127,12 @@ void cloud_google_sts(const cloud_env *e, const cloud_request *rq, cloud_result 
         cJSON_Delete(f);
         return;
     }
-    const char *st = cl_form_str(f, "subject_token");
+    const char *st = cl_form_str(f, "subject_token"), *want = token_audience(cl_form_str(f, "audience"));
+    bool fleet = !strcmp(want, CLOUD_GOOGLE_FLEET_POOL);
     cloud_decision d;
-    /* the token's aud must name the provider: accept both spellings Google accepts */
-    cloud_verdict v = cloud_check_token(e->reg, NULL, st, CLOUD_GOOGLE_WIF_AUDIENCE, e->now, &d);
-    if (v == CLOUD_AUDIENCE) {
+    /* the token's aud must name the provider (both spellings Google accepts), or Fleet's pool */
+    cloud_verdict v = cloud_check_token(e->reg, NULL, st, want, e->now, &d);
+    if (v == CLOUD_AUDIENCE && !fleet) {
         cloud_decision_clear(&d);
         v = cloud_check_token(e->reg, NULL, st, "https:" CLOUD_GOOGLE_WIF_AUDIENCE, e->now, &d);
     }

@@ -90,6 +90,16 @@ bool cloud_role_valid(const char *name, const cJSON *role, wih_err **err);
 #define CLOUD_ENTRA_AUDIENCE "api://AzureADTokenExchange"
 #define CLOUD_GOOGLE_WIF_AUDIENCE \
     "//iam.googleapis.com/projects/000000000000/locations/global/workloadIdentityPools/wiharness/providers/kubernetes"
+/* GKE Fleet Workload Identity as Google documents it: the projected token's
+ * audience is the fleet's pool <PROJECT>.svc.id.goog, and the credential
+ * config's audience is identitynamespace:<pool>:<identity provider>, the
+ * provider being the membership's authority.identityProvider. `wiharness up`
+ * configures the gcp-fleet webhook profile with these. */
+#define CLOUD_GOOGLE_FLEET_PROJECT "wiharness-project"
+#define CLOUD_GOOGLE_FLEET_POOL CLOUD_GOOGLE_FLEET_PROJECT ".svc.id.goog"
+#define CLOUD_GOOGLE_FLEET_PROVIDER \
+    "https://gkehub.googleapis.com/projects/" CLOUD_GOOGLE_FLEET_PROJECT "/locations/global/memberships/wiharness"
+#define CLOUD_GOOGLE_FLEET_AUDIENCE "identitynamespace:" CLOUD_GOOGLE_FLEET_POOL ":" CLOUD_GOOGLE_FLEET_PROVIDER
 
 /* ----------------------------------------------------- pure: handlers */
 /* Each provider is a pure handler (environment, request) → reply + one
