@@ -16,7 +16,7 @@ typedef struct {
 #define O(n, t, f, m, h) {n, 0, t, offsetof(cserve_cfg, f), m, h, false}
 static const wih_opt k_opts[] = {
     O("admin-token-file", WIH_OPT_STR, admin_token_file, "FILE",
-      "the admin API's bearer token is read from FILE (default: generated, kept in memory)"),
+      "the admin API's bearer token is read from FILE (at least 16 characters; default: generated, kept in memory)"),
     O("cert", WIH_OPT_STR, cert, "FILE", "HTTPS serving certificate (PEM), required"),
     O("decision-log", WIH_OPT_STR, decision_log, "FILE", "append one JSON line per decision"),
     O("key", WIH_OPT_STR, key, "FILE", "HTTPS serving key (PEM), required"),
@@ -49,6 +49,13 @@ static int run_cloud_serve(void *vcfg, int argc, char **argv)
     char *token = NULL, *user = NULL, *pass = NULL;
     cJSON *root = NULL;
     if (c->admin_token_file && !(token = trimmed_file(c->admin_token_file, &err))) return wih_err_report(err);
+    if (token && strlen(token) < CLOUD_ADMIN_TOKEN_MIN) {
+        /* an empty token would turn admin auth off: refuse to start */
+        fprintf(stderr, "wiharness cloud serve: %s: the admin token has %zu characters, at least %d are required\n",
+                c->admin_token_file, strlen(token), CLOUD_ADMIN_TOKEN_MIN);
+        free(token);
+        return WIH_EXIT_INPUT;
+    }
     if (c->minio_root_file) {
         char *text = wih_read_file(c->minio_root_file, 4096, NULL, &err);
         if (text) root = wih_json_parse(c->minio_root_file, text, &err);

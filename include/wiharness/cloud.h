@@ -189,7 +189,8 @@ typedef struct cloud_opts {
     int port;                         /* 0 = a free loopback port */
     const char *decision_log;         /* JSONL file (appended); NULL = only wih_debug */
     const char *minio_client_id;      /* aud of the JWTs minted for MinIO; default "wiharness-minio" */
-    const char *admin_token;          /* NULL = generated (read it with cloud_admin_token) */
+    const char *admin_token;          /* NULL = generated (read it with cloud_admin_token); else at
+                                         least CLOUD_ADMIN_TOKEN_MIN characters (cloud_start refuses less) */
     /* Persistence, so a restarted cloud keeps what MinIO and clients know:
      * the token-signing key (PEM, 0600; generated and written when absent —
      * MinIO fetches the JWKS once at its start) and the registry (JSON, 0600;
@@ -200,6 +201,7 @@ typedef struct cloud_opts {
     const char *minio_endpoint, *minio_root_user, *minio_root_password;
 } cloud_opts;
 
+#define CLOUD_ADMIN_TOKEN_MIN 16
 typedef struct cloud cloud;
 cloud *cloud_start(const cloud_opts *o, wih_err **err);
 void cloud_stop(cloud *c); /* NULL-safe */

@@ -406,7 +406,7 @@ START_TEST(aws_malformed_requests)
         const char *code;
     } cases[] = {
         {"", "MissingAction"},
-        {"Action=GetCallerIdentity&Version=2011-06-15", "InvalidAction"},
+        {"Action=AssumeRole&Version=2011-06-15", "InvalidAction"},
         {"Action=AssumeRoleWithWebIdentity", "MissingParameter"},
         {"Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=x&RoleSessionName=s1", "MissingParameter"},
         {"Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=x&RoleSessionName=s1&WebIdentityToken=%zz",
