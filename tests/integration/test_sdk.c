@@ -238,6 +238,10 @@ START_TEST(aws_boto3_default_chain)
         ck_assert_msg(!strcmp(vs(v, "untrusted_sa"), "AccessDenied"), "boto3, untrusted SA: %s", vs(v, "untrusted_sa"));
         ck_assert_msg(strcmp(vs(v, "expiration"), "(missing)"), "boto3 saw no expiration");
         assert_decided("aws", "AssumeRoleWithWebIdentity", "team-a");
+        /* boto3's get_caller_identity(): botocore signs it, the mock checks the signature */
+        ck_assert_msg(!strcmp(vs(v, "caller_arn"), "arn:aws:sts::000000000000:assumed-role/team-a/wiharness-sdk-test"),
+                      "boto3 get_caller_identity: %s", vs(v, "caller_arn"));
+        assert_decided("aws", "GetCallerIdentity", "team-a");
     }
     cJSON_Delete(v);
     for (int i = 0; add[i]; i++) free(add[i]);
