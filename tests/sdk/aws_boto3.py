@@ -33,7 +33,7 @@ def main():
     expiry = getattr(creds, "_expiry_time", None)
     res = wihsdk.bucket_checks(wihsdk.s3_client(), "boto3")
     # who STS says we are: GetCallerIdentity, SigV4-signed by botocore with the session credentials
-    caller = session.client("sts").get_caller_identity()
+    caller = session.client("sts", region_name=session.region_name or "us-east-1").get_caller_identity()
     # a token for an untrusted ServiceAccount: boto3 surfaces STS's AccessDenied
     denied_sts = None
     bad = os.environ.get("WIH_UNTRUSTED_TOKEN_FILE")
