@@ -90,8 +90,9 @@ static int run_cloud_serve(void *vcfg, int argc, char **argv)
 const wih_cmd wih_cmd_cloud_serve = {
     .name = "cloud serve",
     .summary = "run the mock cloud identity plane (AWS STS, Entra, Google STS) until Ctrl-C",
-    .details = "Serves over HTTPS on 127.0.0.1: AWS STS (POST /), Entra (POST /{tenant}/oauth2/v2.0/token),\n"
-               "Google STS (POST /v1/token) and IAM Credentials, its own OpenID discovery and JWKS (MinIO\n"
+    .details = "Serves over HTTPS on 127.0.0.1: AWS STS (POST /: AssumeRoleWithWebIdentity, and GetCallerIdentity\n"
+               "signed with SigV4 by the session it issued), Entra (POST /{tenant}/oauth2/v2.0/token),\n"
+               "Google STS (POST /v1/token), IAM Credentials and /tokeninfo, its own OpenID discovery and JWKS (MinIO\n"
                "trusts it), and the admin API (/admin/v1/…). 'wiharness up' runs it as part of the chain;\n"
                "docs/cloud.md describes every endpoint.",
     .opts = k_opts,
