@@ -274,7 +274,7 @@ void cloud_stop(cloud *c)
     if (!c) return;
     if (c->d) MHD_stop_daemon(c->d);
     cJSON_Delete(c->reg);
-    cJSON_Delete(c->sessions);
+    cloud_aws_sessions_free(c->sessions);
     cJSON_Delete(c->jwks);
     wih_jwk_free(c->key);
     free(c->url);

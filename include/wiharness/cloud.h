@@ -174,6 +174,8 @@ char *cloud_sigv4_signature(const char *secret, const char *amzdate, const char 
  * are dropped. sessions is {"<AccessKeyId>": {...}} (holds secrets: never log it). */
 void cloud_aws_session_add(cJSON *sessions, const s3_creds *cr, const char *role, const char *session,
                            int64_t expires, int64_t now);
+/* Free a sessions object, wiping the secrets first. */
+void cloud_aws_sessions_free(cJSON *sessions);
 /* The IAM role id of a role: "AROA" + 17 upper-case letters/digits derived from the name. */
 char *cloud_aws_role_id(const char *role);
 

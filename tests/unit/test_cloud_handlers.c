@@ -608,7 +608,7 @@ START_TEST(aws_sessions_expire)
     cloud_aws_session_add(s, &b, "team-a", "x2", 300, 150); /* drops A1 (expired at 100) */
     ck_assert_ptr_null(cJSON_GetObjectItem(s, "A1"));
     ck_assert_ptr_nonnull(cJSON_GetObjectItem(s, "B2"));
-    cJSON_Delete(s);
+    cloud_aws_sessions_free(s);
 }
 END_TEST
 
