@@ -973,7 +973,12 @@ START_TEST(real_curl_client)
     free(bcfg);
     char *objb = wih_asprintf("%s/team-b-data/secret.txt", minio_endpoint(mn));
     rc = run_curl(cfg, &out, "-w", "\n%{http_code}", objb, NULL);
-    ck_assert_msg(rc == 0 && strstr(out, "<Code>AccessDenied</Code>") && strstr(out, "\n403"), "%s", shown(out));
+    char *nl = out ? strrchr(out, '\n') : NULL;
+    ck_assert_msg(rc == 0 && nl && !strcmp(nl, "\n403"), "%s", shown(out));
+    ck_assert_msg(s3_parse_error_xml(out, (size_t)(nl - out), &code, &msg) && !strcmp(code, "AccessDenied"), "%s",
+                  shown(out));
+    free(code);
+    free(msg);
     free(out);
     s3_creds_clear(&cr);
     OPENSSL_cleanse(cfg, strlen(cfg));
