@@ -264,6 +264,39 @@ START_TEST(generators_agree)
 }
 END_TEST
 
+/* Usage errors: exit 2 with a message on stderr, nothing on stdout. */
+START_TEST(usage_errors)
+{
+    char *sa = wih_fixture("diagnosis/explain/guide-aws-clean/sa.yaml");
+    struct {
+        const char *a[4];
+        const char *err;
+    } cases[] = {
+        {{NULL}, "give --values FILE and/or --sa FILE"},
+        {{"--sa", sa, "--output", "yaml"}, "--output must be text or json"},
+        {{"--sa", "/nonexistent/sa.yaml"}, "/nonexistent/sa.yaml"},
+        {{"--sa", sa, "--profile", "aws"}, "unknown profile \"aws\""},
+        {{"--vales", "x"}, "did you mean '--values'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *argv[8] = {(char *)WIH_BINARY, "explain"};
+        int n = 2;
+        for (int k = 0; k < 4 && cases[i].a[k]; k++) argv[n++] = (char *)cases[i].a[k];
+        argv[n] = NULL;
+        char *out = NULL, *err = NULL;
+        wih_err *e = NULL;
+        int rc = wih_run_capture(argv, NULL, NULL, 30000, &out, &err, &e);
+        ck_assert_msg(rc == 2, "case %zu: exit %d", i, rc);
+        ck_assert_msg(strstr(err, cases[i].err), "case %zu: stderr \"%s\" lacks \"%s\"", i, err, cases[i].err);
+        ck_assert_msg(!out || !*out, "case %zu: stdout not empty: %s", i, out);
+        wih_err_free(e);
+        free(out);
+        free(err);
+    }
+    free(sa);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("explain");
@@ -272,6 +305,7 @@ int main(void)
     tcase_add_test(tc, explain_cases);
     tcase_add_test(tc, guide_configuration);
     tcase_add_test(tc, generators_agree);
+    tcase_add_test(tc, usage_errors);
     suite_add_tcase(s, tc);
     return wih_test_run(s);
 }
