@@ -83,4 +83,25 @@ void diag_rt_wrong_identity(diag_ctx *c, const diag_rule *r);
 bool diag_is_sa(const cJSON *src);
 const char *diag_annotation(const cJSON *obj, const char *key);
 
+/* helpers.c */
+#define FOR_POOLS(c, it) cJSON_ArrayForEach(it, (c)->pools)
+const cJSON *diag_sa_list(const diag_ctx *c);
+const char *diag_obj_name(const cJSON *src);           /* metadata.name or "?" */
+char *diag_ann_ptr(const char *kind, const char *key);  /* /metadata/<kind>/<key> */
+char *diag_sa_where(const cJSON *src, const char *kind, const char *key);
+bool diag_has_sa(const diag_ctx *c);
+const cJSON *diag_sa_named(const diag_ctx *c, const char *name);
+const cJSON *diag_user_tpl(const diag_ctx *c, const char *name); /* NULL: the chart's */
+char *diag_tpl_where(const diag_ctx *c, const char *name, const char *sub);
+const char *diag_values_file(const diag_ctx *c);
+cJSON *diag_pool_names(const diag_ctx *c, const char *pool); /* merge order, new array */
+const cJSON *diag_tpl(const diag_ctx *c, const char *name);
+cJSON *diag_merged(const diag_ctx *c, const char *pool);     /* NULL when OSMO's merge fails */
+const char *diag_sa_setter(const diag_ctx *c, const char *pool, const char **sa);
+bool diag_sa_relevant(const diag_ctx *c, const cJSON *src);
+cJSON *diag_wlog(const diag_ctx *c);                         /* webhook lines as objects */
+bool diag_emitted(const diag_ctx *c, const char *id);
+const cJSON *diag_wlog_find(cJSON *lines, const char *dec, const char *needle, int *idx);
+char *diag_wl_where(int i);
+
 #endif
