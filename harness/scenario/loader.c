@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "scn_internal.h"
+#include "wiharness/diagnosis.h"
 #include "wiharness/jsonpath.h"
 #include "wiharness/yamljson.h"
 
@@ -564,6 +565,38 @@ static int check_path_keys(const ld *L, const cJSON *n, wih_err **err)
     return 0;
 }
 
+/* expect.diagnosis: one finding id or a list; each must be a rule of
+ * include/wiharness/diagnosis.h (nearest id suggested). */
+static int parse_diagnosis(const ld *L, scn_scenario *s, const cJSON *dg, wih_err **err)
+{
+    const char *where = "spec.expect.diagnosis";
+    if (cJSON_IsString(dg) && !*dg->valuestring) {
+        *err = at(L, dg, "%s: expected a finding id, got an empty string", where);
+        return -1;
+    }
+    cJSON *list = cJSON_IsString(dg) ? cJSON_CreateArray() : NULL;
+    if (list) cJSON_AddItemReferenceToArray(list, (cJSON *)dg);
+    const cJSON *src = list ? list : dg;
+    int r = str_list(L, src, where, &s->expect.diagnosis, &s->expect.ndiagnosis, err);
+    size_t nrules = 0, i = 0;
+    const diag_rule *rules = diag_rules(&nrules);
+    const char **ids = calloc(nrules + 1, sizeof *ids);
+    if (!ids) abort();
+    for (size_t k = 0; k < nrules; k++) ids[k] = rules[k].id;
+    for (const cJSON *c = src->child; r == 0 && c; c = c->next, i++) {
+        if (diag_rule_find(c->valuestring)) continue;
+        const char *near = scn_nearest(c->valuestring, ids);
+        char idx[24] = "";
+        if (!list) snprintf(idx, sizeof idx, "[%zu]", i);
+        *err = at(L, list ? dg : c, "%s%s: unknown finding id '%s'%s%s%s (ids: docs/diagnosis.md)", where, idx, c->valuestring,
+                  near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        r = -1;
+    }
+    free(ids);
+    cJSON_Delete(list);
+    return r;
+}
+
 static int parse_expect(const ld *L, scn_scenario *s, const cJSON *v, wih_err **err)
 {
     if (!v) return 0;
@@ -592,20 +625,7 @@ static int parse_expect(const ld *L, scn_scenario *s, const cJSON *v, wih_err **
             if (parse_access(L, s, c, i, &s->expect.access[i], err) < 0) return -1;
         }
     }
-    if (dg) {
-        if (cJSON_IsString(dg)) {
-            cJSON *one = cJSON_CreateArray();
-            cJSON_AddItemToArray(one, cJSON_CreateString(dg->valuestring));
-            int r = str_list(L, one, "spec.expect.diagnosis", &s->expect.diagnosis, &s->expect.ndiagnosis, err);
-            cJSON_Delete(one);
-            if (r < 0 || !*dg->valuestring) {
-                if (r == 0) *err = at(L, dg, "spec.expect.diagnosis: expected a finding id, got an empty string");
-                return -1;
-            }
-        } else if (str_list(L, dg, "spec.expect.diagnosis", &s->expect.diagnosis, &s->expect.ndiagnosis, err) < 0) {
-            return -1;
-        }
-    }
+    if (dg) return parse_diagnosis(L, s, dg, err);
     return 0;
 }
 
