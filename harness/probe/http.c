@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe_int.h"
+#include "wiharness/probe.h"
 
 #define PROBE_MAX_BODY ((size_t)1 << 20)
 
@@ -23,7 +23,7 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
         }                                                                                               \
     } while (0)
 
-int probe_http_send(const probe_req *r, const char *ca_file, int64_t timeout_ms, long *status, wih_buf *body,
+int probe_send(const probe_req *r, const char *ca_file, int64_t timeout_ms, long *status, wih_buf *body,
                     wih_err **err)
 {
     *status = 0;

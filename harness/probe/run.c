@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "probe_int.h"
+#include "wiharness/probe.h"
 #include "wiharness/jwt.h"
 
 #define ENTRA_SCOPE "https://storage.azure.com/.default"
@@ -206,7 +206,7 @@ static int step(run *r, cJSON *steps, probe_req *q, const char *ca, parse_fn par
     cJSON_AddStringToObject(s, "what", q->what);
     cJSON_AddStringToObject(s, "endpoint", q->url);
     cJSON_AddItemToArray(steps, s);
-    int rc = probe_http_send(q, ca, r->o->timeout_ms, &status, &body, &e);
+    int rc = probe_send(q, ca, r->o->timeout_ms, &status, &body, &e);
     if (rc != 0) {
         cJSON_AddNumberToObject(s, "status", 0);
         char *m = wih_asprintf("%s", wih_err_str(e));
@@ -404,13 +404,20 @@ static void exchange(run *r)
     else google_exchange(r, ex, steps);
     const cJSON *first = cJSON_GetArrayItem(steps, 0);
     cJSON *last = cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1);
+    cJSON *notes = cJSON_Duplicate(ex, true); /* identity_from, caller_identity_error: after the agreed keys */
+    while (ex->child) cJSON_DeleteItemFromArray(ex, 0);
     cJSON_AddBoolToObject(ex, "ok", r->have_s3);
-    add_str(ex, "endpoint", first ? cJSON_GetStringValue(cJSON_GetObjectItem(first, "endpoint")) : c->sts_endpoint);
-    const cJSON *st = r->have_s3 || !last ? cJSON_GetObjectItem(first, "status") : cJSON_GetObjectItem(last, "status");
+    bool exchanged = c->source != PROBE_SRC_STATIC_ENV; /* static keys: nothing exchanged, steps hold GetCallerIdentity */
+    add_str(ex, "endpoint", exchanged && first ? cJSON_GetStringValue(cJSON_GetObjectItem(first, "endpoint")) : NULL);
+    const cJSON *st = !exchanged ? NULL
+                    : r->have_s3 || !last ? cJSON_GetObjectItem(first, "status") : cJSON_GetObjectItem(last, "status");
     if (cJSON_IsNumber(st)) cJSON_AddNumberToObject(ex, "status", st->valuedouble);
     else cJSON_AddNullToObject(ex, "status");
     add_str(ex, "error", r->have_s3 ? NULL : r->error);
     add_str(ex, "identity", r->identity);
+    cJSON *n;
+    while ((n = notes->child)) cJSON_AddItemToObject(ex, n->string, cJSON_DetachItemViaPointer(notes, n));
+    cJSON_Delete(notes);
     cJSON_AddItemToObject(ex, "steps", steps);
 }
 

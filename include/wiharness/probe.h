@@ -84,6 +84,14 @@ probe_req *probe_req_google_generate(const char *impersonation_url, const char *
  * WebIdentityToken. Unsigned. */
 probe_req *probe_req_minio_web_identity(const char *endpoint, const char *token, int duration_s);
 
+/* Send one request (libcurl; this module's only curl options, each checked).
+ * ca_file NULL = the default bundle. Fills *status and body (capped at 1 MiB,
+ * caller frees with wih_buf_free); -1 + err (exit 3) on a transport failure.
+ * Proxies are not used: every endpoint is on the test network. No secret
+ * reaches err. */
+int probe_send(const probe_req *r, const char *ca_file, int64_t timeout_ms, long *status, wih_buf *body,
+               wih_err **err);
+
 /* ------------------------------------------------------------ responses */
 typedef struct probe_answer {
     bool ok;             /* the service issued what was asked */
