@@ -5,11 +5,12 @@
  * audience written to 0600 files; the probe runs on the host under `env -i`
  * with exactly what the webhook would inject plus the endpoint env the
  * runner's extra pool template sets — the shape the runner relies on:
- *   aws-irsa / azure-wi / gcp-fleet: team-a-data write+read allowed as team-a's
- *     principal (assumed-role ARN / Entra client id / GSA email),
- *     team-b-data denied with reason bucket-refused (MinIO's AccessDenied);
+ *   aws-irsa / azure-wi / gcp-fleet (Fleet's audience; and a pool provider):
+ *     team-a-data write+read allowed as team-a's principal (assumed-role ARN
+ *     from GetCallerIdentity / Entra client id / GSA email), team-b-data
+ *     denied with reason bucket-refused (MinIO's AccessDenied);
  *   a static AWS key left in the env wins over web identity (static-env) and
- *     the access is as that key's owner;
+ *     GetCallerIdentity names that key's owner (team-b's session);
  *   an untrusted ServiceAccount → exchange-refused; no credentials → no-credentials;
  *   the verdict file equals stdout and is < 4096 bytes; no secret in any log. */
 #include <openssl/crypto.h>
@@ -19,6 +20,7 @@
 
 #include "playground.h"
 #include "testutil.h"
+#include "wiharness/cloud.h"
 #include "wiharness/probe.h"
 
 #define WIF "//iam.googleapis.com/projects/000000000000/locations/global/workloadIdentityPools/wiharness/providers/kubernetes"
@@ -215,8 +217,11 @@ START_TEST(aws_irsa)
     cJSON *v = run_probe("aws-irsa", env, k_team_ab);
     assert_team_a(v, "web-identity", "assumed-role/team-a/");
     ck_assert_str_eq(vstr(v, "credential.detail"), "AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE");
-    const char *from = vstr(v, "exchange.identity_from");
-    printf("aws-irsa identity from %s\n", from);
+    /* the mock STS answers GetCallerIdentity (SigV4 with the session credentials) */
+    ck_assert_str_eq(vstr(v, "exchange.identity_from"), "GetCallerIdentity");
+    const cJSON *steps = cJSON_GetObjectItem(cJSON_GetObjectItem(v, "exchange"), "steps");
+    ck_assert_int_eq(cJSON_GetArraySize(steps), 2);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(steps, 1), "status")->valueint, 200);
     cJSON_Delete(v);
     free_env(env);
     free(tf);
@@ -241,12 +246,14 @@ START_TEST(azure_wi)
 }
 END_TEST
 
-START_TEST(gcp_fleet)
+/* The credential file Fleet's pod spec mounts (an external_account) with the
+ * given audience, and a token with the given audience. */
+static void gcp_case(const char *file_aud, const char *token_aud, const char *name)
 {
-    char *tf = token_file("app", "https:" WIF, "gcp-token", NULL);
+    char *tf = token_file("app", token_aud, name, NULL);
     cJSON *cfg = cJSON_CreateObject();
     cJSON_AddStringToObject(cfg, "type", "external_account");
-    cJSON_AddStringToObject(cfg, "audience", WIF);
+    cJSON_AddStringToObject(cfg, "audience", file_aud);
     cJSON_AddStringToObject(cfg, "subject_token_type", "urn:ietf:params:oauth:token-type:jwt");
     cJSON_AddStringToObject(cfg, "token_url", pg_env(&P, "WIH_GOOGLE_STS_URL"));
     char *imp = wih_asprintf("%s/v1/projects/-/serviceAccounts/%s:generateAccessToken", pg_env(&P, "WIH_GOOGLE_IAM_URL"),
@@ -256,7 +263,9 @@ START_TEST(gcp_fleet)
     cJSON_AddStringToObject(src, "file", tf);
     cJSON_AddStringToObject(cJSON_AddObjectToObject(src, "format"), "type", "text");
     char *text = cJSON_Print(cfg);
-    char *gac = wih_path_join(P.tmp, "google-application-credentials.json");
+    char *gname = wih_asprintf("%s.json", name);
+    char *gac = wih_path_join(P.tmp, gname);
+    free(gname);
     wih_err *e = NULL;
     ck_assert_int_eq(wih_write_file(gac, text, strlen(text), 0644, &e), 0);
     char *env[] = {kv("GOOGLE_APPLICATION_CREDENTIALS", gac), kv("REQUESTS_CA_BUNDLE", pg_env(&P, "WIH_CA_FILE")),
@@ -271,9 +280,23 @@ START_TEST(gcp_fleet)
     cJSON_Delete(cfg);
     free(tf);
 }
+
+/* as Google documents Fleet: identitynamespace:<pool>:<provider>, token audience <pool> */
+START_TEST(gcp_fleet)
+{
+    gcp_case(CLOUD_GOOGLE_FLEET_AUDIENCE, CLOUD_GOOGLE_FLEET_POOL, "gcp-token");
+}
 END_TEST
 
-/* team-b's session credentials, as if someone pasted them into a pod template. */
+/* a workload identity pool provider (the generic GKE/other-cluster setup) */
+START_TEST(gcp_pool_provider)
+{
+    gcp_case(WIF, "https:" WIF, "gcp-token-wif");
+}
+END_TEST
+
+/* team-b's session credentials, as if someone pasted them into a pod template
+ * (the mock cloud knows the session, so GetCallerIdentity can name it). */
 static void team_b_creds(s3_creds *out)
 {
     char *tok = NULL;
@@ -323,11 +346,13 @@ START_TEST(static_key_wins)
     ck_assert_str_eq(vstr(v, "env.AWS_SECRET_ACCESS_KEY"), fp);
     free(fp);
     /* the static key's owner answered, not team-a's role */
+    /* GetCallerIdentity names the key's owner: team-b's session, not team-a's role */
     const char *id = vstr(v, "exchange.identity");
-    ck_assert_msg(!strstr(id, "assumed-role/team-a/"), "static keys won but the identity is team-a's: %s", id);
-    assert_access(v, 0, "denied", "bucket-refused", "AccessDenied", NULL);
-    assert_access(v, 2, "allowed", NULL, NULL, NULL);
-    assert_access(v, 3, "allowed", NULL, NULL, NULL);
+    ck_assert_msg(strstr(id, "assumed-role/team-b/left-in-template"), "static keys won; identity %s", id);
+    ck_assert_str_eq(vstr(v, "exchange.identity_from"), "GetCallerIdentity");
+    assert_access(v, 0, "denied", "bucket-refused", "AccessDenied", "assumed-role/team-b/");
+    assert_access(v, 2, "allowed", NULL, NULL, "assumed-role/team-b/");
+    assert_access(v, 3, "allowed", NULL, NULL, "assumed-role/team-b/");
     cJSON_Delete(v);
     free_env(env);
     s3_creds_clear(&b);
@@ -385,6 +410,7 @@ int main(void)
     tcase_add_test(tc, aws_irsa);
     tcase_add_test(tc, azure_wi);
     tcase_add_test(tc, gcp_fleet);
+    tcase_add_test(tc, gcp_pool_provider);
     tcase_add_test(tc, static_key_wins);
     tcase_add_test(tc, untrusted_sa_exchange_refused);
     tcase_add_test(tc, no_credentials);
