@@ -268,3 +268,23 @@ int probe_parse_google_generate(long status, const char *body, size_t len, probe
     cJSON_Delete(j);
     return a->ok ? 0 : -1;
 }
+
+int probe_parse_google_tokeninfo(long status, const char *body, size_t len, probe_answer *a)
+{
+    memset(a, 0, sizeof *a);
+    a->status = status;
+    cJSON *j = json_body(body, len, a);
+    if (!j) return -1;
+    if (status >= 200 && status < 300) {
+        a->identity = jstr(j, "email");
+        char *exp = jstr(j, "expires_in");
+        if (exp) a->expires_in = strtol(exp, NULL, 10);
+        free(exp);
+        a->ok = a->identity != NULL;
+        if (!a->ok) fail(a, NULL, "%s", "the answer has no email");
+    } else {
+        oauth_error(j, a, false);
+    }
+    cJSON_Delete(j);
+    return a->ok ? 0 : -1;
+}

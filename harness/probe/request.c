@@ -214,6 +214,23 @@ probe_req *probe_req_google_generate(const char *impersonation_url, const char *
     return r;
 }
 
+probe_req *probe_req_google_tokeninfo(const char *url, const char *access_token)
+{
+    probe_req *r = req_new("Google tokeninfo", "POST", url);
+    form_field f[] = {{"access_token", access_token, true}};
+    req_form(r, f, 1, true, FORM_CT);
+    return r;
+}
+
+char *probe_google_tokeninfo_url(const char *token_url)
+{
+    const char *p = token_url ? strstr(token_url, "://") : NULL;
+    if (!p || p == token_url) return NULL;
+    const char *host = p + 3, *end = host + strcspn(host, "/?#");
+    if (end == host) return NULL;
+    return wih_asprintf("%.*s/tokeninfo", (int)(end - token_url), token_url);
+}
+
 probe_req *probe_req_minio_web_identity(const char *endpoint, const char *token, int duration_s)
 {
     char *url = join_url(endpoint, "/");

@@ -345,7 +345,7 @@ static void azure_exchange(run *r, cJSON *ex, cJSON *steps)
                        : probe_req_entra_assertion(c->authority, c->tenant_id, c->client_id, ENTRA_SCOPE, r->token);
     probe_answer a;
     if (step(r, steps, q, c->ca_file, probe_parse_entra, &a) == 0) {
-        static const char *const names[] = {"appid", "wih_client_id", NULL};
+        static const char *const names[] = {"appid", "azp", NULL};
         char *id = claim_of(a.access_token, names);
         cJSON_AddStringToObject(ex, "identity_from", id ? "access token claim" : "client_id the token was issued for");
         r->identity = id ? id : wih_strdup(c->client_id);
@@ -353,6 +353,37 @@ static void azure_exchange(run *r, cJSON *ex, cJSON *steps)
     }
     probe_answer_clear(&a);
     probe_req_free(q);
+}
+
+/* Who the Google access token is for: tokeninfo (the cloud says), else the
+ * token's email claim, else the impersonated service account. A failing
+ * tokeninfo is not fatal (steps record it). */
+static char *google_identity(run *r, cJSON *steps, const char *token, cJSON *ex)
+{
+    char *url = probe_google_tokeninfo_url(r->c.token_url);
+    probe_req *q = url ? probe_req_google_tokeninfo(url, token) : NULL;
+    free(url);
+    probe_answer a;
+    char *id = NULL;
+    char *keep_err = r->error;
+    const char *keep = r->deny_reason;
+    r->error = NULL;
+    if (q && step(r, steps, q, r->c.ca_file, probe_parse_google_tokeninfo, &a) == 0) {
+        id = wih_strdup(a.identity);
+        cJSON_AddStringToObject(ex, "identity_from", "tokeninfo");
+    }
+    if (q) probe_answer_clear(&a);
+    free(r->error);
+    r->error = keep_err;
+    r->deny_reason = keep;
+    probe_req_free(q);
+    if (id) return id;
+    static const char *const names[] = {"email", NULL};
+    id = claim_of(token, names);
+    cJSON_AddStringToObject(ex, "identity_from", id ? "access token claim"
+                                                  : r->c.gsa ? "service account the token was issued for"
+                                                             : "federated token");
+    return id ? id : r->c.gsa ? wih_strdup(r->c.gsa) : wih_strdup("federated principal (no impersonation)");
 }
 
 static void google_exchange(run *r, cJSON *ex, cJSON *steps)
@@ -369,12 +400,7 @@ static void google_exchange(run *r, cJSON *ex, cJSON *steps)
             probe_req_free(g);
         }
         if (token) {
-            static const char *const names[] = {"email", "wih_service_account", NULL};
-            char *id = claim_of(token, names);
-            cJSON_AddStringToObject(ex, "identity_from", id ? "access token claim"
-                                                          : c->gsa ? "service account the token was issued for"
-                                                                   : "federated token");
-            r->identity = id ? id : c->gsa ? wih_strdup(c->gsa) : wih_strdup("federated principal (no impersonation)");
+            r->identity = google_identity(r, steps, token, ex);
             minio_exchange(r, steps, token);
         }
     }

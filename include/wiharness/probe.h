@@ -79,6 +79,13 @@ probe_req *probe_req_google_sts(const char *token_url, const char *audience, con
 /* IAM Credentials generateAccessToken: POST <impersonation url>,
  * Authorization: Bearer <federated token>, JSON {"scope":[scope],"lifetime":"3600s"}. */
 probe_req *probe_req_google_generate(const char *impersonation_url, const char *scope, const char *federated_token);
+/* Google tokeninfo (who an access token is for): POST <url>, form
+ * access_token=<token> (POST keeps the token out of URLs). Real Google serves
+ * it at https://oauth2.googleapis.com/tokeninfo; the mock on the origin of
+ * its token_url (probe_google_tokeninfo_url). */
+probe_req *probe_req_google_tokeninfo(const char *url, const char *access_token);
+/* <scheme>://<host[:port]> of token_url + "/tokeninfo", or NULL. Pure. */
+char *probe_google_tokeninfo_url(const char *token_url);
 /* MinIO STS AssumeRoleWithWebIdentity (what ci/demo does with the cloud's
  * access token): POST <minio>/ form Action, DurationSeconds, Version,
  * WebIdentityToken. Unsigned. */
@@ -120,6 +127,9 @@ int probe_parse_caller_identity(long status, const char *body, size_t len, probe
 int probe_parse_entra(long status, const char *body, size_t len, probe_answer *out);
 int probe_parse_google_sts(long status, const char *body, size_t len, probe_answer *out);
 int probe_parse_google_generate(long status, const char *body, size_t len, probe_answer *out);
+/* tokeninfo {"email","azp","aud","expires_in",…}: identity = email; errors
+ * {"error":"invalid_token","error_description"}. */
+int probe_parse_google_tokeninfo(long status, const char *body, size_t len, probe_answer *out);
 
 /* ------------------------------------------------------------ discovery */
 typedef enum {

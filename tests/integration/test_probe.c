@@ -11,7 +11,9 @@
  *     denied with reason bucket-refused (MinIO's AccessDenied);
  *   a static AWS key left in the env wins over web identity (static-env) and
  *     GetCallerIdentity names that key's owner (team-b's session);
- *   an untrusted ServiceAccount → exchange-refused; no credentials → no-credentials;
+ *   an untrusted ServiceAccount → exchange-refused with each provider's code
+ *     (STS AccessDenied, AADSTS70021, PERMISSION_DENIED); no credentials →
+ *     no-credentials;
  *   the verdict file equals stdout and is < 4096 bytes; no secret in any log. */
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -228,9 +230,9 @@ START_TEST(aws_irsa)
 }
 END_TEST
 
-START_TEST(azure_wi)
+static cJSON *azure_probe(const char *sa, const char *name)
 {
-    char *tf = token_file("app", "api://AzureADTokenExchange", "azure-token", NULL);
+    char *tf = token_file(sa, "api://AzureADTokenExchange", name, NULL);
     char *env[] = {kv("AZURE_CLIENT_ID", entra_id),
                    kv("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000001"),
                    kv("AZURE_FEDERATED_TOKEN_FILE", tf),
@@ -239,18 +241,46 @@ START_TEST(azure_wi)
                    kv("WIH_S3_ENDPOINT", pg_env(&P, "AWS_ENDPOINT_URL_S3")),
                    NULL};
     cJSON *v = run_probe("azure-wi", env, k_team_ab);
-    assert_team_a(v, "workload-identity", entra_id);
-    cJSON_Delete(v);
     free_env(env);
     free(tf);
+    return v;
+}
+
+START_TEST(azure_wi)
+{
+    cJSON *v = azure_probe("app", "azure-token");
+    assert_team_a(v, "workload-identity", entra_id);
+    ck_assert_str_eq(vstr(v, "exchange.identity_from"), "access token claim"); /* appid, as Entra app tokens */
+    cJSON_Delete(v);
 }
 END_TEST
 
+/* refused at the exchange: every access denied with the provider's code */
+static void assert_refused(const cJSON *v, int status, const char *code)
+{
+    const cJSON *ex = cJSON_GetObjectItem(v, "exchange");
+    ck_assert_msg(cJSON_IsFalse(cJSON_GetObjectItem(ex, "ok")), "the exchange succeeded");
+    ck_assert_int_eq(cJSON_GetObjectItem(ex, "status")->valueint, status);
+    for (int i = 0; i < 4; i++) assert_access(v, i, "denied", "exchange-refused", code, NULL);
+}
+
+START_TEST(azure_untrusted_sa)
+{
+    cJSON *v = azure_probe("other", "azure-token-other");
+    ck_assert_str_eq(vstr(v, "credential.source"), "workload-identity");
+    assert_refused(v, 400, "AADSTS70021");
+    cJSON_Delete(v);
+}
+END_TEST
+
+
 /* The credential file Fleet's pod spec mounts (an external_account) with the
  * given audience, and a token with the given audience. */
-static void gcp_case(const char *file_aud, const char *token_aud, const char *name)
+/* Run the probe for gcp-fleet with the credential file Fleet's pod spec mounts
+ * (an external_account with file_aud) and SA's token with token_aud. */
+static cJSON *gcp_probe(const char *sa, const char *file_aud, const char *token_aud, const char *name)
 {
-    char *tf = token_file("app", token_aud, name, NULL);
+    char *tf = token_file(sa, token_aud, name, NULL);
     cJSON *cfg = cJSON_CreateObject();
     cJSON_AddStringToObject(cfg, "type", "external_account");
     cJSON_AddStringToObject(cfg, "audience", file_aud);
@@ -271,14 +301,21 @@ static void gcp_case(const char *file_aud, const char *token_aud, const char *na
     char *env[] = {kv("GOOGLE_APPLICATION_CREDENTIALS", gac), kv("REQUESTS_CA_BUNDLE", pg_env(&P, "WIH_CA_FILE")),
                    kv("WIH_S3_ENDPOINT", pg_env(&P, "AWS_ENDPOINT_URL_S3")), NULL};
     cJSON *v = run_probe("gcp-fleet", env, k_team_ab);
-    assert_team_a(v, "external-account", google_sa);
-    cJSON_Delete(v);
     free_env(env);
     free(text);
     free(gac);
     free(imp);
     cJSON_Delete(cfg);
     free(tf);
+    return v;
+}
+
+static void gcp_case(const char *file_aud, const char *token_aud, const char *name)
+{
+    cJSON *v = gcp_probe("app", file_aud, token_aud, name);
+    assert_team_a(v, "external-account", google_sa);
+    ck_assert_str_eq(vstr(v, "exchange.identity_from"), "tokeninfo"); /* the mock's tokeninfo names the GSA */
+    cJSON_Delete(v);
 }
 
 /* as Google documents Fleet: identitynamespace:<pool>:<provider>, token audience <pool> */
@@ -292,6 +329,14 @@ END_TEST
 START_TEST(gcp_pool_provider)
 {
     gcp_case(WIF, "https:" WIF, "gcp-token-wif");
+}
+END_TEST
+
+START_TEST(gcp_untrusted_sa)
+{
+    cJSON *v = gcp_probe("other", CLOUD_GOOGLE_FLEET_AUDIENCE, CLOUD_GOOGLE_FLEET_POOL, "gcp-token-other");
+    assert_refused(v, 403, "PERMISSION_DENIED");
+    cJSON_Delete(v);
 }
 END_TEST
 
@@ -369,9 +414,7 @@ START_TEST(untrusted_sa_exchange_refused)
     env[n] = NULL;
     cJSON *v = run_probe("aws-irsa", env, k_team_ab);
     ck_assert_str_eq(vstr(v, "credential.source"), "web-identity");
-    ck_assert_msg(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "exchange"), "ok")), "exchange succeeded");
-    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "exchange"), "status")->valueint, 403);
-    for (int i = 0; i < 4; i++) assert_access(v, i, "denied", "exchange-refused", "AccessDenied", NULL);
+    assert_refused(v, 403, "AccessDenied");
     cJSON_Delete(v);
     free_env(env);
     free(tf);
@@ -413,6 +456,8 @@ int main(void)
     tcase_add_test(tc, gcp_pool_provider);
     tcase_add_test(tc, static_key_wins);
     tcase_add_test(tc, untrusted_sa_exchange_refused);
+    tcase_add_test(tc, azure_untrusted_sa);
+    tcase_add_test(tc, gcp_untrusted_sa);
     tcase_add_test(tc, no_credentials);
     tcase_add_test(tc, no_secret_in_any_log);
     suite_add_tcase(s, tc);
