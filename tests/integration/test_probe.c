@@ -209,15 +209,51 @@ static void aws_env(char **env, int *n, const char *token_path)
     env[(*n)++] = kv("AWS_CA_BUNDLE", pg_env(&P, "WIH_CA_FILE"));
 }
 
+/* A pod object for SA app that no node runs (nodeName names no node), so a
+ * token can be bound to it as the kubelet binds projected tokens. Returns its uid. */
+static char *pod_for_binding(const char *name)
+{
+    char *manifest = wih_asprintf("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
+                                  "\"namespace\":\"probe-test\"},\"spec\":{\"serviceAccountName\":\"app\","
+                                  "\"nodeName\":\"no-such-node\",\"containers\":[{\"name\":\"c\",\"image\":\"none\"}]}}",
+                                  name);
+    char *path = wih_path_join(P.tmp, "bound-pod.json");
+    wih_err *e = NULL;
+    ck_assert_int_eq(wih_write_file(path, manifest, strlen(manifest), 0600, &e), 0);
+    char *out = NULL;
+    ck_assert_int_eq(pg_kubectl(&P, &out, "create", "-f", path, NULL), 0);
+    free(out);
+    ck_assert_int_eq(pg_kubectl(&P, &out, "get", "pod", name, "-n", "probe-test", "-o", "jsonpath={.metadata.uid}", NULL),
+                     0);
+    free(path);
+    free(manifest);
+    return out;
+}
+
 START_TEST(aws_irsa)
 {
-    char *tf = token_file("app", "sts.amazonaws.com", "aws-token", NULL);
+    /* bound to a pod, as the kubelet's projected token is */
+    char *uid = pod_for_binding("probe-bound");
+    char *tok = NULL;
+    int rc = pg_kubectl(&P, &tok, "create", "token", "app", "-n", "probe-test", "--audience", "sts.amazonaws.com",
+                        "--bound-object-kind", "Pod", "--bound-object-name", "probe-bound", "--bound-object-uid", uid,
+                        NULL);
+    ck_assert_msg(rc == 0, "kubectl create token --bound-object-kind Pod: exit %d", rc);
+    tok[strcspn(tok, "\r\n")] = 0;
+    pg_secret(&P, tok);
+    char *tf = wih_path_join(P.tmp, "aws-token");
+    wih_err *e = NULL;
+    ck_assert_int_eq(wih_write_file(tf, tok, strlen(tok), 0600, &e), 0);
+    OPENSSL_cleanse(tok, strlen(tok));
+    free(tok);
+    free(uid);
     char *env[16];
     int n = 0;
     aws_env(env, &n, tf);
     env[n] = NULL;
     cJSON *v = run_probe("aws-irsa", env, k_team_ab);
     assert_team_a(v, "web-identity", "assumed-role/team-a/");
+    ck_assert_str_eq(vstr(v, "token.pod"), "probe-bound");
     ck_assert_str_eq(vstr(v, "credential.detail"), "AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE");
     /* the mock STS answers GetCallerIdentity (SigV4 with the session credentials) */
     ck_assert_str_eq(vstr(v, "exchange.identity_from"), "GetCallerIdentity");
