@@ -288,3 +288,25 @@ int probe_parse_google_tokeninfo(long status, const char *body, size_t len, prob
     cJSON_Delete(j);
     return a->ok ? 0 : -1;
 }
+
+char *probe_parse_entra_discovery(long status, const char *body, size_t len, probe_answer *a)
+{
+    memset(a, 0, sizeof *a);
+    a->status = status;
+    cJSON *j = json_body(body, len, a);
+    if (!j) return NULL;
+    char *te = NULL;
+    if (status >= 200 && status < 300) {
+        te = jstr(j, "token_endpoint");
+        a->ok = te && (!strncmp(te, "https://", 8) || !strncmp(te, "http://", 7));
+        if (!a->ok) {
+            free(te);
+            te = NULL;
+            fail(a, NULL, "%s", "the discovery document has no http(s) token_endpoint");
+        }
+    } else {
+        oauth_error(j, a, true);
+    }
+    cJSON_Delete(j);
+    return te;
+}

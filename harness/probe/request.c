@@ -152,12 +152,31 @@ static char *entra_token_url(const char *authority, const char *tenant)
     return u;
 }
 
+probe_req *probe_req_entra_discovery(const char *authority, const char *tenant)
+{
+    char *tok = entra_token_url(authority, tenant);
+    /* …/<tenant>/oauth2/v2.0/token → …/<tenant>/v2.0/.well-known/openid-configuration */
+    tok[strlen(tok) - strlen("/oauth2/v2.0/token")] = 0;
+    char *url = wih_asprintf("%s/v2.0/.well-known/openid-configuration", tok);
+    free(tok);
+    probe_req *r = req_new("Entra tenant discovery", "GET", url);
+    free(url);
+    return r;
+}
+
 probe_req *probe_req_entra_assertion(const char *authority, const char *tenant, const char *client_id,
                                      const char *scope, const char *assertion)
 {
     char *url = entra_token_url(authority, tenant);
-    probe_req *r = req_new("Entra token (client assertion)", "POST", url);
+    probe_req *r = probe_req_entra_assertion_at(url, client_id, scope, assertion);
     free(url);
+    return r;
+}
+
+probe_req *probe_req_entra_assertion_at(const char *url, const char *client_id, const char *scope,
+                                        const char *assertion)
+{
+    probe_req *r = req_new("Entra token (client assertion)", "POST", url);
     form_field f[] = {{"client_id", client_id, false},
                       {"grant_type", "client_credentials", false},
                       {"scope", scope, false},
@@ -171,8 +190,14 @@ probe_req *probe_req_entra_secret(const char *authority, const char *tenant, con
                                   const char *scope, const char *secret)
 {
     char *url = entra_token_url(authority, tenant);
-    probe_req *r = req_new("Entra token (client secret)", "POST", url);
+    probe_req *r = probe_req_entra_secret_at(url, client_id, scope, secret);
     free(url);
+    return r;
+}
+
+probe_req *probe_req_entra_secret_at(const char *url, const char *client_id, const char *scope, const char *secret)
+{
+    probe_req *r = req_new("Entra token (client secret)", "POST", url);
     form_field f[] = {{"client_id", client_id, false},
                       {"grant_type", "client_credentials", false},
                       {"scope", scope, false},

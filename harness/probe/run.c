@@ -337,12 +337,29 @@ static void aws_exchange(run *r, cJSON *ex, cJSON *steps)
     probe_req_free(q);
 }
 
+/* parse_fn shape for the discovery document: token_endpoint kept in identity. */
+static int parse_discovery(long status, const char *body, size_t len, probe_answer *a)
+{
+    char *te = probe_parse_entra_discovery(status, body, len, a);
+    a->identity = te;
+    return te ? 0 : -1;
+}
+
 static void azure_exchange(run *r, cJSON *ex, cJSON *steps)
 {
     probe_cred *c = &r->c;
+    probe_req *d = probe_req_entra_discovery(c->authority, c->tenant_id);
+    probe_answer disc;
+    int drc = step(r, steps, d, c->ca_file, parse_discovery, &disc);
+    probe_req_free(d);
+    if (drc != 0) {
+        probe_answer_clear(&disc);
+        return;
+    }
     probe_req *q = c->source == PROBE_SRC_CLIENT_SECRET
-                       ? probe_req_entra_secret(c->authority, c->tenant_id, c->client_id, ENTRA_SCOPE, c->client_secret)
-                       : probe_req_entra_assertion(c->authority, c->tenant_id, c->client_id, ENTRA_SCOPE, r->token);
+                       ? probe_req_entra_secret_at(disc.identity, c->client_id, ENTRA_SCOPE, c->client_secret)
+                       : probe_req_entra_assertion_at(disc.identity, c->client_id, ENTRA_SCOPE, r->token);
+    probe_answer_clear(&disc);
     probe_answer a;
     if (step(r, steps, q, c->ca_file, probe_parse_entra, &a) == 0) {
         static const char *const names[] = {"appid", "azp", NULL};
@@ -428,7 +445,10 @@ static void exchange(run *r)
     if (!strcmp(c->cloud, "aws")) aws_exchange(r, ex, steps);
     else if (!strcmp(c->cloud, "azure")) azure_exchange(r, ex, steps);
     else google_exchange(r, ex, steps);
-    const cJSON *first = cJSON_GetArrayItem(steps, 0);
+    const cJSON *first = cJSON_GetArrayItem(steps, 0); /* the exchange proper: discovery is not it */
+    if (first && strstr(cJSON_GetStringValue(cJSON_GetObjectItem(first, "what")), "discovery") &&
+        cJSON_GetArraySize(steps) > 1)
+        first = cJSON_GetArrayItem(steps, 1);
     cJSON *last = cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1);
     cJSON *notes = cJSON_Duplicate(ex, true); /* identity_from, caller_identity_error: after the agreed keys */
     while (ex->child) cJSON_DeleteItemFromArray(ex, 0);

@@ -66,6 +66,16 @@ probe_req *probe_req_aws_caller_identity(const char *endpoint, const char *regio
  * '/' and may lack a scheme (https:// is added, as azure-identity does). */
 probe_req *probe_req_entra_assertion(const char *authority, const char *tenant, const char *client_id,
                                      const char *scope, const char *assertion);
+/* MSAL's tenant discovery before the token request: GET
+ * <authority>/<tenant>/v2.0/.well-known/openid-configuration (its
+ * token_endpoint is where the token request goes). MSAL's instance discovery
+ * (login.microsoftonline.com) is not made: the SDK tests turn it off too. */
+probe_req *probe_req_entra_discovery(const char *authority, const char *tenant);
+/* The same token requests sent to a token endpoint URL (from discovery). */
+probe_req *probe_req_entra_assertion_at(const char *token_url, const char *client_id, const char *scope,
+                                        const char *assertion);
+probe_req *probe_req_entra_secret_at(const char *token_url, const char *client_id, const char *scope,
+                                     const char *secret);
 /* Entra client secret (EnvironmentCredential → ClientSecretCredential). */
 probe_req *probe_req_entra_secret(const char *authority, const char *tenant, const char *client_id,
                                   const char *scope, const char *secret);
@@ -125,6 +135,9 @@ cJSON *probe_answer_describe(const probe_answer *a);
 int probe_parse_sts(long status, const char *body, size_t len, probe_answer *out); /* AWS and MinIO STS XML */
 int probe_parse_caller_identity(long status, const char *body, size_t len, probe_answer *out);
 int probe_parse_entra(long status, const char *body, size_t len, probe_answer *out);
+/* The token_endpoint of a tenant discovery document (caller frees), or NULL
+ * with out->code/message. */
+char *probe_parse_entra_discovery(long status, const char *body, size_t len, probe_answer *out);
 int probe_parse_google_sts(long status, const char *body, size_t len, probe_answer *out);
 int probe_parse_google_generate(long status, const char *body, size_t len, probe_answer *out);
 /* tokeninfo {"email","azp","aud","expires_in",…}: identity = email; errors

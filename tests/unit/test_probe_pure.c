@@ -86,6 +86,7 @@ static probe_req *build(const cJSON *in)
                                     S(in, "subject_token"));
     if (!strcmp(kind, "google-generate"))
         return probe_req_google_generate(S(in, "url"), S(in, "scope"), S(in, "federated_token"));
+    if (!strcmp(kind, "entra-discovery")) return probe_req_entra_discovery(S(in, "authority"), S(in, "tenant"));
     if (!strcmp(kind, "google-tokeninfo")) return probe_req_google_tokeninfo(S(in, "url"), S(in, "access_token"));
     if (!strcmp(kind, "minio-web-identity")) return probe_req_minio_web_identity(S(in, "endpoint"), S(in, "token"), dur);
     ck_abort_msg("unknown request kind %s", kind);
@@ -147,7 +148,12 @@ START_TEST(response_cases)
         const char *kind = S(in, "kind");
         long status = (long)cJSON_GetObjectItem(in, "status")->valuedouble;
         probe_answer a;
-        int rc = !strcmp(kind, "sts")               ? probe_parse_sts(status, body, len, &a)
+        if (!strcmp(kind, "entra-discovery")) { /* the token endpoint found is shown as identity */
+            char *te = probe_parse_entra_discovery(status, body, len, &a);
+            a.identity = te;
+        }
+        int rc = !strcmp(kind, "entra-discovery") ? (a.identity ? 0 : -1)
+                 : !strcmp(kind, "sts")               ? probe_parse_sts(status, body, len, &a)
                  : !strcmp(kind, "caller-identity") ? probe_parse_caller_identity(status, body, len, &a)
                  : !strcmp(kind, "entra")           ? probe_parse_entra(status, body, len, &a)
                  : !strcmp(kind, "google-sts")      ? probe_parse_google_sts(status, body, len, &a)
