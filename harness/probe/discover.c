@@ -21,6 +21,7 @@
 #include "wiharness/probe.h"
 
 typedef struct dctx {
+    bool go; /* aws-sdk-go-v2's env chain instead of boto3's */
     probe_getenv_fn getenv_fn;
     probe_readfile_fn readfile;
     void *ctx;
@@ -122,19 +123,42 @@ static void aws_endpoints(dctx *d)
     c->ca_file = dup_set(first(d, ca));
 }
 
+/* aws-sdk-go-v2 config.NewEnvConfig: AWS_ACCESS_KEY_ID|AWS_ACCESS_KEY and
+ * AWS_SECRET_ACCESS_KEY|AWS_SECRET_KEY, used only when both are there
+ * (Credentials.HasKeys), session token AWS_SESSION_TOKEN. */
+static bool aws_static_go(dctx *d)
+{
+    probe_cred *c = d->c;
+    const char *akn[] = {"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", NULL};
+    const char *skn[] = {"AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", NULL};
+    const char *ak = first(d, akn), *sk = first(d, skn);
+    if (!ak || !sk) return false;
+    const char *st = env(d, "AWS_SESSION_TOKEN");
+    decided(c, PROBE_SRC_STATIC_ENV, set(st) ? "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY + AWS_SESSION_TOKEN"
+                                             : "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY",
+            "aws-sdk-go-v2 resolveCredentialChain: static keys in the environment (HasKeys) come before web identity");
+    c->access_key = wih_strdup(ak);
+    c->secret_key = wih_strdup(sk);
+    c->session_token = dup_set(st);
+    c->fingerprint = wih_fingerprint(sk);
+    return true;
+}
+
 static void aws_chain(dctx *d)
 {
     probe_cred *c = d->c;
     c->cloud = "aws";
     aws_endpoints(d);
-    const char *ak = env(d, "AWS_ACCESS_KEY_ID");
+    if (d->go && aws_static_go(d)) return;
+    const char *ak = d->go ? NULL : env(d, "AWS_ACCESS_KEY_ID");
     if (set(ak)) {
         const char *sk = env(d, "AWS_SECRET_ACCESS_KEY");
-        const char *toks[] = {"AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN", NULL};
-        const char *st = first(d, toks);
+        const char *sec = env(d, "AWS_SECURITY_TOKEN"), *ses = env(d, "AWS_SESSION_TOKEN"); /* botocore's order */
+        const char *st = set(sec) ? sec : set(ses) ? ses : NULL;
         decided(c, PROBE_SRC_STATIC_ENV,
-                st ? "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY + AWS_SESSION_TOKEN"
-                   : "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY",
+                !st ? "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY"
+                : st == sec ? "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY + AWS_SECURITY_TOKEN"
+                            : "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY + AWS_SESSION_TOKEN",
                 "boto3 EnvProvider: static keys in the environment come first in the chain, before web identity");
         c->access_key = wih_strdup(ak);
         c->secret_key = dup_set(sk);
@@ -149,13 +173,17 @@ static void aws_chain(dctx *d)
     const char *sess = env(d, "AWS_ROLE_SESSION_NAME");
     if (set(tf)) {
         decided(c, PROBE_SRC_WEB_IDENTITY, "AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE",
-                "boto3 AssumeRoleWithWebIdentityProvider: no static keys in the environment, a web identity "
-                "token file is configured");
+                d->go ? "aws-sdk-go-v2 resolveCredentialChain: no complete static keys in the environment, "
+                        "AWS_WEB_IDENTITY_TOKEN_FILE is set"
+                      : "boto3 AssumeRoleWithWebIdentityProvider: no static keys in the environment, a web identity "
+                        "token file is configured");
         c->token_file = wih_strdup(tf);
         c->role_arn = dup_set(arn);
         c->session_name = dup_set(sess);
-        if (!set(arn)) c->error = wih_strdup("AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not "
-                                             "(botocore raises InvalidConfigError: no role ARN configured)");
+        if (!set(arn)) c->error = wih_strdup(d->go ? "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not "
+                                                     "(aws-sdk-go-v2: role ARN is not set)"
+                                                   : "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not "
+                                                     "(botocore raises InvalidConfigError: no role ARN configured)");
         return;
     }
     const char *full = env(d, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -372,14 +400,23 @@ static const char *detect(dctx *d)
     return "aws";
 }
 
-int probe_discover(const char *profile, probe_getenv_fn getenv_fn, probe_readfile_fn readfile, void *ctx,
-                   probe_cred *out, wih_err **err)
+int probe_discover(const char *profile, const char *sdk, probe_getenv_fn getenv_fn, probe_readfile_fn readfile,
+                   void *ctx, probe_cred *out, wih_err **err)
 {
     memset(out, 0, sizeof *out);
-    dctx d = {getenv_fn, readfile, ctx, out};
+    dctx d = {sdk && !strcmp(sdk, "go"), getenv_fn, readfile, ctx, out};
     const char *cloud = profile ? cloud_of(profile) : detect(&d);
     if (!cloud) {
         *err = wih_err_new(WIH_EXIT_INPUT, "unknown profile \"%s\" (aws-irsa, azure-wi, gcp-fleet)", profile);
+        return -1;
+    }
+    if (sdk && strcmp(sdk, "boto3") && strcmp(sdk, "go")) {
+        *err = wih_err_new(WIH_EXIT_INPUT, "unknown --sdk \"%s\" (boto3, go)", sdk);
+        return -1;
+    }
+    if (sdk && strcmp(cloud, "aws")) {
+        *err = wih_err_new(WIH_EXIT_INPUT, "--sdk %s: only the AWS chain has SDK variants (the %s chain is "
+                           "azure-identity's / google-auth's)", sdk, cloud);
         return -1;
     }
     out->env = cJSON_CreateObject();

@@ -160,17 +160,22 @@ static void read_token(run *r)
         char *f = json_field(text, r->c.token_format_field);
         sfree(text);
         text = f;
-    } else {
-        text[strcspn(text, "\r\n")] = 0;
     }
     if (!text || !*text) {
         set_error(r, "the token file holds no token");
         free(text);
         return;
     }
+    /* sent as read, like the SDKs (botocore FileWebIdentityTokenLoader,
+     * azure-identity TokenFileMixin and google-auth read the file whole): a
+     * trailing newline reaches the cloud too; the claims are read without it */
     r->token = text;
     remember(r, text);
-    cJSON *claims = probe_token_claims(text);
+    size_t tl = strcspn(text, "\r\n \t");
+    char *trimmed = wih_asprintf("%.*s", (int)tl, text);
+    if (tl != strlen(text)) cJSON_AddBoolToObject(t, "trailing_whitespace", true);
+    cJSON *claims = probe_token_claims(trimmed);
+    sfree(trimmed);
     if (claims) {
         cJSON *c;
         while ((c = claims->child)) {
@@ -185,7 +190,7 @@ static void read_token(run *r)
     cJSON_AddStringToObject(t, "mode", mode);
     cJSON_AddNumberToObject(t, "uid", (double)st.st_uid);
     cJSON_AddNumberToObject(t, "gid", (double)st.st_gid);
-    char *fp = wih_fingerprint(text);
+    char *fp = wih_fingerprint(text); /* of the bytes sent */
     cJSON_AddStringToObject(t, "fingerprint", fp);
     if (!r->c.fingerprint) r->c.fingerprint = fp;
     else free(fp);
@@ -322,8 +327,13 @@ static void aws_exchange(run *r, cJSON *ex, cJSON *steps)
         r->deny_reason = "error";
         return;
     }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* the SDKs' default session names: botocore-session-<unix s>; aws-sdk-go-v2: <unix ns> */
     char *sess = c->session_name ? wih_strdup(c->session_name)
-                                 : wih_asprintf("botocore-session-%lld", (long long)time(NULL));
+               : r->o->sdk && !strcmp(r->o->sdk, "go")
+                   ? wih_asprintf("%lld", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec)
+                   : wih_asprintf("botocore-session-%lld", (long long)ts.tv_sec);
     probe_req *q = probe_req_aws_web_identity(c->sts_endpoint, c->role_arn, sess, r->token, 0);
     free(sess);
     probe_answer a;
@@ -615,7 +625,7 @@ static void expect_env(run *r)
 cJSON *probe_run(const probe_opts *o, wih_err **err)
 {
     run r = {.o = o};
-    if (probe_discover(o->profile, real_getenv, real_readfile, NULL, &r.c, err) != 0) return NULL;
+    if (probe_discover(o->profile, o->sdk, real_getenv, real_readfile, NULL, &r.c, err) != 0) return NULL;
     r.v = cJSON_CreateObject();
     cJSON_AddNumberToObject(r.v, "probe", 1);
     const char *prof = o->profile ? o->profile

@@ -187,11 +187,15 @@ void probe_cred_clear(probe_cred *c);
  *   gcp-fleet google-auth ADC: GOOGLE_APPLICATION_CREDENTIALS (external_account
  *             or a service-account key).
  * profile NULL: the first cloud whose credential variables are present (AWS,
- * Azure, Google). Fills out (caller clears); returns 0, or -1 + err (exit 2)
+ * Azure, Google). sdk (AWS only): NULL or "boto3" (default), "go" for
+ * aws-sdk-go-v2, whose env chain differs in the details: AWS_ACCESS_KEY /
+ * AWS_SECRET_KEY are read as fallbacks, only AWS_SESSION_TOKEN is a session
+ * token, and a key without its secret is ignored (falls through to web
+ * identity) instead of an error. Fills out (caller clears); returns 0, or -1 + err (exit 2)
  * for an unknown profile. Everything else is data in out. Pure: env through
  * getenv, files through readfile. */
-int probe_discover(const char *profile, probe_getenv_fn getenv_fn, probe_readfile_fn readfile, void *ctx,
-                   probe_cred *out, wih_err **err);
+int probe_discover(const char *profile, const char *sdk, probe_getenv_fn getenv_fn, probe_readfile_fn readfile,
+                   void *ctx, probe_cred *out, wih_err **err);
 /* {"cloud","source","detail","why","error","endpoints":{…},"token_file",…}
  * (fixtures; no secrets). */
 cJSON *probe_cred_describe(const probe_cred *c);
@@ -204,6 +208,7 @@ cJSON *probe_token_claims(const char *token);
 /* ------------------------------------------------------------ the probe */
 typedef struct probe_opts {
     const char *profile;             /* NULL = detect */
+    const char *sdk;                 /* AWS: NULL/"boto3" or "go" (probe_discover) */
     const char *const *access;       /* "OP:s3://bucket/key", OP read|write|list|delete */
     size_t naccess;
     const char *const *expect_env;   /* names recorded in "env" even when unset */

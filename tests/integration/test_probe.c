@@ -282,6 +282,28 @@ static cJSON *azure_probe(const char *sa, const char *name)
     return v;
 }
 
+/* aws-sdk-go-v2's chain: the same exchange; its default session name is the unix time in ns */
+START_TEST(aws_irsa_go_sdk)
+{
+    char *tf = token_file("app", "sts.amazonaws.com", "aws-token-go", NULL);
+    char *env[16];
+    int n = 0;
+    aws_env(env, &n, tf);
+    env[n++] = kv("AWS_ACCESS_KEY_ID", "AKIAPARTIALONLY"); /* no secret: Go ignores it, boto3 would fail */
+    env[n] = NULL;
+    const char *args[] = {"--sdk", "go", "--access", "write:s3://team-a-data/probe/go.txt", NULL};
+    cJSON *v = run_probe("aws-irsa", env, args);
+    ck_assert_str_eq(vstr(v, "credential.source"), "web-identity");
+    const char *id = vstr(v, "exchange.identity");
+    const char *sess = strstr(id, "assumed-role/team-a/");
+    ck_assert_msg(sess && strspn(sess + strlen("assumed-role/team-a/"), "0123456789") >= 18, "identity %s", id);
+    assert_access(v, 0, "allowed", NULL, NULL, "assumed-role/team-a/");
+    cJSON_Delete(v);
+    free_env(env);
+    free(tf);
+}
+END_TEST
+
 START_TEST(azure_wi)
 {
     cJSON *v = azure_probe("app", "azure-token");
@@ -487,6 +509,7 @@ int main(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, aws_irsa);
+    tcase_add_test(tc, aws_irsa_go_sdk);
     tcase_add_test(tc, azure_wi);
     tcase_add_test(tc, gcp_fleet);
     tcase_add_test(tc, gcp_pool_provider);

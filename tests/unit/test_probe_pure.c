@@ -227,7 +227,7 @@ START_TEST(discover_cases)
         ck_assert_msg(in && want, "%s: in.json/expect.json missing or not JSON", v[i]);
         probe_cred c;
         wih_err *e = NULL;
-        int rc = probe_discover(S(in, "profile"), fx_getenv, fx_read, in, &c, &e);
+        int rc = probe_discover(S(in, "profile"), S(in, "sdk"), fx_getenv, fx_read, in, &c, &e);
         const char *werr = S(want, "_error");
         if (werr) {
             ck_assert_msg(rc == -1, "%s: expected an error", v[i]);

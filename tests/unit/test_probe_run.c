@@ -72,7 +72,9 @@ START_TEST(web_identity_sts_unreachable)
     char *tok = wih_jwt_sign(k, p, &e);
     char *dir = wih_tmpdir("wih-probe-unit-", false, &e);
     char *tf = wih_path_join(dir, "token");
-    ck_assert_int_eq(wih_write_file(tf, tok, strlen(tok), 0640, &e), 0);
+    char *line = wih_asprintf("%s\n", tok); /* a trailing newline: sent as is, like the SDKs; noted */
+    ck_assert_int_eq(wih_write_file(tf, line, strlen(line), 0640, &e), 0);
+    free(line);
     setenv("AWS_ROLE_ARN", "arn:aws:iam::000000000000:role/team-a", 1);
     setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tf, 1);
     setenv("AWS_ENDPOINT_URL_STS", closed_url, 1);
@@ -88,6 +90,7 @@ START_TEST(web_identity_sts_unreachable)
     ck_assert_str_eq(get(v, "token", "mode"), "0640");
     ck_assert_str_eq(get(v, "token", "sub"), "system:serviceaccount:ns:sa");
     ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "token"), "lifetime_s")->valueint, 3600);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "token"), "trailing_whitespace")));
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "exchange"), "ok")));
     ck_assert_str_eq(get(access0(v), "result", NULL), "error");
     ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "env"), "AWS_REGION")));
