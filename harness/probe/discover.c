@@ -423,6 +423,16 @@ int probe_discover(const char *profile, const char *sdk, probe_getenv_fn getenv_
     if (!strcmp(cloud, "aws")) aws_chain(&d);
     else if (!strcmp(cloud, "azure")) azure_chain(&d);
     else google_chain(&d);
+    /* every identity variable that is set, whichever chain ran: a webhook's
+     * IRSA variables beside the static key that won, or AWS keys in an Azure
+     * pod, are facts diagnosis needs (only set ones, secrets fingerprinted) */
+    static const char *const seen[] = {
+        "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME", "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_STS_REGIONAL_ENDPOINTS",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_PROFILE", "AZURE_CLIENT_ID", "AZURE_TENANT_ID",
+        "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
+        "GOOGLE_APPLICATION_CREDENTIALS", NULL};
+    for (const char *const *n = seen; *n; n++) env(&d, *n);
     return 0;
 }
 

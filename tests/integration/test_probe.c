@@ -447,6 +447,7 @@ START_TEST(static_key_wins)
     char *fp = wih_fingerprint(b.secret_key);
     ck_assert_str_eq(vstr(v, "credential.fingerprint"), fp);
     ck_assert_str_eq(vstr(v, "env.AWS_SECRET_ACCESS_KEY"), fp);
+    ck_assert_str_eq(vstr(v, "env.AWS_ROLE_ARN"), role_arn); /* the webhook's variables, beside the key that won */
     free(fp);
     /* the static key's owner answered, not team-a's role */
     /* GetCallerIdentity names the key's owner: team-b's session, not team-a's role */
