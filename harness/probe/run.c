@@ -707,5 +707,9 @@ char *probe_verdict_print(cJSON *v, size_t max)
         }
         s = cJSON_PrintUnformatted(v);
     }
+    if (s && strlen(s) >= max) { /* cannot happen with the fields above; never more than max anyway */
+        free(s);
+        s = wih_asprintf("{\"probe\":1,\"error\":\"the verdict did not fit in %zu bytes\",\"truncated\":[\"all\"]}", max);
+    }
     return s;
 }

@@ -360,6 +360,13 @@ START_TEST(verdict_limit)
     ck_assert_int_lt(cJSON_GetArraySize(cJSON_GetObjectItem(back, "access")), 60);
     cJSON_Delete(back);
     free(s);
+    /* a limit nothing fits in: still below it, still JSON, and says so */
+    s = probe_verdict_print(v, 100);
+    ck_assert_uint_lt(strlen(s), 100);
+    back = cJSON_Parse(s);
+    ck_assert_msg(back && strstr(s, "did not fit"), "%s", s);
+    cJSON_Delete(back);
+    free(s);
     cJSON_Delete(v);
     /* a small verdict is printed as it is */
     v = cJSON_Parse("{\"probe\":1,\"access\":[]}");
