@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "wiharness/probe.h"
+#include "probe_int.h"
 
 typedef struct dctx {
     bool go; /* aws-sdk-go-v2's env chain instead of boto3's */
@@ -27,13 +27,6 @@ typedef struct dctx {
     void *ctx;
     probe_cred *c;
 } dctx;
-
-static void sfree(char *s)
-{
-    if (!s) return;
-    OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
 
 const char *probe_source_name(probe_source s)
 {
@@ -56,7 +49,7 @@ void probe_cred_clear(probe_cred *c)
                     &c->audience, &c->subject_token_type, &c->token_url, &c->impersonation_url, &c->gsa,
                     &c->token_format_field, &c->token_file};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        if (*all[i]) sfree(*all[i]);
+        if (*all[i]) probe_free_secret(*all[i]);
     }
     cJSON_Delete(c->env);
     memset(c, 0, sizeof *c);
@@ -341,7 +334,7 @@ static void google_file(dctx *d, const char *path, const char *var, const char *
                                 type ? type : "(none)");
     }
     cJSON_Delete(j);
-    sfree(text);
+    probe_free_secret(text);
 }
 
 static void google_chain(dctx *d)
@@ -368,7 +361,7 @@ static void google_chain(dctx *d)
     char *probe = adc ? d->readfile(d->ctx, adc, &len, &e) : NULL;
     wih_err_free(e);
     if (probe) {
-        sfree(probe);
+        probe_free_secret(probe);
         google_file(d, adc, "gcloud ADC file", "google-auth default(): no GOOGLE_APPLICATION_CREDENTIALS; the "
                                               "gcloud application-default credentials file exists");
     } else {

@@ -7,14 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wiharness/probe.h"
-
-static void cleanse_free(char *s)
-{
-    if (!s) return;
-    OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
+#include "probe_int.h"
 
 void probe_answer_clear(probe_answer *a)
 {
@@ -25,7 +18,7 @@ void probe_answer_clear(probe_answer *a)
     free(a->identity);
     free(a->account);
     free(a->subject);
-    cleanse_free(a->access_token);
+    probe_free_secret(a->access_token);
     free(a->expiration);
     memset(a, 0, sizeof *a);
 }

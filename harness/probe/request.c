@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wiharness/probe.h"
+#include "probe_int.h"
 
 #define FORM_CT "application/x-www-form-urlencoded"
 
-static void cleanse_free(char *s)
+void probe_free_secret(char *s)
 {
     if (!s) return;
     OPENSSL_cleanse(s, strlen(s));
@@ -25,14 +25,14 @@ void probe_req_free(probe_req *r)
     free(r->url);
     for (size_t i = 0; i < r->nheaders; i++) {
         free(r->headers[i].name);
-        if (r->headers[i].secret) cleanse_free(r->headers[i].value);
+        if (r->headers[i].secret) probe_free_secret(r->headers[i].value);
         else free(r->headers[i].value);
     }
     free(r->headers);
-    cleanse_free(r->body);
+    probe_free_secret(r->body);
     free(r->body_shown);
     free(r->sigv4);
-    cleanse_free(r->sigv4_user);
+    probe_free_secret(r->sigv4_user);
     free(r);
 }
 
@@ -235,7 +235,7 @@ probe_req *probe_req_google_generate(const char *impersonation_url, const char *
     req_header(r, "Content-Type", "application/json", false);
     char *auth = wih_asprintf("Bearer %s", federated_token ? federated_token : "");
     req_header(r, "Authorization", auth, true);
-    cleanse_free(auth);
+    probe_free_secret(auth);
     return r;
 }
 

@@ -9,19 +9,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "wiharness/probe.h"
+#include "probe_int.h"
 #include "wiharness/jwt.h"
 
 #define ENTRA_SCOPE "https://storage.azure.com/.default"
 #define GOOGLE_SCOPE "https://www.googleapis.com/auth/cloud-platform"
 #define MINIO_DURATION 900
-
-static void sfree(char *s)
-{
-    if (!s) return;
-    OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
 
 static const char *real_getenv(void *ctx, const char *name)
 {
@@ -71,7 +64,7 @@ static char *scrub(run *r, const char *msg)
             char *fp = wih_fingerprint(r->secrets[i]);
             char *n = wih_asprintf("%.*s<%s>%s", (int)(p - s), s, fp, p + strlen(r->secrets[i]));
             free(fp);
-            sfree(s);
+            probe_free_secret(s);
             s = n;
         }
     }
@@ -80,7 +73,7 @@ static char *scrub(run *r, const char *msg)
         size_t n = 0;
         while (p[n] && (strchr("-_.=", p[n]) || (p[n] >= '0' && p[n] <= '9') || ((p[n] | 32) >= 'a' && (p[n] | 32) <= 'z'))) n++;
         char *t = wih_asprintf("%.*s<jwt>%s", (int)(p - s), s, p + n);
-        sfree(s);
+        probe_free_secret(s);
         s = t;
     }
     if (strlen(s) > 300) strcpy(s + 297, "...");
@@ -158,7 +151,7 @@ static void read_token(run *r)
     snprintf(mode, sizeof mode, "%04o", (unsigned)(st.st_mode & 07777));
     if (r->c.token_format_field) {
         char *f = json_field(text, r->c.token_format_field);
-        sfree(text);
+        probe_free_secret(text);
         text = f;
     }
     if (!text || !*text) {
@@ -175,7 +168,7 @@ static void read_token(run *r)
     char *trimmed = wih_asprintf("%.*s", (int)tl, text);
     if (tl != strlen(text)) cJSON_AddBoolToObject(t, "trailing_whitespace", true);
     cJSON *claims = probe_token_claims(trimmed);
-    sfree(trimmed);
+    probe_free_secret(trimmed);
     if (claims) {
         cJSON *c;
         while ((c = claims->child)) {
@@ -644,12 +637,12 @@ cJSON *probe_run(const probe_opts *o, wih_err **err)
     accesses(&r);
     add_str(r.v, "error", r.error);
     cJSON *v = r.v;
-    sfree(r.token);
+    probe_free_secret(r.token);
     s3_creds_clear(&r.s3);
     free(r.identity);
     free(r.deny_code);
     free(r.error);
-    for (size_t i = 0; i < r.nsecrets; i++) sfree(r.secrets[i]);
+    for (size_t i = 0; i < r.nsecrets; i++) probe_free_secret(r.secrets[i]);
     free(r.secrets);
     probe_cred_clear(&r.c);
     return v;
