@@ -107,7 +107,10 @@ static void aws_endpoints(dctx *d)
     bool ignore = ign && !strcasecmp(ign, "true");
     const char *sts[] = {"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", NULL};
     const char *s3[] = {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", NULL};
-    const char *reg[] = {"AWS_REGION", "AWS_DEFAULT_REGION", NULL};
+    /* botocore's region variable is AWS_DEFAULT_REGION only (configprovider.py);
+     * aws-sdk-go-v2 reads AWS_REGION, then AWS_DEFAULT_REGION */
+    const char *reg_go[] = {"AWS_REGION", "AWS_DEFAULT_REGION", NULL}, *reg_py[] = {"AWS_DEFAULT_REGION", NULL};
+    const char *const *reg = d->go ? reg_go : reg_py;
     const char *ca[] = {"AWS_CA_BUNDLE", "SSL_CERT_FILE", NULL};
     c->sts_endpoint = ignore ? NULL : dup_set(first(d, sts));
     c->s3_endpoint = ignore ? NULL : dup_set(first(d, s3));

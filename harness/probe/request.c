@@ -177,11 +177,14 @@ probe_req *probe_req_entra_assertion_at(const char *url, const char *client_id, 
                                         const char *assertion)
 {
     probe_req *r = req_new("Entra token (client assertion)", "POST", url);
-    form_field f[] = {{"client_id", client_id, false},
-                      {"grant_type", "client_credentials", false},
-                      {"scope", scope, false},
+    /* azure-identity's own AAD client (ClientAssertionCredential, which
+     * WorkloadIdentityCredential is) sends the fields sorted by name and makes
+     * no tenant discovery first (measured against azure-identity 1.27.0) */
+    form_field f[] = {{"client_assertion", assertion, true},
                       {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", false},
-                      {"client_assertion", assertion, true}};
+                      {"client_id", client_id, false},
+                      {"grant_type", "client_credentials", false},
+                      {"scope", scope, false}};
     req_form(r, f, sizeof f / sizeof f[0], true, FORM_CT);
     return r;
 }
@@ -198,10 +201,13 @@ probe_req *probe_req_entra_secret(const char *authority, const char *tenant, con
 probe_req *probe_req_entra_secret_at(const char *url, const char *client_id, const char *scope, const char *secret)
 {
     probe_req *r = req_new("Entra token (client secret)", "POST", url);
+    /* ClientSecretCredential goes through MSAL: tenant discovery first
+     * (probe_req_entra_discovery), then this (measured, msal 1.39.0) */
     form_field f[] = {{"client_id", client_id, false},
                       {"grant_type", "client_credentials", false},
-                      {"scope", scope, false},
-                      {"client_secret", secret, true}};
+                      {"client_info", "1", false},
+                      {"client_secret", secret, true},
+                      {"scope", scope, false}};
     req_form(r, f, sizeof f / sizeof f[0], true, FORM_CT);
     return r;
 }
@@ -224,6 +230,7 @@ probe_req *probe_req_google_generate(const char *impersonation_url, const char *
 {
     probe_req *r = req_new("Google IAM generateAccessToken", "POST", impersonation_url);
     cJSON *j = cJSON_CreateObject();
+    cJSON_AddNullToObject(j, "delegates"); /* google-auth impersonated_credentials sends it, null */
     cJSON *s = cJSON_AddArrayToObject(j, "scope");
     cJSON_AddItemToArray(s, cJSON_CreateString(scope));
     cJSON_AddStringToObject(j, "lifetime", "3600s");

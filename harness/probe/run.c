@@ -14,6 +14,7 @@
 
 #define ENTRA_SCOPE "https://storage.azure.com/.default"
 #define GOOGLE_SCOPE "https://www.googleapis.com/auth/cloud-platform"
+#define GOOGLE_IAM_SCOPE "https://www.googleapis.com/auth/iam"
 #define MINIO_DURATION 900
 
 static const char *real_getenv(void *ctx, const char *name)
@@ -348,21 +349,29 @@ static int parse_discovery(long status, const char *body, size_t len, probe_answ
     return te ? 0 : -1;
 }
 
-static void azure_exchange(run *r, cJSON *ex, cJSON *steps)
+/* The Entra token request: the client secret flow goes through MSAL (tenant
+ * discovery, then the document's token_endpoint); WorkloadIdentityCredential
+ * posts straight to <authority>/<tenant>/oauth2/v2.0/token. */
+static probe_req *entra_request(run *r, cJSON *steps)
 {
     probe_cred *c = &r->c;
+    if (c->source != PROBE_SRC_CLIENT_SECRET)
+        return probe_req_entra_assertion(c->authority, c->tenant_id, c->client_id, ENTRA_SCOPE, r->token);
     probe_req *d = probe_req_entra_discovery(c->authority, c->tenant_id);
     probe_answer disc;
     int drc = step(r, steps, d, c->ca_file, parse_discovery, &disc);
     probe_req_free(d);
-    if (drc != 0) {
-        probe_answer_clear(&disc);
-        return;
-    }
-    probe_req *q = c->source == PROBE_SRC_CLIENT_SECRET
-                       ? probe_req_entra_secret_at(disc.identity, c->client_id, ENTRA_SCOPE, c->client_secret)
-                       : probe_req_entra_assertion_at(disc.identity, c->client_id, ENTRA_SCOPE, r->token);
+    probe_req *q = drc == 0 ? probe_req_entra_secret_at(disc.identity, c->client_id, ENTRA_SCOPE, c->client_secret)
+                            : NULL;
     probe_answer_clear(&disc);
+    return q;
+}
+
+static void azure_exchange(run *r, cJSON *ex, cJSON *steps)
+{
+    probe_cred *c = &r->c;
+    probe_req *q = entra_request(r, steps);
+    if (!q) return;
     probe_answer a;
     if (step(r, steps, q, c->ca_file, probe_parse_entra, &a) == 0) {
         static const char *const names[] = {"appid", "azp", NULL};
@@ -409,7 +418,9 @@ static char *google_identity(run *r, cJSON *steps, const char *token, cJSON *ex)
 static void google_exchange(run *r, cJSON *ex, cJSON *steps)
 {
     probe_cred *c = &r->c;
-    probe_req *q = probe_req_google_sts(c->token_url, c->audience, c->subject_token_type, GOOGLE_SCOPE, r->token);
+    /* google-auth asks STS for the iam scope when it impersonates next, else for the caller's scopes */
+    probe_req *q = probe_req_google_sts(c->token_url, c->audience, c->subject_token_type,
+                                        c->impersonation_url ? GOOGLE_IAM_SCOPE : GOOGLE_SCOPE, r->token);
     probe_answer fed, at;
     memset(&at, 0, sizeof at);
     if (step(r, steps, q, c->ca_file, probe_parse_google_sts, &fed) == 0) {

@@ -59,11 +59,12 @@ probe_req *probe_req_aws_web_identity(const char *endpoint, const char *role_arn
  * session token goes in X-Amz-Security-Token (signed). */
 probe_req *probe_req_aws_caller_identity(const char *endpoint, const char *region, const s3_creds *creds);
 /* Entra client credentials with a federated client assertion, as
- * azure-identity's WorkloadIdentityCredential (MSAL) sends it:
- * POST <authority>/<tenant>/oauth2/v2.0/token, form client_id, grant_type=
- * client_credentials, scope, client_assertion_type=urn:ietf:params:oauth:
- * client-assertion-type:jwt-bearer, client_assertion. authority may end in
- * '/' and may lack a scheme (https:// is added, as azure-identity does). */
+ * azure-identity's WorkloadIdentityCredential sends it (its own AAD client,
+ * no discovery): POST <authority>/<tenant>/oauth2/v2.0/token, form sorted by
+ * name: client_assertion, client_assertion_type=urn:ietf:params:oauth:
+ * client-assertion-type:jwt-bearer, client_id, grant_type=client_credentials,
+ * scope. authority may end in '/' and may lack a scheme (https:// is added,
+ * as azure-identity does). */
 probe_req *probe_req_entra_assertion(const char *authority, const char *tenant, const char *client_id,
                                      const char *scope, const char *assertion);
 /* MSAL's tenant discovery before the token request: GET
@@ -76,7 +77,9 @@ probe_req *probe_req_entra_assertion_at(const char *token_url, const char *clien
                                         const char *assertion);
 probe_req *probe_req_entra_secret_at(const char *token_url, const char *client_id, const char *scope,
                                      const char *secret);
-/* Entra client secret (EnvironmentCredential → ClientSecretCredential). */
+/* Entra client secret (EnvironmentCredential → ClientSecretCredential, via
+ * MSAL: after tenant discovery): form client_id, grant_type, client_info=1,
+ * client_secret, scope. */
 probe_req *probe_req_entra_secret(const char *authority, const char *tenant, const char *client_id,
                                   const char *scope, const char *secret);
 /* Google STS token exchange (RFC 8693) as google-auth's identity_pool
@@ -87,7 +90,10 @@ probe_req *probe_req_entra_secret(const char *authority, const char *tenant, con
 probe_req *probe_req_google_sts(const char *token_url, const char *audience, const char *subject_token_type,
                                 const char *scope, const char *subject_token);
 /* IAM Credentials generateAccessToken: POST <impersonation url>,
- * Authorization: Bearer <federated token>, JSON {"scope":[scope],"lifetime":"3600s"}. */
+ * Authorization: Bearer <federated token>, JSON
+ * {"delegates":null,"scope":[scope],"lifetime":"3600s"} (google-auth's body).
+ * Before it, the STS exchange asks for scope https://www.googleapis.com/auth/iam,
+ * as google-auth does when it impersonates. */
 probe_req *probe_req_google_generate(const char *impersonation_url, const char *scope, const char *federated_token);
 /* Google tokeninfo (who an access token is for): POST <url>, form
  * access_token=<token> (POST keeps the token out of URLs). Real Google serves
