@@ -44,8 +44,7 @@ static char **merged_env(char *const *add)
     size_t n = 0, na = 0;
     while (environ[n]) n++;
     while (add && add[na]) na++;
-    char **env = calloc(n + na + 1, sizeof *env);
-    if (!env) abort();
+    char **env = wih_xcalloc(n + na + 1, sizeof *env);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const char *eq = strchr(environ[i], '=');
@@ -152,8 +151,7 @@ wih_proc *wih_proc_spawn(const wih_proc_opts *o, wih_err **err)
         n = read(pipefd[0], &child_errno, sizeof child_errno);
     } while (n < 0 && errno == EINTR);
     close(pipefd[0]);
-    wih_proc *p = calloc(1, sizeof *p);
-    if (!p) abort();
+    wih_proc *p = wih_xcalloc(1, sizeof *p);
     p->name = wih_strdup(name);
     p->log_path = log_path;
     p->pid = pid;
@@ -169,7 +167,9 @@ wih_proc *wih_proc_spawn(const wih_proc_opts *o, wih_err **err)
         free(p);
         return NULL;
     }
-    p->cleanup = wih_cleanup_push(p->name, proc_cleanup, p);
+    char *what = wih_asprintf("stopping %s (pid %d)", p->name, (int)pid);
+    p->cleanup = wih_cleanup_push(what, proc_cleanup, p);
+    free(what);
     return p;
 }
 

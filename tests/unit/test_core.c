@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -189,6 +190,93 @@ START_TEST(cleanup_stack_order)
 }
 END_TEST
 
+/* Handles stay stable: popping B after the stack had to make room for more
+ * entries removes B (and only B) — issue 9, bug 1. */
+static int g_ran_a, g_ran_b;
+static void mark_a(void *ctx) { (void)ctx; g_ran_a++; }
+static void mark_b(void *ctx) { (void)ctx; g_ran_b++; }
+static void nop(void *ctx) { (void)ctx; }
+
+START_TEST(cleanup_handles_are_stable)
+{
+    g_ran_a = g_ran_b = 0;
+    int ha = wih_cleanup_push("A", mark_a, NULL);
+    int hole = wih_cleanup_push("hole", nop, NULL);
+    int hb = wih_cleanup_push("B", mark_b, NULL);
+    ck_assert_int_ge(ha, 0);
+    ck_assert_int_ge(hb, 0);
+    enum { N = 300 };
+    int fill[N];
+    for (int i = 0; i < N; i++) {
+        fill[i] = wih_cleanup_push("filler", nop, NULL);
+        if (i == 10) wih_cleanup_pop(hole, false); /* a hole below B */
+    }
+    wih_cleanup_pop(hb, false);
+    for (int i = N - 1; i >= 0; i--) wih_cleanup_pop(fill[i], false);
+    wih_cleanup_pop(hb, false); /* a second pop of a gone handle is a no-op */
+    wih_cleanup_run_all();
+    ck_assert_int_eq(g_ran_b, 0);
+    ck_assert_int_eq(g_ran_a, 1);
+}
+END_TEST
+
+/* A removed temp dir leaves the stack: hundreds of them do not fill it, and a
+ * later directory at the same path is not removed by the stale entry. */
+START_TEST(tmpdirs_are_popped_when_removed)
+{
+    g_ran_a = 0;
+    char *last = NULL;
+    for (int i = 0; i < 400; i++) {
+        wih_err *err = NULL;
+        char *d = wih_tmpdir("wih-test-many", false, &err);
+        ck_assert_msg(d, "%s", err ? wih_err_str(err) : "?");
+        ck_assert_int_eq(wih_rm_rf(d), 0);
+        free(last);
+        last = d;
+    }
+    ck_assert_int_ge(wih_cleanup_push("A", mark_a, NULL), 0);
+    ck_assert_int_eq(mkdir(last, 0700), 0); /* someone else's dir, same name */
+    wih_cleanup_run_all();
+    ck_assert_int_eq(g_ran_a, 1);
+    ck_assert_msg(access(last, F_OK) == 0, "a stale temp-dir entry removed %s", last);
+    rmdir(last);
+    free(last);
+}
+END_TEST
+
+/* An interrupt prints what each entry undoes. */
+START_TEST(cleanup_after_interrupt_says_what)
+{
+    int pfd[2];
+    ck_assert_int_eq(pipe(pfd), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        dup2(pfd[1], STDERR_FILENO);
+        close(pfd[0]);
+        wih_signals_install();
+        char *argv[] = {"/bin/sleep", "60", NULL};
+        wih_proc_opts o = {.name = "sleeper", .argv = argv};
+        wih_err *err = NULL;
+        wih_proc *p = wih_proc_spawn(&o, &err);
+        if (!p) _exit(9);
+        raise(SIGINT);
+        exit(WIH_EXIT_INTERRUPTED); /* atexit runs the stack */
+    }
+    close(pfd[1]);
+    char out[4096];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof out - 1 && (r = read(pfd[0], out + n, sizeof out - 1 - n)) > 0) n += (size_t)r;
+    out[n] = 0;
+    close(pfd[0]);
+    int st;
+    waitpid(child, &st, 0);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), WIH_EXIT_INTERRUPTED);
+    ck_assert_msg(strstr(out, "cleanup: stopping sleeper (pid "), "stderr was: %s", out);
+}
+END_TEST
+
 static void touch_file(void *ctx)
 {
     FILE *f = fopen(ctx, "w");
@@ -318,6 +406,9 @@ int main(void)
     tcase_add_test(tc, supervisor_deadline);
     tcase_add_test(tc, spawn_missing_program);
     tcase_add_test(tc, cleanup_stack_order);
+    tcase_add_test(tc, cleanup_handles_are_stable);
+    tcase_add_test(tc, tmpdirs_are_popped_when_removed);
+    tcase_add_test(tc, cleanup_after_interrupt_says_what);
     tcase_add_test(tc, cleanup_on_sigterm);
     tcase_add_test(tc, forked_child_does_not_run_parents_cleanup);
     tcase_add_test(tc, run_capture_works);
