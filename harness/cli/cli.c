@@ -7,9 +7,7 @@
 
 void wih_strlist_add(wih_strlist *l, const char *s)
 {
-    char **v = realloc(l->v, (l->n + 2) * sizeof *v);
-    if (!v) abort();
-    l->v = v;
+    l->v = wih_xrealloc(l->v, (l->n + 2) * sizeof *l->v);
     l->v[l->n++] = wih_strdup(s);
     l->v[l->n] = NULL;
 }
@@ -23,36 +21,15 @@ void wih_strlist_free(wih_strlist *l)
 }
 
 #define GOPT(n, l, t, f, m, h) {n, l, t, offsetof(wih_global_opts, f), m, h, false}
+static const char *const k_log_levels[] = {"debug", "info", "warn", "error", "quiet", NULL};
 static const wih_opt k_global[] = {
     GOPT("help", 'h', WIH_OPT_FLAG, help, NULL, "show this help and exit"),
-    GOPT("log-level", 0, WIH_OPT_STR, log_level, "LEVEL", "debug, info (default), warn, error or quiet"),
+    GOPT("log-level", 0, WIH_OPT_CHOICE, log_level, "debug|info|warn|error|quiet", "how much to log (default info)"),
     GOPT("no-color", 0, WIH_OPT_FLAG, no_color, NULL, "never colour output (NO_COLOR=1 does the same)"),
     GOPT("quiet", 'q', WIH_OPT_FLAG, quiet, NULL, "only errors on stderr"),
     GOPT("verbose", 'v', WIH_OPT_FLAG, verbose, NULL, "debug logging on stderr"),
 };
 static const size_t k_nglobal = sizeof k_global / sizeof k_global[0];
-
-size_t wih_edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t *row = malloc((lb + 1) * sizeof *row);
-    if (!row) abort();
-    for (size_t j = 0; j <= lb; j++) row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t prev = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cur = row[j];
-            size_t sub = prev + (a[i - 1] != b[j - 1]);
-            size_t del = row[j] + 1, ins = row[j - 1] + 1;
-            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-            prev = cur;
-        }
-    }
-    size_t d = row[lb];
-    free(row);
-    return d;
-}
 
 static const char *nearest_flag(const wih_cmd *c, const char *given)
 {
@@ -88,6 +65,29 @@ static const wih_opt *find_short(const wih_opt *o, size_t n, char l)
     return NULL;
 }
 
+/* true when val is one of the CHOICE values o's metavar lists ("a|b|c");
+ * else says which is nearest */
+static bool check_choice(const wih_opt *o, const char *val)
+{
+    const char *words[32];
+    size_t n = 0;
+    char *list = wih_strdup(o->metavar ? o->metavar : ""), *save = NULL;
+    for (char *t = strtok_r(list, "|", &save); t && n < 31; t = strtok_r(NULL, "|", &save)) words[n++] = t;
+    words[n] = NULL;
+    bool ok = false;
+    for (size_t i = 0; i < n && !ok; i++) ok = !strcmp(val, words[i]);
+    if (!ok) {
+        const char *near = wih_nearest(val, words);
+        fprintf(stderr, "wiharness: unknown --%s '%s'", o->name, val);
+        if (near) fprintf(stderr, "; did you mean '%s'?", near);
+        fprintf(stderr, " (one of: ");
+        for (size_t i = 0; i < n; i++) fprintf(stderr, "%s%s", i ? ", " : "", words[i]);
+        fprintf(stderr, ")\n");
+    }
+    free(list);
+    return ok;
+}
+
 static int set_value(const wih_cmd *c, const wih_opt *o, void *base, const char *val, const char *shown)
 {
     char *field = (char *)base + o->offset;
@@ -96,6 +96,10 @@ static int set_value(const wih_cmd *c, const wih_opt *o, void *base, const char 
         *(bool *)field = true;
         return 0;
     case WIH_OPT_STR:
+        *(const char **)field = val;
+        return 0;
+    case WIH_OPT_CHOICE:
+        if (!check_choice(o, val)) return WIH_EXIT_INPUT;
         *(const char **)field = val;
         return 0;
     case WIH_OPT_INT: {
@@ -129,8 +133,7 @@ static int set_value(const wih_cmd *c, const wih_opt *o, void *base, const char 
 
 int wih_cli_parse(const wih_cmd *c, int argc, char **argv, void *cfg, wih_global_opts *g, int *npos, char ***pos)
 {
-    char **p = calloc((size_t)argc + 1, sizeof *p);
-    if (!p) abort();
+    char **p = wih_xcalloc((size_t)argc + 1, sizeof *p);
     int np = 0;
     bool only_pos = false;
     for (int i = 0; i < argc; i++) {
@@ -236,7 +239,10 @@ static void print_opts(FILE *out, const wih_opt *o, size_t n)
         if (o[i].letter) snprintf(sh, sizeof sh, "-%c, ", o[i].letter);
         snprintf(left, sizeof left, "%s--%s%s%s", sh, o[i].name, o[i].metavar ? " " : "",
                  o[i].metavar ? o[i].metavar : "");
-        fprintf(out, "  %-30s %s%s\n", left, o[i].help,
+        /* a long left column (a CHOICE's values) puts the help on its own line */
+        if (strlen(left) > 30) fprintf(out, "  %s\n%33s", left, "");
+        else fprintf(out, "  %-30s ", left);
+        fprintf(out, "%s%s\n", o[i].help,
                 o[i].type == WIH_OPT_LIST ? (o[i].split ? " (repeatable, comma-separated)" : " (repeatable)") : "");
     }
 }
@@ -317,9 +323,8 @@ static void apply_globals(const wih_global_opts *g)
     if (g->verbose) wih_log_set_level(WIH_LOG_DEBUG);
     if (g->quiet) wih_log_set_level(WIH_LOG_ERROR);
     if (g->log_level) {
-        static const char *names[] = {"debug", "info", "warn", "error", "quiet"};
-        for (int i = 0; i < 5; i++)
-            if (!strcmp(g->log_level, names[i])) wih_log_set_level((wih_log_level)i);
+        for (int i = 0; k_log_levels[i]; i++)
+            if (!strcmp(g->log_level, k_log_levels[i])) wih_log_set_level((wih_log_level)i);
     }
 }
 
@@ -363,8 +368,7 @@ int wih_cli_main(int argc, char **argv)
         return WIH_EXIT_INPUT;
     }
     i += used;
-    void *cfg = calloc(1, c->cfg_size ? c->cfg_size : 1);
-    if (!cfg) abort();
+    void *cfg = wih_xcalloc(1, c->cfg_size ? c->cfg_size : 1);
     int np = 0;
     char **pos = NULL;
     int rc = wih_cli_parse(c, argc - i, argv + i, cfg, &g, &np, &pos);

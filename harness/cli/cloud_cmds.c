@@ -369,7 +369,7 @@ static const wih_opt k_set_opts[] = {
      "a trusted subject, system:serviceaccount:NS:SA; fnmatch patterns (NS:*) allowed", false},
 };
 static const wih_opt k_list_opts[] = {
-    {"output", 'o', WIH_OPT_STR, offsetof(cloud_cfg, output), "FORMAT", "text (default) or json", false},
+    {"output", 'o', WIH_OPT_CHOICE, offsetof(cloud_cfg, output), "text|json", "text (default) or json", false},
     STATE_OPT,
 };
 static const wih_opt k_bucket_opts[] = {STATE_OPT};

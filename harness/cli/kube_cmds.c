@@ -22,7 +22,7 @@ typedef struct {
         {"context", 0, WIH_OPT_STR, offsetof(kube_cfg, context), "NAME", "kubeconfig context to use", false},      \
         {"request-timeout", 0, WIH_OPT_INT, offsetof(kube_cfg, request_timeout), "SECONDS",                       \
          "retry 429/5xx/connection refused for up to this long (default 10)", false},                             \
-        {"output", 'o', WIH_OPT_STR, offsetof(kube_cfg, output), "FORMAT", "text (default), json or yaml", false}
+        {"output", 'o', WIH_OPT_CHOICE, offsetof(kube_cfg, output), "text|json|yaml", "text (default), json or yaml", false}
 
 static const wih_opt k_apply_opts[] = {
     {"filename", 'f', WIH_OPT_LIST, offsetof(kube_cfg, files), "FILE", "YAML file(s) to apply ('-' = stdin)", true},

@@ -72,6 +72,13 @@ void wih_err_free(wih_err *e);
 /* Print "wiharness: error: ..." to stderr and free; returns the exit code. */
 int wih_err_report(wih_err *e);
 
+/* ---------------------------------------------------------------------- text */
+/* Levenshtein distance, for "did you mean" (flags, option keys, profiles). */
+size_t wih_edit_distance(const char *a, const char *b);
+/* The word of a NULL-terminated list nearest to given (a prefix counts as
+ * nearest); borrowed from words, NULL when the list is empty. */
+const char *wih_nearest(const char *given, const char *const *words);
+
 /* ------------------------------------------------------------------- logging */
 typedef enum { WIH_LOG_DEBUG, WIH_LOG_INFO, WIH_LOG_WARN, WIH_LOG_ERROR, WIH_LOG_QUIET } wih_log_level;
 void wih_log_set_level(wih_log_level lvl);
