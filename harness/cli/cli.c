@@ -77,12 +77,15 @@ static bool check_choice(const wih_opt *o, const char *val)
     bool ok = false;
     for (size_t i = 0; i < n && !ok; i++) ok = !strcmp(val, words[i]);
     if (!ok) {
+        /* "--output must be text or json, not 'yaml'", the house style */
+        fprintf(stderr, "wiharness: error: --%s must be ", o->name);
+        for (size_t i = 0; i < n; i++) fprintf(stderr, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", words[i]);
+        fprintf(stderr, ", not '%s'", val);
         const char *near = wih_nearest(val, words);
-        fprintf(stderr, "wiharness: unknown --%s '%s'", o->name, val);
-        if (near) fprintf(stderr, "; did you mean '%s'?", near);
-        fprintf(stderr, " (one of: ");
-        for (size_t i = 0; i < n; i++) fprintf(stderr, "%s%s", i ? ", " : "", words[i]);
-        fprintf(stderr, ")\n");
+        size_t d = near ? wih_edit_distance(val, near) : 0;
+        bool prefix = near && *val && !strncmp(near, val, strlen(val));
+        if (near && (prefix || (d <= 3 && d < strlen(val)))) fprintf(stderr, "; did you mean '%s'?", near);
+        fprintf(stderr, "\n");
     }
     free(list);
     return ok;

@@ -358,7 +358,7 @@ START_TEST(render_profile_bad_input)
     char *out = NULL, *err = NULL;
     int rc = wih_test_cli(&out, &err, NULL, "render", "--values", v, "--workflow", w, "--profile", "aws-irs", NULL);
     ck_assert_int_eq(rc, 2);
-    ck_assert_msg(strstr(err, "unknown --profile 'aws-irs'"), "%s", err);
+    ck_assert_msg(strstr(err, "--profile must be aws-irsa, azure-wi or gcp-fleet, not 'aws-irs'"), "%s", err);
     ck_assert_str_eq(out, "");
     free(out);
     free(err);
