@@ -79,7 +79,7 @@ static int run_apply(void *vcfg, int argc, char **argv)
         return WIH_EXIT_INPUT;
     }
     /* parse everything first: a typo in the last file applies nothing */
-    wih_ydocs **docs = calloc(c->files.n, sizeof *docs);
+    wih_ydocs **docs = wih_xcalloc(c->files.n, sizeof *docs);
     wih_err *e = NULL;
     for (size_t i = 0; i < c->files.n && !e; i++) docs[i] = wih_yaml_load_file(c->files.v[i], &e);
     for (size_t i = 0; i < c->files.n && !e; i++) {

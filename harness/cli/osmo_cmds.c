@@ -292,7 +292,7 @@ static int run_render(void *vcfg, int argc, char **argv)
         free(s);
     } else {
         int np = cJSON_GetArraySize(pods);
-        const cJSON **v = calloc((size_t)np + 1, sizeof *v);
+        const cJSON **v = wih_xcalloc((size_t)np + 1, sizeof *v);
         int i = 0;
         for (const cJSON *p = pods->child; p; p = p->next) v[i++] = p;
         char *s = wih_yaml_emit_stream(v, (size_t)np);

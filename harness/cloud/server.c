@@ -886,8 +886,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     cloud *c = cls;
     req_state *st = *con_cls;
     if (!st) {
-        st = calloc(1, sizeof *st);
-        if (!st) abort();
+        st = wih_xcalloc(1, sizeof *st);
         wih_buf_init(&st->body, REQ_MAX_BODY);
         *con_cls = st;
         return MHD_YES;
@@ -971,8 +970,7 @@ cloud *cloud_start(const cloud_opts *o, wih_err **err)
         *err = wih_err_new(WIH_EXIT_INPUT, "starting the mock cloud: a serving certificate and key are required");
         return NULL;
     }
-    cloud *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    cloud *c = wih_xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->mu, NULL);
     c->reg = cJSON_Parse("{\"providers\":{},\"roles\":{}}");
     c->minio_client_id = wih_strdup(o->minio_client_id ? o->minio_client_id : "wiharness-minio");

@@ -73,8 +73,7 @@ kube_client *kube_client_from_config(kube_config *cfg, wih_err **err)
         curl_global_init(CURL_GLOBAL_DEFAULT);
         g_curl_init = 1;
     }
-    kube_client *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    kube_client *c = wih_xcalloc(1, sizeof *c);
     c->cfg = cfg;
     c->retry_ms = 10000;
     c->max_body = (size_t)16 << 20;

@@ -60,8 +60,7 @@ static size_t pm_hash(const void *p)
 
 osmo_posmap *osmo_posmap_new(void)
 {
-    osmo_posmap *pm = calloc(1, sizeof *pm);
-    if (!pm) abort();
+    osmo_posmap *pm = wih_xcalloc(1, sizeof *pm);
     return pm;
 }
 
@@ -78,8 +77,7 @@ void osmo_posmap_free(osmo_posmap *pm)
 void osmo_posmap_add_docs(osmo_posmap *pm, const wih_ydocs *docs)
 {
     if (!pm || !docs) return;
-    pm->docs = realloc(pm->docs, (pm->ndocs + 1) * sizeof *pm->docs);
-    if (!pm->docs) abort();
+    pm->docs = wih_xrealloc(pm->docs, (pm->ndocs + 1) * sizeof *pm->docs);
     pm->docs[pm->ndocs++] = docs;
 }
 
@@ -87,8 +85,7 @@ static const char *pm_intern(osmo_posmap *pm, const char *file)
 {
     for (size_t i = 0; i < pm->nfiles; i++)
         if (!strcmp(pm->files[i], file)) return pm->files[i];
-    pm->files = realloc(pm->files, (pm->nfiles + 1) * sizeof *pm->files);
-    if (!pm->files) abort();
+    pm->files = wih_xrealloc(pm->files, (pm->nfiles + 1) * sizeof *pm->files);
     pm->files[pm->nfiles] = wih_strdup(file);
     return pm->files[pm->nfiles++];
 }
@@ -100,8 +97,7 @@ static void pm_grow(osmo_posmap *pm)
     pm_slot *old = pm->slots;
     size_t oldn = pm->n;
     pm->n = oldn ? oldn * 2 : 256;
-    pm->slots = calloc(pm->n, sizeof *pm->slots);
-    if (!pm->slots) abort();
+    pm->slots = wih_xcalloc(pm->n, sizeof *pm->slots);
     pm->used = 0;
     for (size_t i = 0; i < oldn; i++)
         if (old[i].key) pm_put(pm, old[i].key, old[i].file, old[i].pos);
@@ -253,9 +249,8 @@ static int merge_lists(cJSON *l1, const cJSON *l2, osmo_posmap *pm, wih_err **er
     int n1 = cJSON_GetArraySize(l1);
     /* Python builds name_to_index once, from the values the names have
      * before any merge (a merge may replace an item's name node): keep copies. */
-    cJSON **names = calloc((size_t)n1 + 1, sizeof *names);
-    cJSON **items = calloc((size_t)n1 + 1, sizeof *items);
-    if (!names || !items) abort();
+    cJSON **names = wih_xcalloc((size_t)n1 + 1, sizeof *names);
+    cJSON **items = wih_xcalloc((size_t)n1 + 1, sizeof *items);
     int i = 0;
     for (cJSON *it = l1->child; it; it = it->next, i++) {
         const cJSON *nm;

@@ -92,8 +92,7 @@ minio *minio_start(const minio_opts *o, wih_err **err)
         *err = wih_err_wrap(e, "starting MinIO");
         return NULL;
     }
-    minio *m = calloc(1, sizeof *m);
-    if (!m) abort();
+    minio *m = wih_xcalloc(1, sizeof *m);
     char *certs = NULL, *cas = NULL, *logdir = NULL, *parent = NULL;
     char *argv[12] = {0};
     char *env[12] = {0};

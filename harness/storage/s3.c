@@ -41,8 +41,7 @@ void s3_creds_clear(s3_creds *c)
 
 s3_client *s3_client_new(const char *endpoint, const s3_creds *creds, const char *ca_file)
 {
-    s3_client *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    s3_client *c = wih_xcalloc(1, sizeof *c);
     c->endpoint = wih_strdup(endpoint);
     size_t n = strlen(c->endpoint);
     while (n && c->endpoint[n - 1] == '/') c->endpoint[--n] = 0;
@@ -165,8 +164,7 @@ char *s3_err_code(const wih_err *e)
     if (!e || !e->server_msg) return NULL;
     const char *c = strstr(e->server_msg, ": ");
     size_t n = c ? (size_t)(c - e->server_msg) : strlen(e->server_msg);
-    char *s = malloc(n + 1);
-    if (!s) abort();
+    char *s = wih_xmalloc(n + 1);
     memcpy(s, e->server_msg, n);
     s[n] = 0;
     return s;

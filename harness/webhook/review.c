@@ -13,8 +13,7 @@ static pthread_mutex_t g_log_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static char *b64(const char *s, size_t n)
 {
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (!out) abort();
+    char *out = wih_xmalloc(4 * ((n + 2) / 3) + 1);
     EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
     return out;
 }

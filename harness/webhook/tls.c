@@ -15,8 +15,7 @@ static char *bio_str(BIO *b)
 {
     char *p = NULL;
     long n = BIO_get_mem_data(b, &p);
-    char *s = malloc((size_t)n + 1);
-    if (!s) abort();
+    char *s = wih_xmalloc((size_t)n + 1);
     memcpy(s, p, (size_t)n);
     s[n] = 0;
     return s;

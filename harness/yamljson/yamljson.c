@@ -41,8 +41,7 @@ static void pos_grow(wih_ydocs *d)
     pos_slot *old = d->slots;
     size_t oldn = d->nslots;
     d->nslots = oldn ? oldn * 2 : 1024;
-    d->slots = calloc(d->nslots, sizeof *d->slots);
-    if (!d->slots) abort();
+    d->slots = wih_xcalloc(d->nslots, sizeof *d->slots);
     d->used = 0;
     for (size_t i = 0; i < oldn; i++)
         if (old[i].key) pos_put(d, old[i].key, old[i].pos);
@@ -258,8 +257,7 @@ static void add_anchor(loader *L, const char *name, cJSON *node)
         }
     if (L->nanchors == L->capanchors) {
         L->capanchors = L->capanchors ? 2 * L->capanchors : 16;
-        L->anchors = realloc(L->anchors, L->capanchors * sizeof *L->anchors);
-        if (!L->anchors) abort();
+        L->anchors = wih_xrealloc(L->anchors, L->capanchors * sizeof *L->anchors);
     }
     L->anchors[L->nanchors++] = (anchor){wih_strdup(name), node};
 }
@@ -326,7 +324,7 @@ static void attach(loader *L, cJSON *v, wih_pos pos, bool is_key_candidate)
     if (!strcmp(k, "<<")) {
         /* merge key: value is a map or a list of maps */
         if (cJSON_IsObject(v)) {
-            f->merges = realloc(f->merges, (f->nmerges + 1) * sizeof *f->merges);
+            f->merges = wih_xrealloc(f->merges, (f->nmerges + 1) * sizeof *f->merges);
             f->merges[f->nmerges++] = v;
         } else if (cJSON_IsArray(v)) {
             cJSON *it;
@@ -337,7 +335,7 @@ static void attach(loader *L, cJSON *v, wih_pos pos, bool is_key_candidate)
                     break;
                 }
             }
-            f->merges = realloc(f->merges, (f->nmerges + 1) * sizeof *f->merges);
+            f->merges = wih_xrealloc(f->merges, (f->nmerges + 1) * sizeof *f->merges);
             f->merges[f->nmerges++] = v;
         } else {
             fail_at(L, pos, "a merge key (<<) needs a map or a list of maps");
@@ -434,9 +432,8 @@ static void doc_add(wih_ydocs *d, cJSON *root)
 {
     if (d->n == d->cap) {
         d->cap = d->cap ? 2 * d->cap : 4;
-        d->roots = realloc(d->roots, d->cap * sizeof *d->roots);
-        d->detached = realloc(d->detached, d->cap * sizeof *d->detached);
-        if (!d->roots || !d->detached) abort();
+        d->roots = wih_xrealloc(d->roots, d->cap * sizeof *d->roots);
+        d->detached = wih_xrealloc(d->detached, d->cap * sizeof *d->detached);
     }
     d->detached[d->n] = false;
     d->roots[d->n++] = root;
@@ -460,8 +457,7 @@ static void loader_reset_doc(loader *L)
 
 wih_ydocs *wih_yaml_load_string(const char *name, const char *text, size_t len, wih_err **err)
 {
-    wih_ydocs *d = calloc(1, sizeof *d);
-    if (!d) abort();
+    wih_ydocs *d = wih_xcalloc(1, sizeof *d);
     d->name = wih_strdup(name ? name : "<input>");
     if (len > WIH_YAML_MAX_BYTES) {
         *err = wih_err_at(WIH_EXIT_INPUT, d->name, 0, 0, "larger than the %zu-byte limit", WIH_YAML_MAX_BYTES);

@@ -277,6 +277,30 @@ START_TEST(cleanup_after_interrupt_says_what)
 }
 END_TEST
 
+/* The one OOM rule: a failed allocation aborts with a message, never NULL. */
+START_TEST(oom_aborts_with_a_message)
+{
+    int pfd[2];
+    ck_assert_int_eq(pipe(pfd), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        dup2(pfd[1], STDERR_FILENO);
+        volatile size_t huge = SIZE_MAX / 2;
+        void *p = wih_xmalloc(huge);
+        _exit(p ? 0 : 1); /* not reached */
+    }
+    close(pfd[1]);
+    char out[512];
+    ssize_t n = read(pfd[0], out, sizeof out - 1);
+    out[n > 0 ? n : 0] = 0;
+    close(pfd[0]);
+    int st;
+    waitpid(child, &st, 0);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "wait status %d", st);
+    ck_assert_msg(strstr(out, "wiharness: out of memory"), "stderr: %s", out);
+}
+END_TEST
+
 static void touch_file(void *ctx)
 {
     FILE *f = fopen(ctx, "w");
@@ -406,6 +430,7 @@ int main(void)
     tcase_add_test(tc, supervisor_deadline);
     tcase_add_test(tc, spawn_missing_program);
     tcase_add_test(tc, cleanup_stack_order);
+    tcase_add_test(tc, oom_aborts_with_a_message);
     tcase_add_test(tc, cleanup_handles_are_stable);
     tcase_add_test(tc, tmpdirs_are_popped_when_removed);
     tcase_add_test(tc, cleanup_after_interrupt_says_what);
