@@ -66,72 +66,16 @@ static wih_jwt_code fail(wih_err **err, wih_jwt_code c, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------ base64url */
-static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 char *wih_b64url_encode(const unsigned char *p, size_t n)
 {
-    char *out = wih_xmalloc(n / 3 * 4 + 5);
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-        out[o++] = b64u[v >> 18 & 63];
-        out[o++] = b64u[v >> 12 & 63];
-        out[o++] = b64u[v >> 6 & 63];
-        out[o++] = b64u[v & 63];
-    }
-    if (n - i == 1) {
-        unsigned v = (unsigned)p[i] << 16;
-        out[o++] = b64u[v >> 18 & 63];
-        out[o++] = b64u[v >> 12 & 63];
-    } else if (n - i == 2) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-        out[o++] = b64u[v >> 18 & 63];
-        out[o++] = b64u[v >> 12 & 63];
-        out[o++] = b64u[v >> 6 & 63];
-    }
-    out[o] = 0;
-    return out;
-}
-
-static int b64u_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
+    return wih_b64_encode(p, n, WIH_B64_URL | WIH_B64_NOPAD);
 }
 
 /* Strict: the URL alphabet only, no padding, no whitespace, and the unused
  * low bits of the last symbol must be zero (one encoding per byte string). */
 unsigned char *wih_b64url_decode(const char *s, size_t len, size_t *outlen)
 {
-    if (len % 4 == 1) return NULL;
-    unsigned char *out = wih_xmalloc(len / 4 * 3 + 3);
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64u_val((unsigned char)s[i]);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6 | (unsigned)v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits & 0xff);
-        }
-    }
-    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
-        free(out);
-        return NULL;
-    }
-    out[o] = 0;
-    if (outlen) *outlen = o;
-    return out;
+    return wih_b64_decode(s, len, WIH_B64_URL | WIH_B64_NOPAD, outlen);
 }
 
 /* ---------------------------------------------------------------------- parse */

@@ -67,69 +67,15 @@ struct kube_config {
 };
 
 /* ------------------------------------------------------------------ base64 */
-static int b64v(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
+/* core's one base64: either alphabet, white space ignored (client-go's leniency) */
 char *kube_b64_decode(const char *in, size_t *outlen)
 {
-    size_t n = strlen(in);
-    unsigned char *out = wih_xmalloc(n / 4 * 3 + 4);
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0, pad = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        int v = b64v(c);
-        if (v < 0 || pad) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (pad > 2 || bits >= 6) {
-        free(out);
-        return NULL;
-    }
-    out[o] = '\0';
-    *outlen = o;
-    return (char *)out;
+    return (char *)wih_b64_decode(in, strlen(in), WIH_B64_LENIENT, outlen);
 }
 
 char *kube_b64_encode(const void *data, size_t len)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *p = data;
-    char *out = wih_xmalloc((len + 2) / 3 * 4 + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)p[i] << 16;
-        if (i + 1 < len) v |= (unsigned)p[i + 1] << 8;
-        if (i + 2 < len) v |= p[i + 2];
-        out[o++] = tbl[(v >> 18) & 63];
-        out[o++] = tbl[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < len ? tbl[v & 63] : '=';
-    }
-    out[o] = '\0';
-    return out;
+    return wih_b64_encode(data, len, 0);
 }
 
 /* ------------------------------------------------------------------ RFC 3339 */

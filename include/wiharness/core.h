@@ -79,6 +79,17 @@ size_t wih_edit_distance(const char *a, const char *b);
  * nearest); borrowed from words, NULL when the list is empty. */
 const char *wih_nearest(const char *given, const char *const *words);
 
+/* -------------------------------------------------------------------- base64 */
+/* The one base64 (RFC 4648). Encode: standard alphabet with '=' padding, or
+ * WIH_B64_URL (-_) and/or WIH_B64_NOPAD. Decode (NUL-terminated result, NULL
+ * when malformed): strict by default (the flags' alphabet only, no white
+ * space; with NOPAD no '=' and the unused low bits must be zero — a JWT's
+ * rule), or WIH_B64_LENIENT (either alphabet, white space skipped, optional
+ * '=' padding — kubeconfig *-data, as client-go accepts it). */
+enum { WIH_B64_URL = 1, WIH_B64_NOPAD = 2, WIH_B64_LENIENT = 4 };
+char *wih_b64_encode(const void *data, size_t n, unsigned flags);
+unsigned char *wih_b64_decode(const char *s, size_t len, unsigned flags, size_t *outlen);
+
 /* ------------------------------------------------------------------- logging */
 typedef enum { WIH_LOG_DEBUG, WIH_LOG_INFO, WIH_LOG_WARN, WIH_LOG_ERROR, WIH_LOG_QUIET } wih_log_level;
 void wih_log_set_level(wih_log_level lvl);

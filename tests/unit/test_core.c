@@ -301,6 +301,46 @@ START_TEST(oom_aborts_with_a_message)
 }
 END_TEST
 
+/* The one base64: RFC 4648 section 10 vectors in every mode. */
+START_TEST(base64_modes)
+{
+    static const char *const v[][3] = {{"", "", ""},         {"f", "Zg==", "Zg"},         {"fo", "Zm8=", "Zm8"},
+                                       {"foo", "Zm9v", "Zm9v"}, {"foob", "Zm9vYg==", "Zm9vYg"}, {"fooba", "Zm9vYmE=", "Zm9vYmE"},
+                                       {"foobar", "Zm9vYmFy", "Zm9vYmFy"}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char *e = wih_b64_encode(v[i][0], strlen(v[i][0]), 0);
+        ck_assert_str_eq(e, v[i][1]);
+        free(e);
+        e = wih_b64_encode(v[i][0], strlen(v[i][0]), WIH_B64_URL | WIH_B64_NOPAD);
+        ck_assert_str_eq(e, v[i][2]);
+        free(e);
+        size_t n = 0;
+        unsigned char *d = wih_b64_decode(v[i][1], strlen(v[i][1]), 0, &n);
+        ck_assert_msg(d && n == strlen(v[i][0]) && !memcmp(d, v[i][0], n), "strict padded %s", v[i][1]);
+        free(d);
+        d = wih_b64_decode(v[i][2], strlen(v[i][2]), WIH_B64_URL | WIH_B64_NOPAD, &n);
+        ck_assert_msg(d && n == strlen(v[i][0]) && !memcmp(d, v[i][0], n), "strict url %s", v[i][2]);
+        free(d);
+    }
+    const unsigned char bin[] = {0xfb, 0xff, 0xfe};
+    char *e = wih_b64_encode(bin, 3, 0);
+    ck_assert_str_eq(e, "+//+");
+    free(e);
+    e = wih_b64_encode(bin, 3, WIH_B64_URL);
+    ck_assert_str_eq(e, "-__-");
+    free(e);
+    size_t n;
+    unsigned char *d = wih_b64_decode(" -_/+\n", 6, WIH_B64_LENIENT, &n); /* both alphabets, white space */
+    ck_assert_msg(d && n == 3 && !memcmp(d, bin, 3), "lenient");
+    free(d);
+    ck_assert_ptr_null(wih_b64_decode("Zh", 2, WIH_B64_URL | WIH_B64_NOPAD, &n)); /* non-zero low bits */
+    ck_assert_ptr_null(wih_b64_decode("Zg==", 4, WIH_B64_URL | WIH_B64_NOPAD, &n)); /* padding in JWT mode */
+    ck_assert_ptr_null(wih_b64_decode("Zg", 2, 0, &n));                             /* strict padded: partial */
+    ck_assert_ptr_null(wih_b64_decode("Zg=a", 4, WIH_B64_LENIENT, &n));             /* after padding */
+    ck_assert_ptr_null(wih_b64_decode("-__-", 4, 0, &n));                           /* URL chars in std mode */
+}
+END_TEST
+
 static void touch_file(void *ctx)
 {
     FILE *f = fopen(ctx, "w");
@@ -430,6 +470,7 @@ int main(void)
     tcase_add_test(tc, supervisor_deadline);
     tcase_add_test(tc, spawn_missing_program);
     tcase_add_test(tc, cleanup_stack_order);
+    tcase_add_test(tc, base64_modes);
     tcase_add_test(tc, oom_aborts_with_a_message);
     tcase_add_test(tc, cleanup_handles_are_stable);
     tcase_add_test(tc, tmpdirs_are_popped_when_removed);
