@@ -1,6 +1,7 @@
 /* The harness PKI, generated with the OpenSSL 3 API (never the openssl CLI). */
 #include <fcntl.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -88,7 +89,7 @@ static bool add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 
 /* Build and sign a certificate. issuer == NULL → self-signed CA. */
 static X509 *make_cert(EVP_PKEY *key, const char *cn, const char *org, X509 *issuer, EVP_PKEY *issuer_key,
-                       int kind /* 0 CA, 1 server, 2 client */, const char *san, long days)
+                       int kind /* 0 CA, 1 server, 2 client, 3 self-signed server */, const char *san, long days)
 {
     X509 *c = X509_new();
     if (!c) return NULL;
@@ -112,6 +113,13 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, const char *org, X509 *iss
         ok = ok && add_ext(c, iss, NID_basic_constraints, "critical,CA:TRUE");
         ok = ok && add_ext(c, iss, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
         ok = ok && add_ext(c, iss, NID_subject_key_identifier, "hash");
+    } else if (kind == 3) {
+        /* a throwaway serving certificate that is its own CA (clients trust it directly) */
+        ok = ok && add_ext(c, iss, NID_basic_constraints, "critical,CA:TRUE");
+        ok = ok && add_ext(c, iss, NID_key_usage, "critical,digitalSignature,keyEncipherment,keyCertSign");
+        ok = ok && add_ext(c, iss, NID_ext_key_usage, "serverAuth");
+        ok = ok && add_ext(c, iss, NID_subject_key_identifier, "hash");
+        if (san) ok = ok && add_ext(c, iss, NID_subject_alt_name, san);
     } else {
         ok = ok && add_ext(c, iss, NID_basic_constraints, "critical,CA:FALSE");
         ok = ok && add_ext(c, iss, NID_key_usage, "critical,digitalSignature,keyEncipherment");
@@ -234,4 +242,71 @@ wih_err *cluster_pki_create(const char *dir, bool force)
         if (err) return err;
     }
     return NULL;
+}
+
+/* ------------------------------------------------------- in memory */
+static char *pem_of(X509 *c, EVP_PKEY *k)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    if (!b) wih_oom(0);
+    int ok = c ? PEM_write_bio_X509(b, c) : PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
+    char *p = NULL;
+    long n = ok ? BIO_get_mem_data(b, &p) : 0;
+    char *s = ok ? wih_xstrndup(p, (size_t)n) : NULL;
+    if (s && k) OPENSSL_cleanse(p, (size_t)n);
+    BIO_free(b);
+    return s;
+}
+
+static EVP_PKEY *key_of_pem(const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    return k;
+}
+
+static X509 *cert_of_pem(const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    return c;
+}
+
+wih_err *cluster_pki_make(const cluster_cert_req *r, char **cert_pem, char **key_pem)
+{
+    *cert_pem = *key_pem = NULL;
+    X509 *ca = r->ca_cert_pem ? cert_of_pem(r->ca_cert_pem) : NULL;
+    EVP_PKEY *cakey = r->ca_key_pem ? key_of_pem(r->ca_key_pem) : NULL;
+    wih_err *err = NULL;
+    EVP_PKEY *k = NULL;
+    X509 *c = NULL;
+    if (r->ca_cert_pem && (!ca || !cakey)) {
+        err = ossl_err("reading the issuing CA");
+        goto out;
+    }
+    if (!(k = gen_ec())) {
+        err = ossl_err("generating a key");
+        goto out;
+    }
+    c = make_cert(k, r->cn, r->org, ca, cakey, r->kind, r->san, r->days > 0 ? r->days : 3650);
+    if (!c) {
+        err = ossl_err("signing a certificate");
+        goto out;
+    }
+    *cert_pem = pem_of(c, NULL);
+    *key_pem = pem_of(NULL, k);
+    if (!*cert_pem || !*key_pem) err = ossl_err("encoding PEM");
+out:
+    if (err) {
+        free(*cert_pem);
+        free(*key_pem);
+        *cert_pem = *key_pem = NULL;
+    }
+    X509_free(ca);
+    X509_free(c);
+    EVP_PKEY_free(cakey);
+    EVP_PKEY_free(k);
+    return err ? wih_err_wrap(err, "making the certificate for %s", r->cn) : NULL;
 }
