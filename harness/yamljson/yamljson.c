@@ -11,65 +11,23 @@
 #include <yaml.h>
 
 /* ------------------------------------------------------------ position table */
-typedef struct {
-    const cJSON *key;
-    wih_pos pos;
-} pos_slot;
-
 struct wih_ydocs {
     char *name;
     cJSON **roots;
     bool *detached;
     size_t n, cap;
-    pos_slot *slots;
-    size_t nslots, used;
+    wih_posmap *pos; /* the one position map (posmap.c) */
 };
-
-static size_t hash_ptr(const void *p)
-{
-    uintptr_t x = (uintptr_t)p;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t)x;
-}
-
-static void pos_put(wih_ydocs *d, const cJSON *node, wih_pos pos);
-
-static void pos_grow(wih_ydocs *d)
-{
-    pos_slot *old = d->slots;
-    size_t oldn = d->nslots;
-    d->nslots = oldn ? oldn * 2 : 1024;
-    d->slots = wih_xcalloc(d->nslots, sizeof *d->slots);
-    d->used = 0;
-    for (size_t i = 0; i < oldn; i++)
-        if (old[i].key) pos_put(d, old[i].key, old[i].pos);
-    free(old);
-}
 
 static void pos_put(wih_ydocs *d, const cJSON *node, wih_pos pos)
 {
-    if ((d->used + 1) * 4 >= d->nslots * 3) pos_grow(d);
-    size_t m = d->nslots - 1, i = hash_ptr(node) & m;
-    while (d->slots[i].key && d->slots[i].key != node) i = (i + 1) & m;
-    if (!d->slots[i].key) d->used++;
-    d->slots[i].key = node;
-    d->slots[i].pos = pos;
+    if (!d->pos) d->pos = wih_posmap_new();
+    wih_posmap_put(d->pos, node, d->name, pos);
 }
 
 bool wih_ydocs_pos(const wih_ydocs *d, const cJSON *node, wih_pos *out)
 {
-    if (!d || !node || !d->nslots) return false;
-    size_t m = d->nslots - 1, i = hash_ptr(node) & m;
-    while (d->slots[i].key) {
-        if (d->slots[i].key == node) {
-            if (out) *out = d->slots[i].pos;
-            return true;
-        }
-        i = (i + 1) & m;
-    }
-    return false;
+    return d && wih_posmap_get(d->pos, node, NULL, out);
 }
 
 /* ------------------------------------------------------------ scalar resolution */
@@ -625,7 +583,7 @@ void wih_ydocs_free(wih_ydocs *d)
         if (!d->detached[i]) cJSON_Delete(d->roots[i]);
     free(d->roots);
     free(d->detached);
-    free(d->slots);
+    wih_posmap_free(d->pos);
     free(d->name);
     free(d);
 }
