@@ -134,6 +134,83 @@ static int set_value(const wih_cmd *c, const wih_opt *o, void *base, const char 
     return WIH_EXIT_INPUT;
 }
 
+/* The command's option, else the global one; *base is where it writes. */
+static const wih_opt *find_opt(const wih_cmd *c, const char *name, size_t len, char letter, void *cfg,
+                               wih_global_opts *g, void **base)
+{
+    const wih_opt *o = NULL;
+    if (c) o = letter ? find_short(c->opts, c->nopts, letter) : find_long(c->opts, c->nopts, name, len);
+    *base = cfg;
+    if (!o) {
+        o = letter ? find_short(k_global, k_nglobal, letter) : find_long(k_global, k_nglobal, name, len);
+        *base = g;
+    }
+    return o;
+}
+
+static int unknown_long(const wih_cmd *c, const char *name, size_t len)
+{
+    char *given = wih_xstrndup(name, len);
+    const char *near = nearest_flag(c, given);
+    if (near)
+        fprintf(stderr, "wiharness: unknown option '--%s'; did you mean '--%s'?\n", given, near);
+    else
+        fprintf(stderr, "wiharness: unknown option '--%s'\n", given);
+    fprintf(stderr, "Try 'wiharness %s%s--help'.\n", c ? c->name : "", c ? " " : "");
+    free(given);
+    return WIH_EXIT_INPUT;
+}
+
+/* "--name", "--name=value" or "--name value" at argv[*i]. */
+static int parse_long(const wih_cmd *c, int argc, char **argv, int *i, void *cfg, wih_global_opts *g)
+{
+    const char *a = argv[*i], *name = a + 2;
+    const char *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    void *base;
+    const wih_opt *o = find_opt(c, name, len, 0, cfg, g, &base);
+    if (!o) return unknown_long(c, name, len);
+    const char *val = NULL;
+    if (o->type == WIH_OPT_FLAG && eq) {
+        fprintf(stderr, "wiharness: option '--%s' takes no value\n", o->name);
+        return WIH_EXIT_INPUT;
+    }
+    if (o->type != WIH_OPT_FLAG) {
+        val = eq ? eq + 1 : *i + 1 < argc ? argv[++*i] : NULL;
+        if (!val) {
+            fprintf(stderr, "wiharness: option '--%s' needs a value (%s)\n", o->name, o->metavar ? o->metavar : "VALUE");
+            return WIH_EXIT_INPUT;
+        }
+    }
+    return set_value(c, o, base, val, a);
+}
+
+/* Short options, possibly bundled: -qv, -o json, -ojson. */
+static int parse_short(const wih_cmd *c, int argc, char **argv, int *i, void *cfg, wih_global_opts *g)
+{
+    const char *a = argv[*i];
+    for (const char *s = a + 1; *s; s++) {
+        void *base;
+        const wih_opt *o = find_opt(c, NULL, 0, *s, cfg, g, &base);
+        if (!o) {
+            fprintf(stderr, "wiharness: unknown option '-%c'\n", *s);
+            fprintf(stderr, "Try 'wiharness %s%s--help'.\n", c ? c->name : "", c ? " " : "");
+            return WIH_EXIT_INPUT;
+        }
+        if (o->type == WIH_OPT_FLAG) {
+            set_value(c, o, base, NULL, a);
+            continue;
+        }
+        const char *val = s[1] ? s + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+        if (!val) {
+            fprintf(stderr, "wiharness: option '-%c' needs a value (%s)\n", *s, o->metavar ? o->metavar : "VALUE");
+            return WIH_EXIT_INPUT;
+        }
+        return set_value(c, o, base, val, a);
+    }
+    return 0;
+}
+
 int wih_cli_parse(const wih_cmd *c, int argc, char **argv, void *cfg, wih_global_opts *g, int *npos, char ***pos)
 {
     char **p = wih_xcalloc((size_t)argc + 1, sizeof *p);
@@ -141,92 +218,16 @@ int wih_cli_parse(const wih_cmd *c, int argc, char **argv, void *cfg, wih_global
     bool only_pos = false;
     for (int i = 0; i < argc; i++) {
         char *a = argv[i];
-        if (only_pos || a[0] != '-' || !a[1]) {
+        int rc = 0;
+        if (only_pos || a[0] != '-' || !a[1])
             p[np++] = a;
-            continue;
-        }
-        if (!strcmp(a, "--")) {
+        else if (!strcmp(a, "--"))
             only_pos = true;
-            continue;
-        }
-        if (a[1] == '-') {
-            const char *name = a + 2;
-            const char *eq = strchr(name, '=');
-            size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            const wih_opt *o = c ? find_long(c->opts, c->nopts, name, len) : NULL;
-            void *base = cfg;
-            if (!o) {
-                o = find_long(k_global, k_nglobal, name, len);
-                base = g;
-            }
-            if (!o) {
-                char *given = wih_strdup(name);
-                given[len] = '\0';
-                const char *near = nearest_flag(c, given);
-                if (near)
-                    fprintf(stderr, "wiharness: unknown option '--%s'; did you mean '--%s'?\n", given, near);
-                else
-                    fprintf(stderr, "wiharness: unknown option '--%s'\n", given);
-                fprintf(stderr, "Try 'wiharness %s%s--help'.\n", c ? c->name : "", c ? " " : "");
-                free(given);
-                free(p);
-                return WIH_EXIT_INPUT;
-            }
-            const char *val = NULL;
-            if (o->type != WIH_OPT_FLAG) {
-                if (eq)
-                    val = eq + 1;
-                else if (i + 1 < argc)
-                    val = argv[++i];
-                else {
-                    fprintf(stderr, "wiharness: option '--%s' needs a value (%s)\n", o->name,
-                            o->metavar ? o->metavar : "VALUE");
-                    free(p);
-                    return WIH_EXIT_INPUT;
-                }
-            } else if (eq) {
-                fprintf(stderr, "wiharness: option '--%s' takes no value\n", o->name);
-                free(p);
-                return WIH_EXIT_INPUT;
-            }
-            int rc = set_value(c, o, base, val, a);
-            if (rc) {
-                free(p);
-                return rc;
-            }
-            continue;
-        }
-        /* short options, possibly bundled: -qv, -o json, -ojson */
-        for (char *s = a + 1; *s; s++) {
-            const wih_opt *o = c ? find_short(c->opts, c->nopts, *s) : NULL;
-            void *base = cfg;
-            if (!o) {
-                o = find_short(k_global, k_nglobal, *s);
-                base = g;
-            }
-            if (!o) {
-                char given[2] = {*s, 0};
-                fprintf(stderr, "wiharness: unknown option '-%s'\n", given);
-                fprintf(stderr, "Try 'wiharness %s%s--help'.\n", c ? c->name : "", c ? " " : "");
-                free(p);
-                return WIH_EXIT_INPUT;
-            }
-            if (o->type == WIH_OPT_FLAG) {
-                set_value(c, o, base, NULL, a);
-                continue;
-            }
-            const char *val = s[1] ? s + 1 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!val) {
-                fprintf(stderr, "wiharness: option '-%c' needs a value (%s)\n", *s, o->metavar ? o->metavar : "VALUE");
-                free(p);
-                return WIH_EXIT_INPUT;
-            }
-            int rc = set_value(c, o, base, val, a);
-            if (rc) {
-                free(p);
-                return rc;
-            }
-            break;
+        else
+            rc = a[1] == '-' ? parse_long(c, argc, argv, &i, cfg, g) : parse_short(c, argc, argv, &i, cfg, g);
+        if (rc) {
+            free(p);
+            return rc;
         }
     }
     *npos = np;

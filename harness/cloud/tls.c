@@ -14,12 +14,6 @@ static int write_pem(const char *dir, const char *file, const char *pem, mode_t 
     return r;
 }
 
-static void free_secret(char *s)
-{
-    if (s) memset(s, 0, strlen(s));
-    free(s);
-}
-
 int cloud_tls_generate(const char *dir, wih_err **err)
 {
     if (wih_mkdir_p(dir, 0700) != 0) {
@@ -43,7 +37,7 @@ int cloud_tls_generate(const char *dir, wih_err **err)
         r = 0;
     free(ca);
     free(crt);
-    free_secret(cakey);
-    free_secret(key);
+    wih_free_secret(cakey);
+    wih_free_secret(key);
     return r;
 }

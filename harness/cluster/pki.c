@@ -108,25 +108,21 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, const char *org, X509 *iss
     X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
     X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : n);
     X509 *iss = issuer ? issuer : c;
-    bool ok = true;
-    if (kind == 0) {
-        ok = ok && add_ext(c, iss, NID_basic_constraints, "critical,CA:TRUE");
-        ok = ok && add_ext(c, iss, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
-        ok = ok && add_ext(c, iss, NID_subject_key_identifier, "hash");
-    } else if (kind == 3) {
+    /* per kind: basic constraints, key usage, extended key usage */
+    static const char *const ext[4][3] = {
+        {"critical,CA:TRUE", "critical,keyCertSign,cRLSign,digitalSignature", NULL},
+        {"critical,CA:FALSE", "critical,digitalSignature,keyEncipherment", "serverAuth"},
+        {"critical,CA:FALSE", "critical,digitalSignature,keyEncipherment", "clientAuth"},
         /* a throwaway serving certificate that is its own CA (clients trust it directly) */
-        ok = ok && add_ext(c, iss, NID_basic_constraints, "critical,CA:TRUE");
-        ok = ok && add_ext(c, iss, NID_key_usage, "critical,digitalSignature,keyEncipherment,keyCertSign");
-        ok = ok && add_ext(c, iss, NID_ext_key_usage, "serverAuth");
-        ok = ok && add_ext(c, iss, NID_subject_key_identifier, "hash");
-        if (san) ok = ok && add_ext(c, iss, NID_subject_alt_name, san);
-    } else {
-        ok = ok && add_ext(c, iss, NID_basic_constraints, "critical,CA:FALSE");
-        ok = ok && add_ext(c, iss, NID_key_usage, "critical,digitalSignature,keyEncipherment");
-        ok = ok && add_ext(c, iss, NID_ext_key_usage, kind == 1 ? "serverAuth" : "clientAuth");
-        ok = ok && add_ext(c, iss, NID_authority_key_identifier, "keyid:always");
-        if (san) ok = ok && add_ext(c, iss, NID_subject_alt_name, san);
-    }
+        {"critical,CA:TRUE", "critical,digitalSignature,keyEncipherment,keyCertSign", "serverAuth"},
+    };
+    bool ca = kind == 0 || kind == 3;
+    bool ok = kind >= 0 && kind < 4 && add_ext(c, iss, NID_basic_constraints, ext[kind][0]) &&
+              add_ext(c, iss, NID_key_usage, ext[kind][1]);
+    if (ok && ext[kind][2]) ok = add_ext(c, iss, NID_ext_key_usage, ext[kind][2]);
+    if (ok) ok = ca ? add_ext(c, iss, NID_subject_key_identifier, "hash")
+                    : add_ext(c, iss, NID_authority_key_identifier, "keyid:always");
+    if (ok && san && kind != 0) ok = add_ext(c, iss, NID_subject_alt_name, san);
     if (!ok || !X509_sign(c, issuer_key ? issuer_key : key, EVP_sha256())) {
         X509_free(c);
         return NULL;

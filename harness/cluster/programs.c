@@ -16,14 +16,7 @@ static long http_do(const char *method, const char *url, const char *content_typ
                        .content_type = content_type, .body = body, .body_len = body ? strlen(body) : 0,
                        .ca_file = cafile, .cert_file = cert, .key_file = key, .timeout_ms = 10000,
                        .connect_timeout_ms = 2000, .max_body = (size_t)4 << 20};
-    wih_http_resp rs;
-    long status = wih_http_do(NULL, &rq, &rs, err) == 0 ? rs.status : -1;
-    if (resp && status >= 0) {
-        if (!rs.body.data) wih_buf_adds(&rs.body, "");
-        *resp = wih_buf_take(&rs.body);
-    }
-    wih_http_resp_free(&rs);
-    return status;
+    return wih_http_fetch(NULL, &rq, resp, err);
 }
 
 long cluster_http(const char *method, const char *url, const char *content_type, const char *body,

@@ -352,17 +352,22 @@ char *wih_http_escape(const char *s, bool keep_slash)
     return wih_buf_take(&b);
 }
 
-long wih_http_get_status(const char *url, const char *ca_file, const char *cert_file, const char *key_file,
-                         long timeout_ms, char **body, wih_err **err)
+long wih_http_fetch(wih_http *h, const wih_http_req *rq, char **body, wih_err **err)
 {
-    wih_http_req rq = {.url = url, .ca_file = ca_file, .cert_file = cert_file, .key_file = key_file,
-                       .timeout_ms = timeout_ms, .connect_timeout_ms = 2000, .max_body = (size_t)4 << 20};
     wih_http_resp rs;
-    long st = wih_http_do(NULL, &rq, &rs, err) == 0 ? rs.status : -1;
+    long st = wih_http_do(h, rq, &rs, err) == 0 ? rs.status : -1;
     if (body && st >= 0) {
         if (!rs.body.data) wih_buf_adds(&rs.body, "");
         *body = wih_buf_take(&rs.body);
     }
     wih_http_resp_free(&rs);
     return st;
+}
+
+long wih_http_get_status(const char *url, const char *ca_file, const char *cert_file, const char *key_file,
+                         long timeout_ms, char **body, wih_err **err)
+{
+    wih_http_req rq = {.url = url, .ca_file = ca_file, .cert_file = cert_file, .key_file = key_file,
+                       .timeout_ms = timeout_ms, .connect_timeout_ms = 2000, .max_body = (size_t)4 << 20};
+    return wih_http_fetch(NULL, &rq, body, err);
 }

@@ -7,6 +7,7 @@
 #include "wiharness/core.h"
 
 #include <cjson/cJSON.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,6 +61,13 @@ char *wih_xstrndup(const char *s, size_t n)
     memcpy(d, s, l);
     d[l] = '\0';
     return d;
+}
+
+void wih_free_secret(char *s)
+{
+    if (!s) return;
+    OPENSSL_cleanse(s, strlen(s));
+    free(s);
 }
 
 static void *cjson_malloc(size_t n)

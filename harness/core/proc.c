@@ -66,6 +66,17 @@ static void proc_cleanup(void *ctx)
     wih_proc_stop(p, 5000);
 }
 
+/* In a forked child before exec (async-signal-safe): the default dispositions. */
+static void child_default_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
 wih_proc *wih_proc_spawn(const wih_proc_opts *o, wih_err **err)
 {
     const char *name = o->name ? o->name : o->argv[0];
@@ -111,12 +122,7 @@ wih_proc *wih_proc_spawn(const wih_proc_opts *o, wih_err **err)
     }
     if (pid == 0) {
         /* child: only async-signal-safe calls until exec */
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_DFL;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGPIPE, &sa, NULL);
+        child_default_signals();
         setpgid(0, 0); /* a terminal's Ctrl-C reaches us, and we stop it ourselves */
         if (o->die_with_parent) {
             prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -426,12 +432,7 @@ int wih_run_capture(char *const *argv, char *const *env_add, const char *stdin_d
         return -1;
     }
     if (pid == 0) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_DFL;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGPIPE, &sa, NULL);
+        child_default_signals();
         dup2(pi[0], 0);
         dup2(po[1], 1);
         dup2(pe[1], 2);

@@ -46,10 +46,7 @@ static void minio_free(minio *m)
     if (!m) return;
     free(m->endpoint);
     free(m->root_user);
-    if (m->root_password) {
-        OPENSSL_cleanse(m->root_password, strlen(m->root_password));
-        free(m->root_password);
-    }
+    wih_free_secret(m->root_password);
     free(m);
 }
 
@@ -159,27 +156,15 @@ minio *minio_start(const minio_opts *o, wih_err **err)
         m->proc = NULL;
         goto fail;
     }
-    for (int i = 0; i < ne; i++) {
-        OPENSSL_cleanse(env[i], strlen(env[i]));
-        free(env[i]);
-    }
-    free(bin);
-    free(certs);
-    free(cas);
-    free(logdir);
-    free(parent);
-    return m;
 fail:
-    for (int i = 0; i < ne; i++) {
-        OPENSSL_cleanse(env[i], strlen(env[i]));
-        free(env[i]);
-    }
-    *err = wih_err_wrap(e, "starting MinIO");
+    for (int i = 0; i < ne; i++) wih_free_secret(env[i]);
     free(bin);
     free(certs);
     free(cas);
     free(logdir);
     free(parent);
+    if (!e && m->proc) return m;
+    *err = wih_err_wrap(e ? e : wih_err_new(WIH_EXIT_INFRA, "MinIO did not start"), "starting MinIO");
     minio_free(m);
     return NULL;
 }

@@ -23,12 +23,7 @@ struct s3_client {
     char *ca_file;
 };
 
-static void free_secret(char *s)
-{
-    if (!s) return;
-    OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
+#define free_secret wih_free_secret
 
 void s3_creds_clear(s3_creds *c)
 {

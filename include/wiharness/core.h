@@ -39,6 +39,8 @@ void *wih_xcalloc(size_t nmemb, size_t size);
 void *wih_xrealloc(void *p, size_t n); /* p is gone afterwards: assign the result */
 char *wih_xstrdup(const char *s);      /* NULL-safe */
 char *wih_xstrndup(const char *s, size_t n);
+/* Wipe a secret string (token, key, password) and free it; NULL-safe. */
+void wih_free_secret(char *s);
 
 /* -------------------------------------------------------------------- errors */
 /* An error says what failed, where in the input (file:line:col), and for HTTP

@@ -109,6 +109,10 @@ char *wih_http_trim(const char *s, size_t max);
  * keep_slash): for a query value or a path. */
 char *wih_http_escape(const char *s, bool keep_slash);
 
+/* wih_http_do, returning the status (-1 on a transport failure, err set) and
+ * the body in *body (a new string, "" when empty) when body is non-NULL. */
+long wih_http_fetch(wih_http *h, const wih_http_req *rq, char **body, wih_err **err);
+
 /* GET url and return its status (-1 on a transport failure, err set), the
  * body in *body when body is non-NULL: for readiness probes. Never retries. */
 long wih_http_get_status(const char *url, const char *ca_file, const char *cert_file, const char *key_file,
