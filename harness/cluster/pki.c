@@ -138,25 +138,43 @@ static bool exists(const char *dir, const char *name)
     return ok;
 }
 
-static EVP_PKEY *read_key(const char *dir, const char *name)
+static EVP_PKEY *key_of_pem(const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    return k;
+}
+
+static X509 *cert_of_pem(const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    return c;
+}
+
+static char *read_pem(const char *dir, const char *name)
 {
     char *p = wih_path_join(dir, name);
-    FILE *f = fopen(p, "r");
+    char *pem = wih_read_file(p, 1 << 20, NULL, NULL);
     free(p);
-    if (!f) return NULL;
-    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
+    return pem;
+}
+
+static EVP_PKEY *read_key(const char *dir, const char *name)
+{
+    char *pem = read_pem(dir, name);
+    EVP_PKEY *k = pem ? key_of_pem(pem) : NULL;
+    wih_free_secret(pem);
     return k;
 }
 
 static X509 *read_cert(const char *dir, const char *name)
 {
-    char *p = wih_path_join(dir, name);
-    FILE *f = fopen(p, "r");
-    free(p);
-    if (!f) return NULL;
-    X509 *c = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
+    char *pem = read_pem(dir, name);
+    X509 *c = pem ? cert_of_pem(pem) : NULL;
+    free(pem);
     return c;
 }
 
@@ -252,22 +270,6 @@ static char *pem_of(X509 *c, EVP_PKEY *k)
     if (s && k) OPENSSL_cleanse(p, (size_t)n);
     BIO_free(b);
     return s;
-}
-
-static EVP_PKEY *key_of_pem(const char *pem)
-{
-    BIO *b = BIO_new_mem_buf(pem, -1);
-    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    return k;
-}
-
-static X509 *cert_of_pem(const char *pem)
-{
-    BIO *b = BIO_new_mem_buf(pem, -1);
-    X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    return c;
 }
 
 wih_err *cluster_pki_make(const cluster_cert_req *r, char **cert_pem, char **key_pem)
