@@ -23,6 +23,7 @@ struct entry {
 };
 
 static struct entry *volatile g_top;
+static struct entry *g_ran; /* entries run by run_all: kept, so their ctx stays reachable (LeakSanitizer) */
 static int g_next_id;
 static size_t g_count;
 static volatile sig_atomic_t g_signal;
@@ -47,8 +48,9 @@ static void entry_free(struct entry *e)
     free(e);
 }
 
-/* Unlink e (whose predecessor link is *link) and run it if asked. */
-static void take(struct entry *volatile *link, struct entry *e, bool run)
+/* Unlink e (whose predecessor link is *link) and run it if asked; keep it
+ * (on g_ran) instead of freeing it when keep. */
+static void take(struct entry *volatile *link, struct entry *e, bool run, bool keep)
 {
     *link = e->next;
     g_count--;
@@ -59,7 +61,12 @@ static void take(struct entry *volatile *link, struct entry *e, bool run)
         if (g_signal) say_what(e->what);
         e->fn(e->ctx);
     }
-    entry_free(e);
+    if (keep) {
+        e->next = g_ran;
+        g_ran = e;
+    } else {
+        entry_free(e);
+    }
 }
 
 void wih_cleanup_run_all(void)
@@ -67,7 +74,7 @@ void wih_cleanup_run_all(void)
     if (g_running) return;
     g_running = 1;
     /* always take the current top: an entry's function may pop others */
-    while (g_top) take(&g_top, g_top, true);
+    while (g_top) take(&g_top, g_top, true, true);
     g_running = 0;
 }
 
@@ -100,7 +107,7 @@ void wih_cleanup_pop(int handle, bool run)
     if (handle < 0) return;
     for (struct entry *volatile *link = &g_top; *link; link = &(*link)->next)
         if ((*link)->id == handle) {
-            take(link, *link, run);
+            take(link, *link, run, false);
             return;
         }
 }

@@ -142,7 +142,7 @@ char *wih_cases_list(const char *rel, size_t min, wih_cases *out)
         out->names[out->n++] = wih_strdup(de->d_name);
     }
     closedir(d);
-    qsort(out->names, out->n, sizeof *out->names, cmp_names);
+    if (out->n) qsort(out->names, out->n, sizeof *out->names, cmp_names);
     if (too_many)
         return wih_asprintf("%s holds more than %d cases, more than the driver runs", out->root, WIH_CASES_MAX);
     if (out->n == 0) return wih_asprintf("%s holds no cases", out->root);
