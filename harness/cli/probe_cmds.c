@@ -20,10 +20,10 @@ typedef struct {
 } probe_cfg;
 
 static const wih_opt k_probe_opts[] = {
-    {"profile", 0, WIH_OPT_STR, offsetof(probe_cfg, profile), "P",
+    {"profile", 0, WIH_OPT_CHOICE, offsetof(probe_cfg, profile), WIH_PROFILE_CHOICES,
      "the SDK chain to follow: aws-irsa, azure-wi or gcp-fleet (default: the first cloud whose credential "
      "variables are set)", false},
-    {"sdk", 0, WIH_OPT_STR, offsetof(probe_cfg, sdk), "SDK",
+    {"sdk", 0, WIH_OPT_CHOICE, offsetof(probe_cfg, sdk), "boto3|go",
      "aws-irsa only: whose AWS chain, boto3 (default) or go (aws-sdk-go-v2)", false},
     {"access", 0, WIH_OPT_LIST, offsetof(probe_cfg, access), "OP:URL",
      "an access to try on MinIO, OP read|write|list|delete, URL s3://BUCKET/KEY", false},
