@@ -13,6 +13,7 @@
 
 #include "wiharness/cli.h"
 #include "wiharness/http.h"
+#include "wiharness/jsonpath.h"
 #include "wiharness/cluster.h"
 
 typedef struct {
@@ -50,10 +51,9 @@ static wih_err *target_load(const char *state_dir, cloud_target *t)
         free(dir);
         return e;
     }
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(st, "cloud");
-    const char *url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "url"));
-    const char *tf = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "admin_token_file"));
-    const char *ca = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "ca_file"));
+    const char *url = wih_json_get_str(st, "cloud.url");
+    const char *tf = wih_json_get_str(st, "cloud.admin_token_file");
+    const char *ca = wih_json_get_str(st, "cloud.ca_file");
     if (!url || !tf) {
         e = wih_err_new(WIH_EXIT_INFRA,
                         "the local chain in %s has no mock cloud (state.json has no \"cloud\" url/admin_token_file): "
@@ -65,7 +65,7 @@ static wih_err *target_load(const char *state_dir, cloud_target *t)
     }
     t->url = wih_strdup(url);
     t->ca_file = wih_strdup(ca);
-    t->issuer = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "issuer")));
+    t->issuer = wih_strdup(wih_json_member_str(st, "issuer"));
     free(dir);
     size_t n = 0;
     t->token = wih_read_file(tf, 4096, &n, &e);
@@ -103,7 +103,7 @@ static cJSON *admin_call(const cloud_target *t, const char *method, const char *
     } else {
         j = rs.body.len ? cJSON_ParseWithLength(rs.body.data, rs.body.len) : cJSON_CreateNull();
         if (st < 200 || st > 299) {
-            const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "error"));
+            const char *msg = wih_json_member_str(j, "error");
             *err = wih_err_new(st == 400 ? WIH_EXIT_INPUT : WIH_EXIT_INFRA, "the mock cloud refused %s %s: %s%s", method,
                                path, msg ? msg : "(no message)",
                                st == 401 ? " (the admin token in the state dir does not match the running cloud)" : "");
@@ -176,8 +176,8 @@ static wih_err *add_grant(cJSON *grants, const char *arg)
 
 static const char *str_of(const cJSON *o, const char *k)
 {
-    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
-    return s ? s : "";
+    const char *s = wih_json_member_str(o, k);
+    return s ? s : ""; /* the text view prints an absent field as empty */
 }
 
 static void print_role_text(const cJSON *r, FILE *out)

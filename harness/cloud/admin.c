@@ -17,7 +17,7 @@ static void admin_error(cloud_result *out, int status, const char *msg)
 
 static bool admin_authorized(const cloud *c, const cloud_request *rq)
 {
-    const char *authz = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq->headers, "authorization"));
+    const char *authz = wih_json_member_str(rq->headers, "authorization");
     const char *tok = authz && !strncasecmp(authz, "Bearer ", 7) ? authz + 7 : NULL;
     if (!tok || !c->admin_token || strlen(c->admin_token) < CLOUD_ADMIN_TOKEN_MIN) return false;
     /* constant time, length included: compare the digests */
@@ -57,9 +57,9 @@ static void put_provider(cloud *c, const cloud_request *rq, cloud_result *out)
 {
     wih_err *e = NULL;
     cJSON *j = cJSON_ParseWithLength(rq->body ? rq->body : "", rq->len);
-    const char *iss = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "issuer"));
+    const char *iss = wih_json_member_str(j, "issuer");
     const cJSON *jwks = cJSON_GetObjectItemCaseSensitive(j, "jwks");
-    const char *ca = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "ca_file"));
+    const char *ca = wih_json_member_str(j, "ca_file");
     int rc = !iss ? -1 : jwks ? cloud_provider_add(c, iss, jwks, &e) : cloud_provider_discover(c, iss, ca, &e);
     cJSON_Delete(j);
     if (rc != 0) {

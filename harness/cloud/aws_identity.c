@@ -12,11 +12,6 @@
 
 #define SKEW_S (15 * 60)
 
-static const char *hdr(const cloud_request *rq, const char *name)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq->headers, name));
-}
-
 typedef struct {
     char *akid, *scope, *signed_headers, *signature;
 } authz;
@@ -98,8 +93,8 @@ static bool scope_ok(const authz *a, cloud_result *out, const char *role)
 
 static void answer(const cloud_env *e, const cJSON *sess, const char *akid, cloud_result *out)
 {
-    const char *role = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sess, "role"));
-    const char *session = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sess, "session"));
+    const char *role = wih_json_member_str(sess, "role");
+    const char *session = wih_json_member_str(sess, "session");
     char *arn = wih_asprintf("arn:aws:sts::" CL_ACCOUNT ":assumed-role/%s/%s", role, session);
     char *rid = cloud_aws_role_id(role);
     char *x_arn = cl_xml_escape(arn), *x_sess = cl_xml_escape(session), *req = cl_rand_token(12);
@@ -130,9 +125,9 @@ static void answer(const cloud_env *e, const cJSON *sess, const char *akid, clou
 static bool authenticated(const cloud_env *e, const cloud_request *rq, const authz *a, const cJSON *sess,
                           cloud_result *out)
 {
-    const char *role = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sess, "role"));
-    const char *want_st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sess, "session_token"));
-    const char *st = hdr(rq, "x-amz-security-token");
+    const char *role = wih_json_member_str(sess, "role");
+    const char *want_st = wih_json_member_str(sess, "session_token");
+    const char *st = wih_json_member_str(rq->headers, "x-amz-security-token");
     const char *invalid = "The security token included in the request is invalid.";
     if (!want_st || !st || strlen(st) != strlen(want_st) || CRYPTO_memcmp(st, want_st, strlen(st))) {
         refuse(out, 403, "InvalidClientTokenId", invalid, "session-token", role);
@@ -144,7 +139,7 @@ static bool authenticated(const cloud_env *e, const cloud_request *rq, const aut
         return false;
     }
     if (!scope_ok(a, out, role)) return false;
-    const char *amzdate = hdr(rq, "x-amz-date");
+    const char *amzdate = wih_json_member_str(rq->headers, "x-amz-date");
     int64_t t = amz_time(amzdate);
     if (t < 0) {
         refuse(out, 400, "IncompleteSignature",
@@ -152,7 +147,7 @@ static bool authenticated(const cloud_env *e, const cloud_request *rq, const aut
         return false;
     }
     char *canon = cloud_sigv4_canonical_request(rq, a->signed_headers);
-    const char *secret = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sess, "secret_key"));
+    const char *secret = wih_json_member_str(sess, "secret_key");
     char *sig = cloud_sigv4_signature(secret ? secret : "", amzdate, a->scope, canon);
     free(canon);
     bool match = sig && strlen(sig) == strlen(a->signature) && !CRYPTO_memcmp(sig, a->signature, strlen(sig));
@@ -176,7 +171,7 @@ static bool authenticated(const cloud_env *e, const cloud_request *rq, const aut
 
 void cl_aws_caller_identity(const cloud_env *e, const cloud_request *rq, cloud_result *out)
 {
-    const char *h = hdr(rq, "authorization");
+    const char *h = wih_json_member_str(rq->headers, "authorization");
     if (!h) return refuse(out, 403, "MissingAuthenticationToken", "Request is missing Authentication Token", "signature",
                           NULL);
     authz a;

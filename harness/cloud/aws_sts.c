@@ -47,9 +47,9 @@ static void bad_request(cloud_result *out, const char *action, const char *code,
 /* The form checks of AssumeRoleWithWebIdentity; false when answered. */
 static bool assume_form_ok(const cJSON *f, cloud_result *out, long *duration)
 {
-    const char *missing = !cl_form_str(f, "RoleArn")            ? "RoleArn"
-                          : !cl_form_str(f, "RoleSessionName")  ? "RoleSessionName"
-                          : !cl_form_str(f, "WebIdentityToken") ? "WebIdentityToken"
+    const char *missing = !wih_json_member_str(f, "RoleArn")            ? "RoleArn"
+                          : !wih_json_member_str(f, "RoleSessionName")  ? "RoleSessionName"
+                          : !wih_json_member_str(f, "WebIdentityToken") ? "WebIdentityToken"
                                                                 : NULL;
     const char *a = "AssumeRoleWithWebIdentity";
     if (missing) {
@@ -58,13 +58,13 @@ static bool assume_form_ok(const cJSON *f, cloud_result *out, long *duration)
         free(m);
         return false;
     }
-    if (!session_name_ok(cl_form_str(f, "RoleSessionName"))) {
+    if (!session_name_ok(wih_json_member_str(f, "RoleSessionName"))) {
         bad_request(out, a, "ValidationError",
                     "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: "
                     "Member must satisfy regular expression pattern: [\\w+=,.@-]{2,64}");
         return false;
     }
-    const char *dur_s = cl_form_str(f, "DurationSeconds");
+    const char *dur_s = wih_json_member_str(f, "DurationSeconds");
     *duration = 3600;
     if (dur_s) {
         char *end;
@@ -106,7 +106,7 @@ static void assume_role(const cloud_env *e, const cJSON *f, cloud_result *out)
 {
     long duration;
     if (!assume_form_ok(f, out, &duration)) return;
-    const char *arn = cl_form_str(f, "RoleArn"), *token = cl_form_str(f, "WebIdentityToken");
+    const char *arn = wih_json_member_str(f, "RoleArn"), *token = wih_json_member_str(f, "WebIdentityToken");
     const char *role = cloud_role_from_arn(e->reg, arn);
     const char *want_aud = NULL;
     if (role) {
@@ -129,7 +129,7 @@ static void assume_role(const cloud_env *e, const cJSON *f, cloud_result *out)
                               : cJSON_IsArray(d.aud) && cJSON_IsString(cJSON_GetArrayItem(d.aud, 0))
                                   ? cJSON_GetArrayItem(d.aud, 0)->valuestring
                                   : "");
-        out->session = wih_strdup(cl_form_str(f, "RoleSessionName"));
+        out->session = wih_strdup(wih_json_member_str(f, "RoleSessionName"));
         out->duration = (int)duration;
     }
     cloud_decision_clear(&d);
@@ -199,7 +199,7 @@ void cloud_aws_sts(const cloud_env *e, const cloud_request *rq, cloud_result *ou
         wih_err_free(err);
         return;
     }
-    const char *action = cl_form_str(f, "Action"), *version = cl_form_str(f, "Version");
+    const char *action = wih_json_member_str(f, "Action"), *version = wih_json_member_str(f, "Version");
     if (!action) {
         bad_request(out, NULL, "MissingAction", "The request must contain the parameter Action");
     } else if (!strcmp(action, "GetCallerIdentity") && version && !strcmp(version, "2011-06-15")) {

@@ -4,6 +4,7 @@
 #define WIH_CLOUD_INT_H
 
 #include "wiharness/cloud.h"
+#include "wiharness/jsonpath.h"
 
 #define CL_ACCOUNT "000000000000"
 #define CL_STS_NS "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -12,7 +13,6 @@
 char *cl_rand_token(size_t nbytes);            /* base64url of CSPRNG bytes */
 void cl_iso8601(int64_t secs, char out[32]);    /* 2026-12-01T22:00:00Z */
 char *cl_xml_escape(const char *s);             /* NULL → "" */
-const char *cl_form_str(const cJSON *form, const char *name);
 cJSON *cl_simple_decision(const char *provider, const char *action, const char *role, const char *check,
                           const char *detail);
 /* The role object of the registry, or NULL. */

@@ -5,11 +5,12 @@
 
 #include "wiharness/cloud.h"
 #include "wiharness/http.h"
+#include "wiharness/jsonpath.h"
 
 char *cloud_discovery_jwks_uri(const cJSON *disc, const char *issuer, wih_err **err)
 {
-    const char *iss = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(disc, "issuer"));
-    const char *uri = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(disc, "jwks_uri"));
+    const char *iss = wih_json_member_str(disc, "issuer");
+    const char *uri = wih_json_member_str(disc, "jwks_uri");
     if (!cJSON_IsObject(disc)) {
         *err = wih_err_new(WIH_EXIT_INPUT, "the discovery document is not a JSON object");
         return NULL;

@@ -19,11 +19,11 @@ static void refuse(cloud_result *out, int64_t now, const char *error, int aad, c
 /* The form checks; false when answered. */
 static bool form_ok(const cloud_env *e, const cJSON *f, cloud_result *out)
 {
-    const char *missing = !cl_form_str(f, "grant_type")              ? "grant_type"
-                          : !cl_form_str(f, "client_id")             ? "client_id"
-                          : !cl_form_str(f, "client_assertion_type") ? "client_assertion_type"
-                          : !cl_form_str(f, "client_assertion")      ? "client_assertion"
-                          : !cl_form_str(f, "scope")                 ? "scope"
+    const char *missing = !wih_json_member_str(f, "grant_type")              ? "grant_type"
+                          : !wih_json_member_str(f, "client_id")             ? "client_id"
+                          : !wih_json_member_str(f, "client_assertion_type") ? "client_assertion_type"
+                          : !wih_json_member_str(f, "client_assertion")      ? "client_assertion"
+                          : !wih_json_member_str(f, "scope")                 ? "scope"
                                                                      : NULL;
     if (missing) {
         char *m = wih_asprintf("The request body must contain the following parameter: '%s'.", missing);
@@ -31,12 +31,12 @@ static bool form_ok(const cloud_env *e, const cJSON *f, cloud_result *out)
         free(m);
         return false;
     }
-    if (strcmp(cl_form_str(f, "grant_type"), "client_credentials")) {
+    if (strcmp(wih_json_member_str(f, "grant_type"), "client_credentials")) {
         refuse(out, e->now, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.",
                "unsupported grant_type");
         return false;
     }
-    if (strcmp(cl_form_str(f, "client_assertion_type"), JWT_BEARER)) {
+    if (strcmp(wih_json_member_str(f, "client_assertion_type"), JWT_BEARER)) {
         refuse(out, e->now, "invalid_request", 50027, "Invalid client_assertion_type.",
                "client_assertion_type is not jwt-bearer");
         return false;
@@ -124,11 +124,11 @@ void cloud_entra_token(const cloud_env *e, const char *tenant, const cloud_reque
         cJSON_Delete(f);
         return;
     }
-    const char *cid = cl_form_str(f, "client_id");
+    const char *cid = wih_json_member_str(f, "client_id");
     const char *role = cloud_role_from_client_id(e->reg, cid);
     cloud_decision d;
     cloud_verdict v =
-        cloud_check_token(e->reg, role ? role : "", cl_form_str(f, "client_assertion"), CLOUD_ENTRA_AUDIENCE, e->now, &d);
+        cloud_check_token(e->reg, role ? role : "", wih_json_member_str(f, "client_assertion"), CLOUD_ENTRA_AUDIENCE, e->now, &d);
     out->decision = cloud_decision_json(&d, "azure", "token", role ? role : cid);
     if (!role) {
         char *m = wih_asprintf("Application with identifier '%.64s' was not found in the directory '%.64s'.", cid,
@@ -140,7 +140,7 @@ void cloud_entra_token(const cloud_env *e, const char *tenant, const cloud_reque
     } else if (v != CLOUD_OK) {
         verdict_error(out, e->now, v, &d);
     } else {
-        issue(e, tenant, role, d.sub, cl_form_str(f, "scope"), out);
+        issue(e, tenant, role, d.sub, wih_json_member_str(f, "scope"), out);
     }
     cloud_decision_clear(&d);
     cJSON_Delete(f);

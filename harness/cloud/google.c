@@ -26,15 +26,10 @@ static const char *token_audience(const char *a)
     return strcmp(a, CLOUD_GOOGLE_WIF_AUDIENCE) ? NULL : CLOUD_GOOGLE_WIF_AUDIENCE;
 }
 
-static const char *header(const cloud_request *rq, const char *name)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq->headers, name));
-}
-
 /* The request as an object: JSON for application/json, else a form. */
 static cJSON *sts_params(const cloud_request *rq, wih_err **err)
 {
-    const char *ctype = header(rq, "content-type");
+    const char *ctype = wih_json_member_str(rq->headers, "content-type");
     if (ctype && !strncasecmp(ctype, "application/json", 16)) {
         cJSON *f = rq->len < CLOUD_FORM_MAX_BODY ? cJSON_ParseWithLength(rq->body ? rq->body : "", rq->len) : NULL;
         if (cJSON_IsObject(f)) return f;
@@ -54,8 +49,8 @@ static void refuse(cloud_result *out, const char *error, const char *desc, const
 /* The request checks; false when answered. */
 static bool sts_form_ok(const cJSON *f, cloud_result *out)
 {
-    const char *gt = cl_form_str(f, "grant_type"), *aud = cl_form_str(f, "audience");
-    const char *stt = cl_form_str(f, "subject_token_type"), *st = cl_form_str(f, "subject_token");
+    const char *gt = wih_json_member_str(f, "grant_type"), *aud = wih_json_member_str(f, "audience");
+    const char *stt = wih_json_member_str(f, "subject_token_type"), *st = wih_json_member_str(f, "subject_token");
     const char *missing = !gt ? "grant_type" : !aud ? "audience" : !stt ? "subject_token_type"
                                               : !st ? "subject_token" : NULL;
     if (missing) {
@@ -127,7 +122,7 @@ void cloud_google_sts(const cloud_env *e, const cloud_request *rq, cloud_result 
         cJSON_Delete(f);
         return;
     }
-    const char *st = cl_form_str(f, "subject_token"), *want = token_audience(cl_form_str(f, "audience"));
+    const char *st = wih_json_member_str(f, "subject_token"), *want = token_audience(wih_json_member_str(f, "audience"));
     bool fleet = !strcmp(want, CLOUD_GOOGLE_FLEET_POOL);
     cloud_decision d;
     /* the token's aud must name the provider (both spellings Google accepts), or Fleet's pool */
@@ -167,7 +162,7 @@ static wih_jwt *federated_token(const cloud_env *e, const char *tok)
 
 static bool principal_trusted(const cJSON *trust, const char *oiss, const char *sub)
 {
-    const char *want_iss = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(trust, "issuer"));
+    const char *want_iss = wih_json_member_str(trust, "issuer");
     if (!want_iss || !oiss || strcmp(want_iss, oiss) || !sub) return false;
     const cJSON *s;
     cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(trust, "subjects"))
@@ -210,7 +205,7 @@ static void grant(const cloud_env *e, const char *role, const char *sub, cloud_r
 void cloud_google_generate(const cloud_env *e, const char *email, const cloud_request *rq, cloud_result *out)
 {
     out->provider = "google";
-    const char *authz = header(rq, "authorization");
+    const char *authz = wih_json_member_str(rq->headers, "authorization");
     const char *tok = authz && !strncasecmp(authz, "Bearer ", 7) ? authz + 7 : NULL;
     wih_jwt *t = federated_token(e, tok);
     if (!t) {
@@ -229,7 +224,7 @@ void cloud_google_generate(const cloud_env *e, const char *email, const cloud_re
     d.checks = cJSON_CreateArray();
     d.iss = wih_strdup(oiss);
     d.sub = wih_strdup(sub);
-    d.want_iss = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(trust, "issuer")));
+    d.want_iss = wih_strdup(wih_json_member_str(trust, "issuer"));
     d.token_fp = wih_fingerprint(tok);
     d.verdict = !role ? CLOUD_ROLE_UNKNOWN : allowed ? CLOUD_OK : CLOUD_SUBJECT;
     d.check = !role ? "role" : allowed ? "ok" : "subject";
@@ -270,7 +265,7 @@ void cloud_google_tokeninfo(const cloud_env *e, const cloud_request *rq, cloud_r
     wih_err *err = NULL;
     cJSON *f = cloud_form_parse(params, get ? strlen(params) : rq->len, &err);
     wih_err_free(err);
-    const char *tok = cl_form_str(f, "access_token");
+    const char *tok = wih_json_member_str(f, "access_token");
     wih_jwt_code jc = WIH_JWT_EMPTY;
     wih_jwt *t = tok ? wih_jwt_parse(tok, &jc, NULL) : NULL;
     if (t) jc = wih_jwt_verify_ex(t, e->jwks, e->now, 0, WIH_JWT_REQUIRE_EXP | WIH_JWT_REQUIRE_KID, NULL);

@@ -27,7 +27,7 @@ int cl_load_or_make_key(cloud *c, const char *path, wih_err **err)
     }
     if (!k) return -1;
     cJSON *pub = wih_jwk_public(k);
-    char *fp = wih_fingerprint(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pub, "n")));
+    char *fp = wih_fingerprint(wih_json_member_str(pub, "n"));
     cJSON_Delete(pub);
     char *kid = wih_strdup(strchr(fp, ':') ? strchr(fp, ':') + 1 : fp);
     free(fp);

@@ -48,15 +48,10 @@ char *cl_xml_escape(const char *s)
     return r ? r : wih_strdup("");
 }
 
-const char *cl_form_str(const cJSON *form, const char *name)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(form, name));
-}
-
 const cJSON *cl_role(const cJSON *reg, const char *role)
 {
     if (!role) return NULL;
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(reg, "roles"), role);
+    const cJSON *r = wih_json_member(wih_json_member(reg, "roles"), role);
     return cJSON_IsObject(r) ? r : NULL;
 }
 

@@ -54,7 +54,7 @@ static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char
     cJSON *h = cls;
     char *k = wih_strdup(key);
     for (char *p = k; *p; p++) *p = (char)tolower((unsigned char)*p);
-    const char *old = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, k));
+    const char *old = wih_json_member_str(h, k);
     char *v = old ? wih_asprintf("%s,%s", old, value ? value : "") : wih_strdup(value ? value : "");
     cJSON_DeleteItemFromObjectCaseSensitive(h, k);
     cJSON_AddStringToObject(h, k, v);

@@ -124,14 +124,14 @@ char *cloud_sigv4_canonical_request(const cloud_request *rq, const char *signed_
     for (const char *p = signed_headers; *p;) {
         size_t len = strcspn(p, ";");
         char *name = wih_asprintf("%.*s", (int)len, p);
-        const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq->headers, name));
+        const char *v = wih_json_member_str(rq->headers, name);
         wih_buf_addf(&b, "%s:", name);
         add_trimmed(&b, v ? v : "");
         wih_buf_adds(&b, "\n");
         free(name);
         p += len + (p[len] == ';');
     }
-    const char *ph = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq->headers, "x-amz-content-sha256"));
+    const char *ph = wih_json_member_str(rq->headers, "x-amz-content-sha256");
     char *hash = ph ? wih_strdup(ph) : cloud_sha256_hex(rq->body ? rq->body : "", rq->len);
     wih_buf_addf(&b, "\n%s\n%s", signed_headers, hash);
     free(hash);

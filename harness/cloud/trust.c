@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "wiharness/cloud.h"
+#include "wiharness/jsonpath.h"
 
 static const char *const verdict_names[] = {
     [CLOUD_OK] = "ok",
@@ -101,7 +102,7 @@ cloud_verdict cloud_check_token(const cJSON *reg, const char *role, const char *
     d->check = "ok";
     d->token_fp = token && *token ? wih_fingerprint(token) : NULL;
     /* role NULL: only the token and its issuer (Google's STS exchange is not role-bound) */
-    const cJSON *r = role ? cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(reg, "roles"), role) : NULL;
+    const cJSON *r = wih_json_member(wih_json_member(reg, "roles"), role);
     if (role && !cJSON_IsObject(r)) return verdict(d, CLOUD_ROLE_UNKNOWN, "role", "no role named \"%.128s\"", role);
     if (role) step(d, "role", true);
     const cJSON *trust = cJSON_GetObjectItemCaseSensitive(r, "trust");
@@ -127,9 +128,7 @@ cloud_verdict cloud_check_token(const cJSON *reg, const char *role, const char *
     d->aud = aud ? cJSON_Duplicate(aud, true) : NULL;
     cloud_verdict v = CLOUD_OK;
 
-    const cJSON *prov = d->iss ? cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(reg, "providers"),
-                                                                  d->iss)
-                               : NULL;
+    const cJSON *prov = wih_json_member(wih_json_member(reg, "providers"), d->iss);
     if (!d->iss) {
         /* without iss no provider can be chosen */
         v = verdict(d, CLOUD_CLAIM_MISSING, "issuer", "the token has no iss claim");

@@ -479,6 +479,17 @@ const char *wih_json_get_str(const cJSON *root, const char *expr)
     return cJSON_IsString(n) ? n->valuestring : NULL;
 }
 
+const cJSON *wih_json_member(const cJSON *obj, const char *key)
+{
+    return cJSON_IsObject(obj) && key ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+}
+
+const char *wih_json_member_str(const cJSON *obj, const char *key)
+{
+    const cJSON *v = wih_json_member(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 /* ------------------------------------------------------------------- set */
 
 static wih_err *set_err(const wih_jpath *p, size_t i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -3,6 +3,7 @@
 #define WIH_DIAG_INT_H
 
 #include "wiharness/diagnosis.h"
+#include "wiharness/jsonpath.h"
 #include "wiharness/osmo.h"
 
 struct diag_ctx {
@@ -31,7 +32,6 @@ char *diag_where(const cJSON *src, const char *ptr);
 /* "facts#ptr" */
 char *diag_where_facts(const char *ptr);
 
-const char *diag_str(const cJSON *o, const char *k); /* string member or NULL */
 const cJSON *diag_obj(const cJSON *o, const char *k); /* object member or NULL */
 
 /* The known annotation/label keys of every profile. */

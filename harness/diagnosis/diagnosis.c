@@ -113,7 +113,7 @@ void diag_emit(diag_ctx *c, const diag_rule *r, char *where, char *cause, char *
     const cJSON *f;
     cJSON_ArrayForEach(f, c->findings)
     {
-        if (!strcmp(diag_str(f, "id"), r->id) && !strcmp(diag_str(f, "where"), where ? where : "")) {
+        if (!strcmp(wih_json_member_str(f, "id"), r->id) && !strcmp(wih_json_member_str(f, "where"), where ? where : "")) {
             free(where);
             free(cause);
             free(fix);
@@ -183,7 +183,7 @@ static int load_values(diag_ctx *c, wih_err **err)
     c->cfg = osmo_config_from_tree(copy, NULL, OSMO_MODE_AUTO, err);
     cJSON_Delete(copy);
     if (!c->cfg) {
-        *err = wih_err_wrap(*err, "%s", diag_str(c->values, "file") ? diag_str(c->values, "file") : "values");
+        *err = wih_err_wrap(*err, "%s", wih_json_member_str(c->values, "file") ? wih_json_member_str(c->values, "file") : "values");
         return -1;
     }
     switch (c->cfg->shape) {
@@ -210,7 +210,7 @@ static int pick_pools(diag_ctx *c, wih_err **err)
 {
     c->pools = cJSON_CreateArray();
     if (!c->cfg) return 0;
-    const char *want = diag_str(c->facts, "pool");
+    const char *want = wih_json_member_str(c->facts, "pool");
     if (want) {
         if (!cJSON_GetObjectItemCaseSensitive(c->cfg->pools, want)) {
             wih_buf b;
@@ -243,7 +243,7 @@ static int ctx_init(diag_ctx *c, const cJSON *facts, wih_err **err)
         *err = wih_err_new(WIH_EXIT_INPUT, "diagnosis facts must be a JSON object");
         return -1;
     }
-    const char *p = diag_str(facts, "profile");
+    const char *p = wih_json_member_str(facts, "profile");
     if (p) {
         bool ok = false;
         for (size_t i = 0; i < sizeof k_profiles / sizeof *k_profiles; i++) ok = ok || !strcmp(p, k_profiles[i]);
@@ -258,9 +258,9 @@ static int ctx_init(diag_ctx *c, const cJSON *facts, wih_err **err)
     c->values = diag_obj(facts, "values");
     if (c->values && load_values(c, err)) return -1;
     if (pick_pools(c, err)) return -1;
-    c->platform = diag_str(facts, "platform");
-    const char *ns = diag_str(facts, "namespace");
-    if (!ns) ns = diag_str(diag_obj(diag_obj(c->values, "tree"), "global"), "backendNamespace");
+    c->platform = wih_json_member_str(facts, "platform");
+    const char *ns = wih_json_member_str(facts, "namespace");
+    if (!ns) ns = wih_json_member_str(diag_obj(diag_obj(c->values, "tree"), "global"), "backendNamespace");
     c->ns = wih_strdup(ns ? ns : "osmo-workflows");
     return 0;
 }
@@ -319,7 +319,7 @@ static void pick(cJSON *dst, const cJSON *src, const char *const *keys)
 static void r_no_known_cause(diag_ctx *c, const diag_rule *r)
 {
     cJSON *sum = cJSON_CreateObject();
-    const char *fail = diag_str(c->facts, "failure");
+    const char *fail = wih_json_member_str(c->facts, "failure");
     if (fail) cJSON_AddStringToObject(sum, "failure", fail);
     if (c->profile) cJSON_AddStringToObject(sum, "profile", c->profile);
     static const char *const wk[] = {"profile", "decision", "reason", "message", "serviceAccount", "namespace", NULL};
@@ -359,8 +359,8 @@ char *diag_format_text(const cJSON *findings)
     const cJSON *f;
     cJSON_ArrayForEach(f, findings)
     {
-        wih_buf_addf(&b, "%s: [%s] %s\n    fix: %s\n", diag_str(f, "where"), diag_str(f, "id"), diag_str(f, "cause"),
-                     diag_str(f, "fix"));
+        wih_buf_addf(&b, "%s: [%s] %s\n    fix: %s\n", wih_json_member_str(f, "where"), wih_json_member_str(f, "id"), wih_json_member_str(f, "cause"),
+                     wih_json_member_str(f, "fix"));
         const cJSON *facts = cJSON_GetObjectItemCaseSensitive(f, "facts");
         if (facts) {
             char *s = cJSON_PrintUnformatted(facts);

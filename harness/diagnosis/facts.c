@@ -98,7 +98,7 @@ cJSON *diag_source_node(const char *file, const wih_ydocs *docs, size_t doc, con
 
 char *diag_where(const cJSON *src, const char *ptr)
 {
-    const char *file = diag_str(src, "file");
+    const char *file = wih_json_member_str(src, "file");
     if (!file) file = "?";
     const cJSON *pos = diag_obj(src, "pos");
     char *p = wih_strdup(ptr ? ptr : "");
@@ -121,12 +121,6 @@ char *diag_where(const cJSON *src, const char *ptr)
 char *diag_where_facts(const char *ptr)
 {
     return wih_asprintf("facts#%s", ptr);
-}
-
-const char *diag_str(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 const cJSON *diag_obj(const cJSON *o, const char *k)
@@ -216,7 +210,7 @@ static wih_err *check_k8s_object(const wih_ydocs *d, const cJSON *root)
  * contributes each of its items, positions kept. */
 static int add_objects(cJSON *arr, const char *path, const wih_ydocs *d, size_t i, const cJSON *root, wih_err **err)
 {
-    const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "kind"));
+    const char *kind = wih_json_member_str(root, "kind");
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
     if (cJSON_IsObject(root) && kind && !strcmp(kind, "List") && cJSON_IsArray(items)) {
         const cJSON *it;
@@ -316,7 +310,7 @@ cJSON *diag_jsonl(const char *text, const char *field, const char *value)
         line[n] = '\0';
         cJSON *o = cJSON_Parse(line);
         free(line);
-        const char *v = field ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, field)) : NULL;
+        const char *v = field ? wih_json_member_str(o, field) : NULL;
         if (cJSON_IsObject(o) && (!field || (v && value && !strcmp(v, value))))
             cJSON_AddItemToArray(out, o);
         else

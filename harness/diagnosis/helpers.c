@@ -8,13 +8,13 @@
 /* ---------------------------------------------------------------- helpers */
 bool diag_is_sa(const cJSON *src)
 {
-    const char *k = diag_str(diag_obj(src, "tree"), "kind");
+    const char *k = wih_json_member_str(diag_obj(src, "tree"), "kind");
     return k && !strcmp(k, "ServiceAccount");
 }
 
 const char *diag_annotation(const cJSON *obj, const char *key)
 {
-    return diag_str(diag_obj(diag_obj(obj, "metadata"), "annotations"), key);
+    return wih_json_member_str(diag_obj(diag_obj(obj, "metadata"), "annotations"), key);
 }
 
 const cJSON *diag_sa_list(const diag_ctx *c)
@@ -24,7 +24,7 @@ const cJSON *diag_sa_list(const diag_ctx *c)
 
 const char *diag_obj_name(const cJSON *src)
 {
-    const char *n = diag_str(diag_obj(diag_obj(src, "tree"), "metadata"), "name");
+    const char *n = wih_json_member_str(diag_obj(diag_obj(src, "tree"), "metadata"), "name");
     return n ? n : "?";
 }
 
@@ -82,7 +82,7 @@ char *diag_tpl_where(const diag_ctx *c, const char *name, const char *sub)
 
 const char *diag_values_file(const diag_ctx *c)
 {
-    const char *f = diag_str(c->values, "file");
+    const char *f = wih_json_member_str(c->values, "file");
     return f ? f : "the values file";
 }
 
@@ -94,7 +94,7 @@ cJSON *diag_pool_names(const diag_ctx *c, const char *pool)
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(c->cfg->pools, pool), *n;
     cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(p, "common_pod_template"))
         if (cJSON_IsString(n)) cJSON_AddItemToArray(out, cJSON_CreateString(n->valuestring));
-    const char *plat = c->platform ? c->platform : diag_str(p, "default_platform");
+    const char *plat = c->platform ? c->platform : wih_json_member_str(p, "default_platform");
     const cJSON *pl = diag_obj(diag_obj(p, "platforms"), plat ? plat : "default");
     cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(pl, "override_pod_template"))
         if (cJSON_IsString(n)) cJSON_AddItemToArray(out, cJSON_CreateString(n->valuestring));
@@ -136,7 +136,7 @@ const char *diag_sa_setter(const diag_ctx *c, const char *pool, const char **sa)
     *sa = NULL;
     cJSON_ArrayForEach(n, names)
     {
-        const char *s = diag_str(diag_obj(diag_tpl(c, n->valuestring), "spec"), "serviceAccountName");
+        const char *s = wih_json_member_str(diag_obj(diag_tpl(c, n->valuestring), "spec"), "serviceAccountName");
         if (s) {
             *sa = s;
             const cJSON *k = cJSON_GetObjectItemCaseSensitive(c->cfg->pod_templates, n->valuestring);
@@ -182,7 +182,7 @@ cJSON *diag_wlog(const diag_ctx *c)
 bool diag_emitted(const diag_ctx *c, const char *id)
 {
     const cJSON *f;
-    cJSON_ArrayForEach(f, c->findings) if (!strcmp(diag_str(f, "id"), id)) return true;
+    cJSON_ArrayForEach(f, c->findings) if (!strcmp(wih_json_member_str(f, "id"), id)) return true;
     return false;
 }
 
@@ -194,7 +194,7 @@ const cJSON *diag_wlog_find(cJSON *lines, const char *dec, const char *needle, i
     int i = 0;
     cJSON_ArrayForEach(l, lines)
     {
-        const char *d = diag_str(l, "decision"), *r = diag_str(l, "reason"), *m = diag_str(l, "message");
+        const char *d = wih_json_member_str(l, "decision"), *r = wih_json_member_str(l, "reason"), *m = wih_json_member_str(l, "message");
         if (d && !strcmp(d, dec) && ((r && strstr(r, needle)) || (m && strstr(m, needle)))) {
             *idx = i;
             return l;

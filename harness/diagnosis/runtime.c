@@ -20,7 +20,7 @@ static cJSON *lines_of(const diag_ctx *c, const char *key)
 static bool has_id(const diag_ctx *c, const char *id)
 {
     const cJSON *f;
-    cJSON_ArrayForEach(f, c->findings) if (!strcmp(diag_str(f, "id"), id)) return true;
+    cJSON_ArrayForEach(f, c->findings) if (!strcmp(wih_json_member_str(f, "id"), id)) return true;
     return false;
 }
 
@@ -40,7 +40,7 @@ static bool selector_matches(const cJSON *sel, const cJSON *labels, char **why)
     const cJSON *m;
     cJSON_ArrayForEach(m, diag_obj(sel, "matchLabels"))
     {
-        const char *v = diag_str(labels, m->string);
+        const char *v = wih_json_member_str(labels, m->string);
         if (!cJSON_IsString(m) || !v || strcmp(v, m->valuestring)) {
             *why = wih_asprintf("matchLabels %s=%s (it has %s)", m->string, cJSON_IsString(m) ? m->valuestring : "?",
                                 v ? v : "no such label");
@@ -49,9 +49,9 @@ static bool selector_matches(const cJSON *sel, const cJSON *labels, char **why)
     }
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(sel, "matchExpressions"))
     {
-        const char *key = diag_str(m, "key"), *op = diag_str(m, "operator");
+        const char *key = wih_json_member_str(m, "key"), *op = wih_json_member_str(m, "operator");
         if (!key || !op) continue;
-        const char *v = diag_str(labels, key);
+        const char *v = wih_json_member_str(labels, key);
         bool in = false;
         const cJSON *x;
         cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(m, "values")) in = in || (v && cJSON_IsString(x) && !strcmp(x->valuestring, v));
@@ -91,7 +91,7 @@ void diag_rt_namespace_not_selected(diag_ctx *c, const diag_rule *r)
                 char *p = wih_asprintf("/webhook_configurations/%d/webhooks/%d/%s", ci, wi, what);
                 diag_emit(c, r, diag_where_facts(p),
                           wih_asprintf("webhook \"%s\" is never called for this pod: its %s requires %s",
-                                       diag_str(wh, "name") ? diag_str(wh, "name") : "?", what, why),
+                                       wih_json_member_str(wh, "name") ? wih_json_member_str(wh, "name") : "?", what, why),
                           wih_asprintf("label the %s to match the %s (or widen the selector)",
                                        !strcmp(what, "namespaceSelector") ? "workflow namespace" : "pod template", what));
                 free(p);
@@ -105,7 +105,7 @@ void diag_rt_namespace_not_selected(diag_ctx *c, const diag_rule *r)
 
 void diag_rt_cabundle(diag_ctx *c, const diag_rule *r)
 {
-    const char *e = diag_str(c->facts, "webhook_call_error");
+    const char *e = wih_json_member_str(c->facts, "webhook_call_error");
     if (!e || !(strstr(e, "x509") || strstr(e, "certificate") || strstr(e, "tls:")))
         return;
     diag_emit(c, r, diag_where_facts("/webhook_call_error"),
@@ -121,7 +121,7 @@ static bool pod_has_identity_env(const cJSON *pod)
     cJSON_ArrayForEach(ct, cJSON_GetObjectItemCaseSensitive(diag_obj(pod, "spec"), "containers"))
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ct, "env"))
     {
-        const char *n = diag_str(e, "name");
+        const char *n = wih_json_member_str(e, "name");
         for (size_t i = 0; n && i < sizeof vars / sizeof *vars; i++)
             if (!strcmp(n, vars[i])) return true;
     }
@@ -136,7 +136,7 @@ void diag_rt_webhook_absent(diag_ctx *c, const diag_rule *r)
         return;
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c->facts, "webhook_log")) > 0) return;
     const cJSON *reg = cJSON_GetObjectItemCaseSensitive(c->facts, "webhook_registered");
-    const char *name = diag_str(diag_obj(pod, "metadata"), "name");
+    const char *name = wih_json_member_str(diag_obj(pod, "metadata"), "name");
     diag_emit(c, r, diag_where_facts("/webhook_log"),
               wih_asprintf("pod \"%s\" was admitted without identity env or token volume, and the identity webhook "
                            "recorded no decision for it%s",
@@ -160,10 +160,10 @@ static bool slash_only(const char *a, const char *b)
 /* The diagnosis id of one denied cloud decision line, or NULL. */
 static const char *cloud_id(const cJSON *l)
 {
-    const char *res = diag_str(l, "result"), *v = diag_str(l, "verdict"), *chk = diag_str(l, "failed_check");
-    const char *prov = diag_str(l, "provider"), *act = diag_str(l, "action");
+    const char *res = wih_json_member_str(l, "result"), *v = wih_json_member_str(l, "verdict"), *chk = wih_json_member_str(l, "failed_check");
+    const char *prov = wih_json_member_str(l, "provider"), *act = wih_json_member_str(l, "action");
     if (!res || strcmp(res, "deny") || !v) return NULL;
-    const char *want = diag_str(diag_obj(l, "expected"), "iss"), *got = diag_str(diag_obj(l, "actual"), "iss");
+    const char *want = wih_json_member_str(diag_obj(l, "expected"), "iss"), *got = wih_json_member_str(diag_obj(l, "actual"), "iss");
     bool azure = prov && !strcmp(prov, "azure"), google = prov && !strcmp(prov, "google");
     if (!strcmp(v, "issuer-unknown") || (!strcmp(v, "subject") && chk && !strcmp(chk, "trust-issuer"))) {
         if (slash_only(want, got)) return azure ? "azure-issuer-trailing-slash" : "issuer-mismatch";
@@ -199,18 +199,18 @@ void diag_rt_cloud_verdict(diag_ctx *c, const diag_rule *r)
             bool aud = strstr(r->id, "audience") != NULL, sub = strstr(r->id, "subject") || strstr(r->id, "binding");
             const char *k = aud ? "aud" : sub ? "sub" : "iss";
             char *e = jstr(cJSON_GetObjectItemCaseSensitive(exp, k)), *a = jstr(cJSON_GetObjectItemCaseSensitive(act, k));
-            const char *role = diag_str(l, "role");
+            const char *role = wih_json_member_str(l, "role");
             diag_emit(c, r, facts_at("/cloud_log/%d", i),
                       sub ? wih_asprintf("%s %s refused%s%s%s: %s (the token's sub is %s)",
-                                         diag_str(l, "provider") ? diag_str(l, "provider") : "cloud",
-                                         diag_str(l, "action") ? diag_str(l, "action") : "exchange",
+                                         wih_json_member_str(l, "provider") ? wih_json_member_str(l, "provider") : "cloud",
+                                         wih_json_member_str(l, "action") ? wih_json_member_str(l, "action") : "exchange",
                                          role ? " for \"" : "", role ? role : "", role ? "\"" : "",
-                                         diag_str(l, "detail") ? diag_str(l, "detail") : "", a)
+                                         wih_json_member_str(l, "detail") ? wih_json_member_str(l, "detail") : "", a)
                           : wih_asprintf("%s %s refused%s%s%s: %s (%s expected %s, token has %s)",
-                                         diag_str(l, "provider") ? diag_str(l, "provider") : "cloud",
-                                         diag_str(l, "action") ? diag_str(l, "action") : "exchange",
+                                         wih_json_member_str(l, "provider") ? wih_json_member_str(l, "provider") : "cloud",
+                                         wih_json_member_str(l, "action") ? wih_json_member_str(l, "action") : "exchange",
                                          role ? " for \"" : "", role ? role : "", role ? "\"" : "",
-                                         diag_str(l, "detail") ? diag_str(l, "detail") : "", k, e, a),
+                                         wih_json_member_str(l, "detail") ? wih_json_member_str(l, "detail") : "", k, e, a),
                       NULL);
             free(e);
             free(a);
@@ -226,14 +226,14 @@ void diag_rt_token_perms(diag_ctx *c, const diag_rule *r)
     const cJSON *probe = diag_obj(c->facts, "probe");
     if (!probe) return;
     const char *where = NULL, *msg = NULL;
-    const char *cands[][2] = {{"/probe/error", diag_str(probe, "error")},
-                              {"/probe/exchange/error", diag_str(diag_obj(probe, "exchange"), "error")},
-                              {"/probe/credential/detail", diag_str(diag_obj(probe, "credential"), "detail")}};
+    const char *cands[][2] = {{"/probe/error", wih_json_member_str(probe, "error")},
+                              {"/probe/exchange/error", wih_json_member_str(diag_obj(probe, "exchange"), "error")},
+                              {"/probe/credential/detail", wih_json_member_str(diag_obj(probe, "credential"), "detail")}};
     for (size_t i = 0; i < 3 && !msg; i++)
         if (cands[i][1] && strstr(cands[i][1], "ermission denied")) where = cands[i][0], msg = cands[i][1];
     if (!msg) return;
     const cJSON *tok = diag_obj(probe, "token");
-    const char *mode = diag_str(tok, "mode");
+    const char *mode = wih_json_member_str(tok, "mode");
     const cJSON *uid = cJSON_GetObjectItemCaseSensitive(tok, "uid"), *gid = cJSON_GetObjectItemCaseSensitive(tok, "gid");
     diag_emit(c, r, diag_where_facts(where),
               wih_asprintf("the container could not read its projected token (%s)%s%s%s%s%s", msg,
@@ -249,8 +249,8 @@ static const char *expected_result(const diag_ctx *c, const char *op, const char
     const cJSON *e;
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c->facts, "expect_access"))
     {
-        const char *eo = diag_str(e, "op"), *eu = diag_str(e, "url");
-        if (eo && eu && op && url && !strcmp(eo, op) && !strcmp(eu, url)) return diag_str(e, "result");
+        const char *eo = wih_json_member_str(e, "op"), *eu = wih_json_member_str(e, "url");
+        if (eo && eu && op && url && !strcmp(eo, op) && !strcmp(eu, url)) return wih_json_member_str(e, "result");
     }
     return NULL;
 }
@@ -262,8 +262,8 @@ void diag_rt_bucket(diag_ctx *c, const diag_rule *r)
     int i = 0;
     cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(diag_obj(c->facts, "probe"), "access"))
     {
-        const char *op = diag_str(a, "op"), *url = diag_str(a, "url"), *res = diag_str(a, "result");
-        const char *reason = diag_str(a, "reason"), *id = diag_str(a, "identity");
+        const char *op = wih_json_member_str(a, "op"), *url = wih_json_member_str(a, "url"), *res = wih_json_member_str(a, "result");
+        const char *reason = wih_json_member_str(a, "reason"), *id = wih_json_member_str(a, "identity");
         const char *want = expected_result(c, op, url);
         if (!res) {
             i++;
@@ -276,7 +276,7 @@ void diag_rt_bucket(diag_ctx *c, const diag_rule *r)
                                    "do not cover this bucket operation",
                                    op ? op : "?", url ? url : "?", id ? id : "the pod's identity",
                                    cJSON_GetObjectItemCaseSensitive(a, "status") ? cJSON_GetObjectItemCaseSensitive(a, "status")->valueint : 0,
-                                   diag_str(a, "code") ? " " : "", diag_str(a, "code") ? diag_str(a, "code") : ""),
+                                   wih_json_member_str(a, "code") ? " " : "", wih_json_member_str(a, "code") ? wih_json_member_str(a, "code") : ""),
                       wih_asprintf("grant %s on %s to the role (wiharness cloud role set … --grant)", op ? op : "the operation",
                                    url ? url : "the bucket"));
         if (leak && !strcmp(res, "allowed") && want && !strcmp(want, "denied"))
@@ -292,10 +292,10 @@ void diag_rt_bucket(diag_ctx *c, const diag_rule *r)
 /* ---------------------------------------------------- wrong-identity-answered */
 void diag_rt_wrong_identity(diag_ctx *c, const diag_rule *r)
 {
-    const char *want = diag_str(c->facts, "expected_identity");
+    const char *want = wih_json_member_str(c->facts, "expected_identity");
     const cJSON *probe = diag_obj(c->facts, "probe");
     if (!want || !probe) return;
-    const char *got = diag_str(diag_obj(probe, "exchange"), "identity");
+    const char *got = wih_json_member_str(diag_obj(probe, "exchange"), "identity");
     const char *where = "/probe/exchange/identity";
     char wbuf[64];
     if (!got) {
@@ -303,8 +303,8 @@ void diag_rt_wrong_identity(diag_ctx *c, const diag_rule *r)
         int i = 0;
         cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(probe, "access"))
         {
-            if (!got && diag_str(a, "identity")) {
-                got = diag_str(a, "identity");
+            if (!got && wih_json_member_str(a, "identity")) {
+                got = wih_json_member_str(a, "identity");
                 snprintf(wbuf, sizeof wbuf, "/probe/access/%d/identity", i);
                 where = wbuf;
             }
@@ -315,8 +315,8 @@ void diag_rt_wrong_identity(diag_ctx *c, const diag_rule *r)
     const cJSON *cred = diag_obj(probe, "credential");
     diag_emit(c, r, diag_where_facts(where),
               wih_asprintf("the cloud saw \"%s\", not the expected \"%s\" (the SDK used credential source %s%s%s%s)",
-                           got, want, diag_str(cred, "source") ? diag_str(cred, "source") : "?",
-                           diag_str(cred, "detail") ? ": " : "", diag_str(cred, "detail") ? diag_str(cred, "detail") : "",
+                           got, want, wih_json_member_str(cred, "source") ? wih_json_member_str(cred, "source") : "?",
+                           wih_json_member_str(cred, "detail") ? ": " : "", wih_json_member_str(cred, "detail") ? wih_json_member_str(cred, "detail") : "",
                            ""),
               NULL);
 }

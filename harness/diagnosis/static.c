@@ -60,8 +60,8 @@ void diag_r_helm_list_replaced(diag_ctx *c, const diag_rule *r)
     cJSON *chart = osmo_chart_defaults();
     cJSON_ArrayForEach(n, c->cfg->notes)
     {
-        if (strcmp(diag_str(n, "code"), "helm-list-replaced") || !diag_str(n, "path")) continue;
-        const char *path = diag_str(n, "path");
+        if (strcmp(wih_json_member_str(n, "code"), "helm-list-replaced") || !wih_json_member_str(n, "path")) continue;
+        const char *path = wih_json_member_str(n, "path");
         char *ptr = dotted_to_ptr(diag_obj(c->values, "tree"), path);
         /* the chart's own list at the same place */
         const char *rest = strstr(path, "podTemplates.");
@@ -69,7 +69,7 @@ void diag_r_helm_list_replaced(diag_ctx *c, const diag_rule *r)
         char *cp = rest ? dotted_to_ptr(chart, rest) : NULL;
         const cJSON *orig = cp ? diag_ptr_get(chart, cp) : NULL;
         char *items = orig ? cJSON_PrintUnformatted(orig) : wih_strdup("(see the chart's values.yaml)");
-        diag_emit(c, r, diag_where(c->values, ptr), wih_strdup(diag_str(n, "message")),
+        diag_emit(c, r, diag_where(c->values, ptr), wih_strdup(wih_json_member_str(n, "message")),
                   wih_asprintf("keep the chart's items in %s — the chart has %s — and add yours after them", path,
                                items));
         free(items);
@@ -148,7 +148,7 @@ void diag_r_template_not_in_pool(diag_ctx *c, const diag_rule *r)
 {
     if (!c->cfg) return;
     const cJSON *ut = diag_ptr_get(diag_obj(c->values, "tree"), c->tbase), *t;
-    const char *want = diag_str(c->facts, "pool");
+    const char *want = wih_json_member_str(c->facts, "pool");
     cJSON_ArrayForEach(t, (cJSON_IsObject(ut) ? ut : NULL))
     {
         bool used = false;
@@ -162,7 +162,7 @@ void diag_r_template_not_in_pool(diag_ctx *c, const diag_rule *r)
         cJSON *names = diag_pool_names(c, pool);
         char *ls = cJSON_PrintUnformatted(names);
         cJSON_Delete(names);
-        const char *sa = diag_str(diag_obj(t, "spec"), "serviceAccountName");
+        const char *sa = wih_json_member_str(diag_obj(t, "spec"), "serviceAccountName");
         diag_emit(c, r, diag_tpl_where(c, t->string, NULL),
                   wih_asprintf("pod template \"%s\" is defined, but pool \"%s\" does not list it (common_pod_template "
                                "%s)%s%s%s",
@@ -220,7 +220,7 @@ static char *label_misplaced(diag_ctx *c, const char *pool, char **where)
         if (why) break;
         for (int k = 0; k < 2 && !why; k++) {
             const char *kind = k ? "annotations" : "labels";
-            if (!diag_str(diag_obj(diag_obj(diag_obj(s, "tree"), "metadata"), kind), USE_LABEL)) continue;
+            if (!wih_json_member_str(diag_obj(diag_obj(diag_obj(s, "tree"), "metadata"), kind), USE_LABEL)) continue;
             *where = diag_sa_where(s, kind, USE_LABEL);
             why = wih_asprintf("it is on ServiceAccount \"%s\" (metadata.%s); since v1.0 the webhook selects pods by "
                                "their own label",
@@ -293,7 +293,7 @@ void diag_r_azure_use_label(diag_ctx *c, const diag_rule *r)
     if (!c->runtime_phase || diag_emitted(c, r->id)) return;
     const cJSON *pod = diag_obj(c->facts, "admitted_pod");
     if (!pod) pod = diag_obj(c->facts, "rendered_pod");
-    const char *lv = diag_str(diag_obj(diag_obj(pod, "metadata"), "labels"), USE_LABEL);
+    const char *lv = wih_json_member_str(diag_obj(diag_obj(pod, "metadata"), "labels"), USE_LABEL);
     if (pod && (!lv || strcmp(lv, "true")))
         diag_emit(c, r,
                   diag_where_facts(diag_obj(c->facts, "admitted_pod") ? "/admitted_pod/metadata/labels"
@@ -329,7 +329,7 @@ static void scan_env(diag_ctx *c, const diag_rule *r, env_fn fn)
                     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ct, "env"))
                     {
                         char *sub = wih_asprintf("/spec/%s/%d/env/%d", lists[l], ci, ei);
-                        if (diag_str(e, "name")) fn(c, r, p->valuestring, n->valuestring, sub, e);
+                        if (wih_json_member_str(e, "name")) fn(c, r, p->valuestring, n->valuestring, sub, e);
                         free(sub);
                         ei++;
                     }
@@ -347,7 +347,7 @@ static void static_env(diag_ctx *c, const diag_rule *r, const char *pool, const 
     static const char *const keys[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                                        "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_PASSWORD",
                                        "GOOGLE_APPLICATION_CREDENTIALS"};
-    const char *name = diag_str(env, "name"), *val = diag_str(env, "value");
+    const char *name = wih_json_member_str(env, "name"), *val = wih_json_member_str(env, "value");
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         if (strcmp(name, keys[i])) continue;
         /* the fleet's own credential configuration is workload identity */
@@ -366,11 +366,11 @@ void diag_r_static_credential(diag_ctx *c, const diag_rule *r)
     scan_env(c, r, static_env);
     if (!c->runtime_phase || diag_emitted(c, r->id)) return;
     const cJSON *cred = diag_obj(diag_obj(c->facts, "probe"), "credential");
-    const char *src = diag_str(cred, "source");
+    const char *src = wih_json_member_str(cred, "source");
     if (src && (!strcmp(src, "static-env") || !strcmp(src, "client-secret")))
         diag_emit(c, r, diag_where_facts("/probe/credential"),
                   wih_asprintf("the probe's SDK chain picked a static credential (%s: %s), not workload identity", src,
-                               diag_str(cred, "detail") ? diag_str(cred, "detail") : "?"),
+                               wih_json_member_str(cred, "detail") ? wih_json_member_str(cred, "detail") : "?"),
                   NULL);
 }
 
@@ -391,7 +391,7 @@ static bool aws_preset(const char *n)
 static void preset_env(diag_ctx *c, const diag_rule *r, const char *pool, const char *tname, const char *sub,
                        const cJSON *env)
 {
-    const char *name = diag_str(env, "name");
+    const char *name = wih_json_member_str(env, "name");
     bool aws = aws_preset(name);
     bool az = !strcmp(name, "AZURE_CLIENT_ID") || !strcmp(name, "AZURE_TENANT_ID") ||
               !strcmp(name, "AZURE_FEDERATED_TOKEN_FILE");
@@ -422,7 +422,7 @@ void diag_r_env_preset(diag_ctx *c, const diag_rule *r)
     if (!c->runtime_phase || diag_emitted(c, r->id)) return;
     /* runtime: the admitted pod's AWS_ROLE_ARN is not the ServiceAccount's role */
     const cJSON *pod = diag_obj(c->facts, "admitted_pod"), *ct, *e;
-    const char *san = diag_str(diag_obj(pod, "spec"), "serviceAccountName");
+    const char *san = wih_json_member_str(diag_obj(pod, "spec"), "serviceAccountName");
     const cJSON *sa = san ? diag_sa_named(c, san) : NULL;
     const char *want = sa ? diag_annotation(diag_obj(sa, "tree"), "eks.amazonaws.com/role-arn") : NULL;
     int ci = 0;
@@ -431,13 +431,13 @@ void diag_r_env_preset(diag_ctx *c, const diag_rule *r)
         int ei = 0;
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ct, "env"))
         {
-            const char *n = diag_str(e, "name"), *v = diag_str(e, "value");
+            const char *n = wih_json_member_str(e, "name"), *v = wih_json_member_str(e, "value");
             if (want && n && v && !strcmp(n, "AWS_ROLE_ARN") && strcmp(v, want)) {
                 char *p = wih_asprintf("/admitted_pod/spec/containers/%d/env/%d", ci, ei);
                 diag_emit(c, r, diag_where_facts(p),
                           wih_asprintf("container \"%s\" has AWS_ROLE_ARN=%s, but ServiceAccount \"%s\" names %s: the "
                                        "value was set before the webhook, which never overwrites it",
-                                       diag_str(ct, "name") ? diag_str(ct, "name") : "?", v, san, want),
+                                       wih_json_member_str(ct, "name") ? wih_json_member_str(ct, "name") : "?", v, san, want),
                           NULL);
                 free(p);
             }
@@ -459,12 +459,12 @@ void diag_r_env_breaks_mount(diag_ctx *c, const diag_rule *r)
         const cJSON *e;
         const char *file = NULL;
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ct, "env"))
-            if (diag_str(e, "name") && !strcmp(diag_str(e, "name"), "AWS_WEB_IDENTITY_TOKEN_FILE")) file = diag_str(e, "value");
+            if (wih_json_member_str(e, "name") && !strcmp(wih_json_member_str(e, "name"), "AWS_WEB_IDENTITY_TOKEN_FILE")) file = wih_json_member_str(e, "value");
         bool mounted = false;
         const cJSON *m;
         cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(ct, "volumeMounts"))
         {
-            const char *mp = diag_str(m, "mountPath");
+            const char *mp = wih_json_member_str(m, "mountPath");
             if (file && mp && !strncmp(file, mp, strlen(mp))) mounted = true;
         }
         if (file && !mounted) {
@@ -472,7 +472,7 @@ void diag_r_env_breaks_mount(diag_ctx *c, const diag_rule *r)
             diag_emit(c, r, diag_where_facts(p),
                       wih_asprintf("container \"%s\" has AWS_WEB_IDENTITY_TOKEN_FILE=%s but no volume is mounted "
                                    "there",
-                                   diag_str(ct, "name") ? diag_str(ct, "name") : "?", file),
+                                   wih_json_member_str(ct, "name") ? wih_json_member_str(ct, "name") : "?", file),
                       NULL);
             free(p);
         }
@@ -495,7 +495,7 @@ void diag_r_volume_collision(diag_ctx *c, const diag_rule *r)
             int vi = 0;
             cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(diag_obj(diag_tpl(c, n->valuestring), "spec"), "volumes"))
             {
-                const char *vn = diag_str(v, "name");
+                const char *vn = wih_json_member_str(v, "name");
                 for (size_t i = 0; vn && i < sizeof names / sizeof *names; i++) {
                     if (strcmp(vn, names[i])) continue;
                     char *sub = wih_asprintf("/spec/volumes/%d", vi);

@@ -33,7 +33,7 @@ void diag_r_sa_on_wrong_object(diag_ctx *c, const diag_rule *r)
             diag_emit(c, r, diag_sa_where(s, "annotations", a->string),
                       wih_asprintf("%s is on a %s named \"%s\", not on a ServiceAccount: the webhook reads only the "
                                    "pod's ServiceAccount, so nothing is injected",
-                                   a->string, diag_str(diag_obj(s, "tree"), "kind"), diag_obj_name(s)),
+                                   a->string, wih_json_member_str(diag_obj(s, "tree"), "kind"), diag_obj_name(s)),
                       wih_asprintf("put %s under metadata.annotations of ServiceAccount \"%s\" (kind: "
                                    "ServiceAccount) in the workflow namespace",
                                    a->string, diag_obj_name(s)));
@@ -69,7 +69,7 @@ void diag_r_annotation_typo(diag_ctx *c, const diag_rule *r)
     const cJSON *s;
     cJSON_ArrayForEach(s, diag_sa_list(c))
     {
-        char *what = wih_asprintf("%s \"%s\"", diag_str(diag_obj(s, "tree"), "kind"), diag_obj_name(s));
+        char *what = wih_asprintf("%s \"%s\"", wih_json_member_str(diag_obj(s, "tree"), "kind"), diag_obj_name(s));
         typo_scan(c, r, s, "", what);
         free(what);
     }
@@ -164,8 +164,8 @@ void diag_r_annotation_missing(diag_ctx *c, const diag_rule *r)
     const cJSON *l = diag_wlog_find(lines, "skipped", " annotation", &i);
     if (l)
         diag_emit(c, r, diag_wl_where(i),
-                  wih_asprintf("the %s webhook skipped the pod: %s", diag_str(l, "profile") ? diag_str(l, "profile") : "identity",
-                               diag_str(l, "reason")),
+                  wih_asprintf("the %s webhook skipped the pod: %s", wih_json_member_str(l, "profile") ? wih_json_member_str(l, "profile") : "identity",
+                               wih_json_member_str(l, "reason")),
                   NULL);
     cJSON_Delete(lines);
 }
@@ -288,7 +288,7 @@ void diag_r_azure_expiration(diag_ctx *c, const diag_rule *r)
     cJSON *lines = diag_wlog(c);
     int i;
     const cJSON *l = diag_wlog_find(lines, "denied", "token expiration", &i);
-    if (l) diag_emit(c, r, diag_wl_where(i), wih_asprintf("azure-wi denied the pod: %s", diag_str(l, "message")), NULL);
+    if (l) diag_emit(c, r, diag_wl_where(i), wih_asprintf("azure-wi denied the pod: %s", wih_json_member_str(l, "message")), NULL);
     cJSON_Delete(lines);
 }
 
@@ -299,7 +299,7 @@ void diag_r_sa_wrong_namespace(diag_ctx *c, const diag_rule *r)
     cJSON_ArrayForEach(s, diag_sa_list(c))
     {
         if (!diag_is_sa(s) || !diag_sa_relevant(c, s)) continue;
-        const char *ns = diag_str(diag_obj(diag_obj(s, "tree"), "metadata"), "namespace");
+        const char *ns = wih_json_member_str(diag_obj(diag_obj(s, "tree"), "metadata"), "namespace");
         if (!ns || !strcmp(ns, c->ns)) continue;
         diag_emit(c, r, diag_where(s, "/metadata/namespace"),
                   wih_asprintf("ServiceAccount \"%s\" is in namespace \"%s\", but workflow pods run in \"%s\": "
@@ -314,7 +314,7 @@ void diag_r_sa_wrong_namespace(diag_ctx *c, const diag_rule *r)
 static bool sa_exists_in_ns(const diag_ctx *c, const char *name)
 {
     const cJSON *s = diag_sa_named(c, name);
-    const char *ns = s ? diag_str(diag_obj(diag_obj(s, "tree"), "metadata"), "namespace") : NULL;
+    const char *ns = s ? wih_json_member_str(diag_obj(diag_obj(s, "tree"), "metadata"), "namespace") : NULL;
     return s && (!ns || !strcmp(ns, c->ns));
 }
 
@@ -350,14 +350,14 @@ void diag_r_sa_missing(diag_ctx *c, const diag_rule *r)
     cJSON *lines = diag_wlog(c);
     int i;
     const cJSON *l = azure_id ? diag_wlog_find(lines, "denied", "not found", &i) : diag_wlog_find(lines, "skipped", "not found", &i);
-    const char *san = l ? diag_str(l, "serviceAccount") : NULL;
+    const char *san = l ? wih_json_member_str(l, "serviceAccount") : NULL;
     /* an SA that does exist (in the facts) was a race, not a wrong name */
     if (l && !(san && !azure_id && sa_exists_in_ns(c, san)))
         diag_emit(c, r, diag_wl_where(i),
                   wih_asprintf("the %s webhook found no ServiceAccount \"%s\" in namespace \"%s\": %s",
-                               diag_str(l, "profile") ? diag_str(l, "profile") : "identity", san ? san : "?",
-                               diag_str(l, "namespace") ? diag_str(l, "namespace") : c->ns,
-                               diag_str(l, "message") ? diag_str(l, "message") : diag_str(l, "reason")),
+                               wih_json_member_str(l, "profile") ? wih_json_member_str(l, "profile") : "identity", san ? san : "?",
+                               wih_json_member_str(l, "namespace") ? wih_json_member_str(l, "namespace") : c->ns,
+                               wih_json_member_str(l, "message") ? wih_json_member_str(l, "message") : wih_json_member_str(l, "reason")),
                   NULL);
     cJSON_Delete(lines);
 }
@@ -367,8 +367,8 @@ void diag_rt_aws_sa_race(diag_ctx *c, const diag_rule *r)
     cJSON *lines = diag_wlog(c);
     int i;
     const cJSON *l = diag_wlog_find(lines, "skipped", "not found", &i);
-    const char *san = l ? diag_str(l, "serviceAccount") : NULL;
-    const char *prof = l ? diag_str(l, "profile") : NULL;
+    const char *san = l ? wih_json_member_str(l, "serviceAccount") : NULL;
+    const char *prof = l ? wih_json_member_str(l, "profile") : NULL;
     if (l && san && prof && strcmp(prof, "azure-wi") && sa_exists_in_ns(c, san))
         diag_emit(c, r, diag_wl_where(i),
                   wih_asprintf("the %s webhook did not find ServiceAccount \"%s/%s\" when the pod was created, yet it "

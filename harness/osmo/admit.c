@@ -8,14 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wiharness/jsonpath.h"
 #include "wiharness/osmo.h"
-
-static const char *str_at(const cJSON *o, const char *a, const char *b)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
-    if (b) v = cJSON_GetObjectItemCaseSensitive(v, b);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 static void note(cJSON *notes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(cJSON *notes, const char *fmt, ...)
@@ -34,8 +28,8 @@ static void note(cJSON *notes, const char *fmt, ...)
 static const cJSON *sa_for_pod(const cJSON *pod, const cJSON *sa, const char *pod_name, cJSON *notes)
 {
     if (!sa) return NULL;
-    const char *want = webhook_pod_sa_name(pod), *pod_ns = str_at(pod, "metadata", "namespace");
-    const char *have = str_at(sa, "metadata", "name"), *have_ns = str_at(sa, "metadata", "namespace");
+    const char *want = webhook_pod_sa_name(pod), *pod_ns = wih_json_get_str(pod, "metadata.namespace");
+    const char *have = wih_json_get_str(sa, "metadata.name"), *have_ns = wih_json_get_str(sa, "metadata.namespace");
     if (!have || strcmp(have, want)) {
         note(notes, "pod %s runs under service account \"%s\", but the given ServiceAccount is \"%s\": "
                     "the webhook would not find it (treated as missing)",
@@ -85,10 +79,12 @@ int osmo_admit_pods(cJSON *pods, webhook_profile p, const cJSON *sa, const webho
             }
             cJSON_ReplaceItemViaPointer(pods, pod, mut);
             pod = mut;
-            if (r.configmap)
-                note(notes, "%s: the webhook would also create ConfigMap %s/%s for pod %s", prof,
-                     str_at(r.configmap, "metadata", "namespace") ? str_at(r.configmap, "metadata", "namespace") : "?",
-                     str_at(r.configmap, "metadata", "name") ? str_at(r.configmap, "metadata", "name") : "?", name);
+            if (r.configmap) {
+                const char *cns = wih_json_get_str(r.configmap, "metadata.namespace"),
+                           *cn = wih_json_get_str(r.configmap, "metadata.name");
+                note(notes, "%s: the webhook would also create ConfigMap %s/%s for pod %s", prof, cns ? cns : "?",
+                     cn ? cn : "?", name);
+            }
             break;
         }
         }

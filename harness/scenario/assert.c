@@ -377,17 +377,11 @@ const char *scn_principal_map_role_of(void *ctx, const char *principal)
     return NULL;
 }
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static const cJSON *find_check(const cJSON *verdict, const char *op, const char *url)
 {
     const cJSON *acc = cJSON_GetObjectItemCaseSensitive(verdict, "access");
     for (const cJSON *c = cJSON_IsArray(acc) ? acc->child : NULL; c; c = c->next) {
-        const char *o = jstr(c, "op"), *u = jstr(c, "url");
+        const char *o = wih_json_member_str(c, "op"), *u = wih_json_member_str(c, "url");
         if (o && u && !strcmp(o, op) && !strcmp(u, url)) return c;
     }
     return NULL;
@@ -401,7 +395,7 @@ static char *checks_list(const cJSON *verdict)
     const cJSON *acc = cJSON_GetObjectItemCaseSensitive(verdict, "access");
     int n = 0;
     for (const cJSON *c = cJSON_IsArray(acc) ? acc->child : NULL; c; c = c->next, n++) {
-        const char *o = jstr(c, "op"), *u = jstr(c, "url");
+        const char *o = wih_json_member_str(c, "op"), *u = wih_json_member_str(c, "url");
         wih_buf_addf(&b, "%s%s %s", n ? ", " : "", o ? o : "?", u ? u : "?");
     }
     char *l = wih_buf_take(&b);
@@ -413,7 +407,7 @@ static char *checks_list(const cJSON *verdict)
 /* "denied (reason bucket-refused, code AccessDenied)" */
 static char *result_text(const cJSON *c)
 {
-    const char *res = jstr(c, "result"), *reason = jstr(c, "reason"), *code = jstr(c, "code");
+    const char *res = wih_json_member_str(c, "result"), *reason = wih_json_member_str(c, "reason"), *code = wih_json_member_str(c, "code");
     if (!reason && !code) return wih_strdup(res ? res : "null");
     return wih_asprintf("%s (%s%s%s%s%s)", res ? res : "null", reason ? "reason " : "", reason ? reason : "",
                         reason && code ? ", " : "", code ? "code " : "", code ? code : "");
@@ -423,7 +417,7 @@ static char *result_text(const cJSON *c)
 static char *identity_text(const cJSON *verdict, const char *principal, const char *role)
 {
     const cJSON *cred = cJSON_GetObjectItemCaseSensitive(verdict, "credential");
-    const char *src = jstr(cred, "source"), *detail = jstr(cred, "detail");
+    const char *src = wih_json_member_str(cred, "source"), *detail = wih_json_member_str(cred, "detail");
     char *who = principal ? wih_asprintf("%s (%s%s)", principal, role ? "role " : "not a scenario role",
                                          role ? role : "")
                           : wih_strdup("no identity");
@@ -460,14 +454,14 @@ static int assert_one(const scn_access *x, size_t i, const cJSON *verdict, const
         add_item(r, SCN_M_MISMATCH, p, what, wih_strdup("absent"), checks_list(verdict), NULL, NULL);
     } else {
         free(what);
-        check_field(r, NULL, i, "result", scn_result_name(x->result), jstr(c, "result"), result_text(c));
+        check_field(r, NULL, i, "result", scn_result_name(x->result), wih_json_member_str(c, "result"), result_text(c));
         if (x->identity) {
-            const char *principal = jstr(c, "identity");
+            const char *principal = wih_json_member_str(c, "identity");
             const char *role = principal && role_of ? role_of(ctx, principal) : NULL;
             check_field(r, NULL, i, "identity", x->identity, role, identity_text(verdict, principal, role));
         }
-        if (x->reason) check_field(r, NULL, i, "reason", x->reason, jstr(c, "reason"), NULL);
-        if (x->code) check_field(r, NULL, i, "code", x->code, jstr(c, "code"), NULL);
+        if (x->reason) check_field(r, NULL, i, "reason", x->reason, wih_json_member_str(c, "reason"), NULL);
+        if (x->code) check_field(r, NULL, i, "code", x->code, wih_json_member_str(c, "code"), NULL);
     }
     /* positions: every item of this expectation points at its line */
     for (size_t k = 0; k < r->n; k++)

@@ -162,8 +162,7 @@ void wh_aws_mutate(const cJSON *pod, const cJSON *sa, const webhook_aws_opts *o,
     const char *prefix = o->annotation_prefix;
     const char *sa_name = webhook_pod_sa_name(pod);
     /* objectSelector of upstream's deploy/mutatingwebhook.yaml (fixed key) */
-    if (cJSON_GetObjectItemCaseSensitive(wh_path(pod, "metadata", "labels"),
-                                         "eks.amazonaws.com/skip-pod-identity-webhook")) {
+    if (wih_json_member(wih_json_get(pod, "metadata.labels"), "eks.amazonaws.com/skip-pod-identity-webhook")) {
         wh_skip(r, "objectSelector: pod has label eks.amazonaws.com/skip-pod-identity-webhook");
         return;
     }
@@ -202,8 +201,8 @@ void wh_aws_mutate(const cJSON *pod, const cJSON *sa, const webhook_aws_opts *o,
     }
 
     char *token_file = clean_join(o->token_mount_path, "token");
-    const cJSON *ns = wh_path(pod, "spec", "nodeSelector");
-    const char *os1 = wh_str(ns, "beta.kubernetes.io/os"), *os2 = wh_str(ns, "kubernetes.io/os");
+    const cJSON *ns = wih_json_get(pod, "spec.nodeSelector");
+    const char *os1 = wih_json_member_str(ns, "beta.kubernetes.io/os"), *os2 = wih_json_member_str(ns, "kubernetes.io/os");
     if ((os1 && !strcmp(os1, "windows")) || (os2 && !strcmp(os2, "windows"))) {
         char *w = wih_asprintf("C:%s", token_file);
         for (char *c = w; *c; c++)
@@ -228,7 +227,7 @@ void wh_aws_mutate(const cJSON *pod, const cJSON *sa, const webhook_aws_opts *o,
         cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, fields[f]))
         {
             cJSON *copy = cJSON_Duplicate(c, 1);
-            const char *name = wh_str(c, "name");
+            const char *name = wih_json_member_str(c, "name");
             if (!(name && in_list(skip, nskip, name)) && cJSON_IsObject(copy) && add_env(copy, &k)) changed = true;
             /* upstream marshals corev1.Container: "resources" is always present */
             if (cJSON_IsObject(copy) && !cJSON_GetObjectItemCaseSensitive(copy, "resources"))

@@ -168,7 +168,7 @@ static void mutate_list(cJSON *list, const az_cfg *k)
     cJSON *c;
     cJSON_ArrayForEach(c, list)
     {
-        if (!cJSON_IsObject(c) || skipped(k->skip, wh_str(c, "name"))) continue;
+        if (!cJSON_IsObject(c) || skipped(k->skip, wih_json_member_str(c, "name"))) continue;
         const char *names[4] = {"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE",
                                 "AZURE_AUTHORITY_HOST"};
         const char *vals[4] = {k->client_id, k->tenant_id, k->token_file, k->authority};
@@ -189,9 +189,9 @@ static bool has_token_path_source(const cJSON *vols, const char *path)
     cJSON_ArrayForEach(v, vols)
     {
         const cJSON *s;
-        cJSON_ArrayForEach(s, wh_path(v, "projected", "sources"))
+        cJSON_ArrayForEach(s, wih_json_get(v, "projected.sources"))
         {
-            const char *p = wh_str(cJSON_GetObjectItemCaseSensitive(s, "serviceAccountToken"), "path");
+            const char *p = wih_json_get_str(s, "serviceAccountToken.path");
             if (p && !strcmp(p, path)) return true;
         }
     }

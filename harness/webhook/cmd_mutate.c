@@ -92,7 +92,7 @@ static int run_mutate(void *vcfg, int argc, char **argv)
         goto out;
     }
     if (sa) {
-        const char *want = webhook_pod_sa_name(pod), *have = wh_str(wh_path(sa, "metadata", NULL), "name");
+        const char *want = webhook_pod_sa_name(pod), *have = wih_json_get_str(sa, "metadata.name");
         if (have && strcmp(have, want))
             wih_warn("the pod uses service account \"%s\" but %s is \"%s\"; using it anyway", want, c->sa, have);
     }

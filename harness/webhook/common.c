@@ -26,51 +26,39 @@ int webhook_profile_parse(const char *s, webhook_profile *out)
     return -1;
 }
 
-const char *wh_str(const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-const cJSON *wh_path(const cJSON *obj, const char *a, const char *b)
-{
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, a);
-    return b ? cJSON_GetObjectItemCaseSensitive(x, b) : x;
-}
-
 const char *wh_annotation(const cJSON *obj, const char *key)
 {
-    return wh_str(wh_path(obj, "metadata", "annotations"), key);
+    return wih_json_member_str(wih_json_get(obj, "metadata.annotations"), key);
 }
 
 const char *wh_label(const cJSON *obj, const char *key)
 {
-    return wh_str(wh_path(obj, "metadata", "labels"), key);
+    return wih_json_member_str(wih_json_get(obj, "metadata.labels"), key);
 }
 
 bool wh_has_annotation(const cJSON *obj, const char *key)
 {
-    return cJSON_GetObjectItemCaseSensitive(wh_path(obj, "metadata", "annotations"), key) != NULL;
+    return wih_json_member(wih_json_get(obj, "metadata.annotations"), key) != NULL;
 }
 
 const char *webhook_pod_sa_name(const cJSON *pod)
 {
-    const char *s = wh_str(wh_path(pod, "spec", NULL), "serviceAccountName");
+    const char *s = wih_json_get_str(pod, "spec.serviceAccountName");
     return s && *s ? s : "default";
 }
 
 char *webhook_pod_display_name(const cJSON *pod)
 {
-    const char *n = wh_str(wh_path(pod, "metadata", NULL), "name");
+    const char *n = wih_json_get_str(pod, "metadata.name");
     if (n && *n) return wih_strdup(n);
-    const char *g = wh_str(wh_path(pod, "metadata", NULL), "generateName");
+    const char *g = wih_json_get_str(pod, "metadata.generateName");
     return wih_asprintf("%s (prefix)", g ? g : "");
 }
 
 const char *wh_namespace(const cJSON *pod, const char *ns)
 {
     if (ns && *ns) return ns;
-    const char *n = wh_str(wh_path(pod, "metadata", NULL), "namespace");
+    const char *n = wih_json_get_str(pod, "metadata.namespace");
     return n && *n ? n : "default";
 }
 
@@ -190,7 +178,7 @@ bool wh_env_has(const cJSON *container, const char *name)
     const cJSON *e;
     cJSON_ArrayForEach(e, env)
     {
-        const char *n = wh_str(e, "name");
+        const char *n = wih_json_member_str(e, "name");
         if (n && !strcmp(n, name)) return true;
     }
     return false;
@@ -220,7 +208,7 @@ cJSON *wh_named(const cJSON *arr, const char *name, int *index)
     cJSON *e;
     cJSON_ArrayForEach(e, arr)
     {
-        const char *n = wh_str(e, "name");
+        const char *n = wih_json_member_str(e, "name");
         if (n && !strcmp(n, name)) {
             if (index) *index = i;
             return e;

@@ -133,7 +133,7 @@ int webhook_review(const webhook_handler *h, const char *body, size_t len, const
     const cJSON *av = cJSON_GetObjectItemCaseSensitive(root, "apiVersion");
     if (cJSON_IsString(av) && !strncmp(av->valuestring, "admission.k8s.io/", 17)) api = av->valuestring;
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(root, "request");
-    const char *uid = wh_str(req, "uid");
+    const char *uid = wih_json_member_str(req, "uid");
     logctx c = {.uid = uid};
     const char *err = NULL;
     if (!root)
@@ -145,8 +145,8 @@ int webhook_review(const webhook_handler *h, const char *body, size_t len, const
     else if (!uid)
         err = "malformed AdmissionReview: missing request.uid";
     const cJSON *pod = cJSON_GetObjectItemCaseSensitive(req, "object");
-    const char *kind = wh_str(cJSON_GetObjectItemCaseSensitive(req, "kind"), "kind");
-    const char *op = wh_str(req, "operation");
+    const char *kind = wih_json_get_str(req, "kind.kind");
+    const char *op = wih_json_member_str(req, "operation");
     bool other = (kind && strcmp(kind, "Pod")) || (op && strcmp(op, "CREATE"));
     /* a DELETE carries no object: only a Pod CREATE needs one */
     if (!err && !other && !cJSON_IsObject(pod)) err = "malformed AdmissionReview: request.object is not an object";
@@ -156,7 +156,7 @@ int webhook_review(const webhook_handler *h, const char *body, size_t len, const
         cJSON_Delete(root);
         return 200;
     }
-    c.ns = wh_namespace(pod, wh_str(req, "namespace"));
+    c.ns = wh_namespace(pod, wih_json_member_str(req, "namespace"));
     c.sa = webhook_pod_sa_name(pod);
     c.pod = webhook_pod_display_name(pod);
     if (other) {

@@ -2,10 +2,9 @@
 #ifndef WIH_WEBHOOK_INT_H
 #define WIH_WEBHOOK_INT_H
 
+#include "wiharness/jsonpath.h"
 #include "wiharness/webhook.h"
 
-const char *wh_str(const cJSON *obj, const char *key);
-const cJSON *wh_path(const cJSON *obj, const char *a, const char *b);
 const char *wh_annotation(const cJSON *obj, const char *key);
 bool wh_has_annotation(const cJSON *obj, const char *key);
 const char *wh_label(const cJSON *obj, const char *key);

@@ -88,6 +88,13 @@ const cJSON *wih_json_get_why(const cJSON *root, const char *expr, char **why);
 bool wih_json_exists(const cJSON *root, const char *expr);
 /* The selected string, or NULL when absent or not a string (borrowed). */
 const char *wih_json_get_str(const cJSON *root, const char *expr);
+/* One member of an object, the key taken literally (a header name, a role,
+ * an annotation key held in a variable: dots and brackets are part of the
+ * key, nothing is parsed). NULL when obj is no object or lacks key. Borrowed.
+ * For a literal path use wih_json_get / wih_json_get_str. */
+const cJSON *wih_json_member(const cJSON *obj, const char *key);
+/* The member when it is a string, else NULL (borrowed). */
+const char *wih_json_member_str(const cJSON *obj, const char *key);
 
 /* Set the node at path to value (owned; freed on error). Rules:
  *   - a missing object member on the way is created as {} (or the value at

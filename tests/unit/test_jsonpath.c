@@ -78,6 +78,35 @@ START_TEST(get_and_why)
 }
 END_TEST
 
+START_TEST(member)
+{
+    cJSON *root = load("member.yaml");
+    const cJSON *doc = need(root, "doc");
+    count_items(need(root, "member"), 8);
+    for (const cJSON *c = need(root, "member")->child; c; c = c->next) {
+        const char *on = need(c, "at")->valuestring, *key = need(c, "key")->valuestring;
+        const cJSON *obj = wih_json_get(doc, on);
+        const cJSON *m = wih_json_member(obj, key);
+        const char *str = wih_json_member_str(obj, key);
+        if (cJSON_IsTrue(cJSON_GetObjectItem(c, "absent"))) {
+            ck_assert_msg(m == NULL && str == NULL, "%s / %s: found %s", on, key, cJSON_PrintUnformatted(m));
+            continue;
+        }
+        ck_assert_msg(m && cJSON_Compare(m, need(c, "value"), 1), "%s / %s: got %s", on, key,
+                      m ? cJSON_PrintUnformatted(m) : "nothing");
+        const cJSON *ws = need(c, "str");
+        if (cJSON_IsString(ws))
+            ck_assert_msg(str && !strcmp(str, ws->valuestring), "%s / %s: str %s", on, key, str ? str : "(null)");
+        else
+            ck_assert_msg(str == NULL, "%s / %s: str %s, want none (not a string)", on, key, str);
+    }
+    ck_assert_ptr_null(wih_json_member(NULL, "a"));
+    ck_assert_ptr_null(wih_json_member(doc, NULL));
+    ck_assert_ptr_null(wih_json_member_str(NULL, "a"));
+    cJSON_Delete(root);
+}
+END_TEST
+
 START_TEST(syntax)
 {
     cJSON *root = load("syntax.yaml");
@@ -193,6 +222,7 @@ int main(void)
     Suite *s = suite_create("jsonpath");
     TCase *tc = tcase_create("jsonpath");
     tcase_add_test(tc, get_and_why);
+    tcase_add_test(tc, member);
     tcase_add_test(tc, syntax);
     tcase_add_test(tc, set);
     tcase_add_test(tc, diff);
