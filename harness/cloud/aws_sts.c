@@ -50,7 +50,7 @@ static bool assume_form_ok(const cJSON *f, cloud_result *out, long *duration)
     const char *missing = !wih_json_member_str(f, "RoleArn")            ? "RoleArn"
                           : !wih_json_member_str(f, "RoleSessionName")  ? "RoleSessionName"
                           : !wih_json_member_str(f, "WebIdentityToken") ? "WebIdentityToken"
-                                                                : NULL;
+                                                                        : NULL;
     const char *a = "AssumeRoleWithWebIdentity";
     if (missing) {
         char *m = wih_asprintf("The request must contain the parameter %s", missing);

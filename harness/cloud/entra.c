@@ -24,7 +24,7 @@ static bool form_ok(const cloud_env *e, const cJSON *f, cloud_result *out)
                           : !wih_json_member_str(f, "client_assertion_type") ? "client_assertion_type"
                           : !wih_json_member_str(f, "client_assertion")      ? "client_assertion"
                           : !wih_json_member_str(f, "scope")                 ? "scope"
-                                                                     : NULL;
+                                                                             : NULL;
     if (missing) {
         char *m = wih_asprintf("The request body must contain the following parameter: '%s'.", missing);
         refuse(out, e->now, "invalid_request", 900144, m, m);
@@ -127,8 +127,8 @@ void cloud_entra_token(const cloud_env *e, const char *tenant, const cloud_reque
     const char *cid = wih_json_member_str(f, "client_id");
     const char *role = cloud_role_from_client_id(e->reg, cid);
     cloud_decision d;
-    cloud_verdict v =
-        cloud_check_token(e->reg, role ? role : "", wih_json_member_str(f, "client_assertion"), CLOUD_ENTRA_AUDIENCE, e->now, &d);
+    cloud_verdict v = cloud_check_token(e->reg, role ? role : "", wih_json_member_str(f, "client_assertion"),
+                                        CLOUD_ENTRA_AUDIENCE, e->now, &d);
     out->decision = cloud_decision_json(&d, "azure", "token", role ? role : cid);
     if (!role) {
         char *m = wih_asprintf("Application with identifier '%.64s' was not found in the directory '%.64s'.", cid,

@@ -122,7 +122,8 @@ void cloud_google_sts(const cloud_env *e, const cloud_request *rq, cloud_result 
         cJSON_Delete(f);
         return;
     }
-    const char *st = wih_json_member_str(f, "subject_token"), *want = token_audience(wih_json_member_str(f, "audience"));
+    const char *st = wih_json_member_str(f, "subject_token"),
+               *want = token_audience(wih_json_member_str(f, "audience"));
     bool fleet = !strcmp(want, CLOUD_GOOGLE_FLEET_POOL);
     cloud_decision d;
     /* the token's aud must name the provider (both spellings Google accepts), or Fleet's pool */

@@ -113,7 +113,8 @@ void diag_emit(diag_ctx *c, const diag_rule *r, char *where, char *cause, char *
     const cJSON *f;
     cJSON_ArrayForEach(f, c->findings)
     {
-        if (!strcmp(wih_json_member_str(f, "id"), r->id) && !strcmp(wih_json_member_str(f, "where"), where ? where : "")) {
+        if (!strcmp(wih_json_member_str(f, "id"), r->id) &&
+            !strcmp(wih_json_member_str(f, "where"), where ? where : "")) {
             free(where);
             free(cause);
             free(fix);
@@ -183,7 +184,8 @@ static int load_values(diag_ctx *c, wih_err **err)
     c->cfg = osmo_config_from_tree(copy, NULL, OSMO_MODE_AUTO, err);
     cJSON_Delete(copy);
     if (!c->cfg) {
-        *err = wih_err_wrap(*err, "%s", wih_json_member_str(c->values, "file") ? wih_json_member_str(c->values, "file") : "values");
+        *err = wih_err_wrap(*err, "%s",
+                            wih_json_member_str(c->values, "file") ? wih_json_member_str(c->values, "file") : "values");
         return -1;
     }
     switch (c->cfg->shape) {
@@ -359,8 +361,8 @@ char *diag_format_text(const cJSON *findings)
     const cJSON *f;
     cJSON_ArrayForEach(f, findings)
     {
-        wih_buf_addf(&b, "%s: [%s] %s\n    fix: %s\n", wih_json_member_str(f, "where"), wih_json_member_str(f, "id"), wih_json_member_str(f, "cause"),
-                     wih_json_member_str(f, "fix"));
+        wih_buf_addf(&b, "%s: [%s] %s\n    fix: %s\n", wih_json_member_str(f, "where"), wih_json_member_str(f, "id"),
+                     wih_json_member_str(f, "cause"), wih_json_member_str(f, "fix"));
         const cJSON *facts = cJSON_GetObjectItemCaseSensitive(f, "facts");
         if (facts) {
             char *s = cJSON_PrintUnformatted(facts);

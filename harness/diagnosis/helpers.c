@@ -194,7 +194,8 @@ const cJSON *diag_wlog_find(cJSON *lines, const char *dec, const char *needle, i
     int i = 0;
     cJSON_ArrayForEach(l, lines)
     {
-        const char *d = wih_json_member_str(l, "decision"), *r = wih_json_member_str(l, "reason"), *m = wih_json_member_str(l, "message");
+        const char *d = wih_json_member_str(l, "decision"), *r = wih_json_member_str(l, "reason"),
+                   *m = wih_json_member_str(l, "message");
         if (d && !strcmp(d, dec) && ((r && strstr(r, needle)) || (m && strstr(m, needle)))) {
             *idx = i;
             return l;

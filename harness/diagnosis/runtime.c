@@ -89,11 +89,12 @@ void diag_rt_namespace_not_selected(diag_ctx *c, const diag_rule *r)
             }
             if (what) {
                 char *p = wih_asprintf("/webhook_configurations/%d/webhooks/%d/%s", ci, wi, what);
-                diag_emit(c, r, diag_where_facts(p),
-                          wih_asprintf("webhook \"%s\" is never called for this pod: its %s requires %s",
-                                       wih_json_member_str(wh, "name") ? wih_json_member_str(wh, "name") : "?", what, why),
-                          wih_asprintf("label the %s to match the %s (or widen the selector)",
-                                       !strcmp(what, "namespaceSelector") ? "workflow namespace" : "pod template", what));
+                diag_emit(
+                    c, r, diag_where_facts(p),
+                    wih_asprintf("webhook \"%s\" is never called for this pod: its %s requires %s",
+                                 wih_json_member_str(wh, "name") ? wih_json_member_str(wh, "name") : "?", what, why),
+                    wih_asprintf("label the %s to match the %s (or widen the selector)",
+                                 !strcmp(what, "namespaceSelector") ? "workflow namespace" : "pod template", what));
                 free(p);
             }
             free(why);
@@ -160,10 +161,12 @@ static bool slash_only(const char *a, const char *b)
 /* The diagnosis id of one denied cloud decision line, or NULL. */
 static const char *cloud_id(const cJSON *l)
 {
-    const char *res = wih_json_member_str(l, "result"), *v = wih_json_member_str(l, "verdict"), *chk = wih_json_member_str(l, "failed_check");
+    const char *res = wih_json_member_str(l, "result"), *v = wih_json_member_str(l, "verdict"),
+               *chk = wih_json_member_str(l, "failed_check");
     const char *prov = wih_json_member_str(l, "provider"), *act = wih_json_member_str(l, "action");
     if (!res || strcmp(res, "deny") || !v) return NULL;
-    const char *want = wih_json_member_str(diag_obj(l, "expected"), "iss"), *got = wih_json_member_str(diag_obj(l, "actual"), "iss");
+    const char *want = wih_json_member_str(diag_obj(l, "expected"), "iss"),
+               *got = wih_json_member_str(diag_obj(l, "actual"), "iss");
     bool azure = prov && !strcmp(prov, "azure"), google = prov && !strcmp(prov, "google");
     if (!strcmp(v, "issuer-unknown") || (!strcmp(v, "subject") && chk && !strcmp(chk, "trust-issuer"))) {
         if (slash_only(want, got)) return azure ? "azure-issuer-trailing-slash" : "issuer-mismatch";
@@ -200,18 +203,19 @@ void diag_rt_cloud_verdict(diag_ctx *c, const diag_rule *r)
             const char *k = aud ? "aud" : sub ? "sub" : "iss";
             char *e = jstr(cJSON_GetObjectItemCaseSensitive(exp, k)), *a = jstr(cJSON_GetObjectItemCaseSensitive(act, k));
             const char *role = wih_json_member_str(l, "role");
-            diag_emit(c, r, facts_at("/cloud_log/%d", i),
-                      sub ? wih_asprintf("%s %s refused%s%s%s: %s (the token's sub is %s)",
-                                         wih_json_member_str(l, "provider") ? wih_json_member_str(l, "provider") : "cloud",
-                                         wih_json_member_str(l, "action") ? wih_json_member_str(l, "action") : "exchange",
-                                         role ? " for \"" : "", role ? role : "", role ? "\"" : "",
-                                         wih_json_member_str(l, "detail") ? wih_json_member_str(l, "detail") : "", a)
-                          : wih_asprintf("%s %s refused%s%s%s: %s (%s expected %s, token has %s)",
-                                         wih_json_member_str(l, "provider") ? wih_json_member_str(l, "provider") : "cloud",
-                                         wih_json_member_str(l, "action") ? wih_json_member_str(l, "action") : "exchange",
-                                         role ? " for \"" : "", role ? role : "", role ? "\"" : "",
-                                         wih_json_member_str(l, "detail") ? wih_json_member_str(l, "detail") : "", k, e, a),
-                      NULL);
+            diag_emit(
+                c, r, facts_at("/cloud_log/%d", i),
+                sub ? wih_asprintf("%s %s refused%s%s%s: %s (the token's sub is %s)",
+                                   wih_json_member_str(l, "provider") ? wih_json_member_str(l, "provider") : "cloud",
+                                   wih_json_member_str(l, "action") ? wih_json_member_str(l, "action") : "exchange",
+                                   role ? " for \"" : "", role ? role : "", role ? "\"" : "",
+                                   wih_json_member_str(l, "detail") ? wih_json_member_str(l, "detail") : "", a)
+                    : wih_asprintf("%s %s refused%s%s%s: %s (%s expected %s, token has %s)",
+                                   wih_json_member_str(l, "provider") ? wih_json_member_str(l, "provider") : "cloud",
+                                   wih_json_member_str(l, "action") ? wih_json_member_str(l, "action") : "exchange",
+                                   role ? " for \"" : "", role ? role : "", role ? "\"" : "",
+                                   wih_json_member_str(l, "detail") ? wih_json_member_str(l, "detail") : "", k, e, a),
+                NULL);
             free(e);
             free(a);
         }
@@ -226,9 +230,10 @@ void diag_rt_token_perms(diag_ctx *c, const diag_rule *r)
     const cJSON *probe = diag_obj(c->facts, "probe");
     if (!probe) return;
     const char *where = NULL, *msg = NULL;
-    const char *cands[][2] = {{"/probe/error", wih_json_member_str(probe, "error")},
-                              {"/probe/exchange/error", wih_json_member_str(diag_obj(probe, "exchange"), "error")},
-                              {"/probe/credential/detail", wih_json_member_str(diag_obj(probe, "credential"), "detail")}};
+    const char *cands[][2] = {
+        {"/probe/error", wih_json_member_str(probe, "error")},
+        {"/probe/exchange/error", wih_json_member_str(diag_obj(probe, "exchange"), "error")},
+        {"/probe/credential/detail", wih_json_member_str(diag_obj(probe, "credential"), "detail")}};
     for (size_t i = 0; i < 3 && !msg; i++)
         if (cands[i][1] && strstr(cands[i][1], "ermission denied")) where = cands[i][0], msg = cands[i][1];
     if (!msg) return;
@@ -262,7 +267,8 @@ void diag_rt_bucket(diag_ctx *c, const diag_rule *r)
     int i = 0;
     cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(diag_obj(c->facts, "probe"), "access"))
     {
-        const char *op = wih_json_member_str(a, "op"), *url = wih_json_member_str(a, "url"), *res = wih_json_member_str(a, "result");
+        const char *op = wih_json_member_str(a, "op"), *url = wih_json_member_str(a, "url"),
+                   *res = wih_json_member_str(a, "result");
         const char *reason = wih_json_member_str(a, "reason"), *id = wih_json_member_str(a, "identity");
         const char *want = expected_result(c, op, url);
         if (!res) {
@@ -275,10 +281,13 @@ void diag_rt_bucket(diag_ctx *c, const diag_rule *r)
                       wih_asprintf("%s on %s was refused for %s (HTTP %d%s%s): the exchange worked, the role's grants "
                                    "do not cover this bucket operation",
                                    op ? op : "?", url ? url : "?", id ? id : "the pod's identity",
-                                   cJSON_GetObjectItemCaseSensitive(a, "status") ? cJSON_GetObjectItemCaseSensitive(a, "status")->valueint : 0,
-                                   wih_json_member_str(a, "code") ? " " : "", wih_json_member_str(a, "code") ? wih_json_member_str(a, "code") : ""),
-                      wih_asprintf("grant %s on %s to the role (wiharness cloud role set … --grant)", op ? op : "the operation",
-                                   url ? url : "the bucket"));
+                                   cJSON_GetObjectItemCaseSensitive(a, "status")
+                                       ? cJSON_GetObjectItemCaseSensitive(a, "status")->valueint
+                                       : 0,
+                                   wih_json_member_str(a, "code") ? " " : "",
+                                   wih_json_member_str(a, "code") ? wih_json_member_str(a, "code") : ""),
+                      wih_asprintf("grant %s on %s to the role (wiharness cloud role set … --grant)",
+                                   op ? op : "the operation", url ? url : "the bucket"));
         if (leak && !strcmp(res, "allowed") && want && !strcmp(want, "denied"))
             diag_emit(c, r, facts_at("/probe/access/%d", i),
                       wih_asprintf("%s on %s was allowed for %s, but the scenario requires it to be denied: a grant is "
@@ -316,7 +325,7 @@ void diag_rt_wrong_identity(diag_ctx *c, const diag_rule *r)
     diag_emit(c, r, diag_where_facts(where),
               wih_asprintf("the cloud saw \"%s\", not the expected \"%s\" (the SDK used credential source %s%s%s%s)",
                            got, want, wih_json_member_str(cred, "source") ? wih_json_member_str(cred, "source") : "?",
-                           wih_json_member_str(cred, "detail") ? ": " : "", wih_json_member_str(cred, "detail") ? wih_json_member_str(cred, "detail") : "",
-                           ""),
+                           wih_json_member_str(cred, "detail") ? ": " : "",
+                           wih_json_member_str(cred, "detail") ? wih_json_member_str(cred, "detail") : "", ""),
               NULL);
 }

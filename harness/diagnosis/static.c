@@ -69,9 +69,9 @@ void diag_r_helm_list_replaced(diag_ctx *c, const diag_rule *r)
         char *cp = rest ? dotted_to_ptr(chart, rest) : NULL;
         const cJSON *orig = cp ? diag_ptr_get(chart, cp) : NULL;
         char *items = orig ? cJSON_PrintUnformatted(orig) : wih_strdup("(see the chart's values.yaml)");
-        diag_emit(c, r, diag_where(c->values, ptr), wih_strdup(wih_json_member_str(n, "message")),
-                  wih_asprintf("keep the chart's items in %s — the chart has %s — and add yours after them", path,
-                               items));
+        diag_emit(
+            c, r, diag_where(c->values, ptr), wih_strdup(wih_json_member_str(n, "message")),
+            wih_asprintf("keep the chart's items in %s — the chart has %s — and add yours after them", path, items));
         free(items);
         free(cp);
         free(ptr);
@@ -437,7 +437,8 @@ void diag_r_env_preset(diag_ctx *c, const diag_rule *r)
                 diag_emit(c, r, diag_where_facts(p),
                           wih_asprintf("container \"%s\" has AWS_ROLE_ARN=%s, but ServiceAccount \"%s\" names %s: the "
                                        "value was set before the webhook, which never overwrites it",
-                                       wih_json_member_str(ct, "name") ? wih_json_member_str(ct, "name") : "?", v, san, want),
+                                       wih_json_member_str(ct, "name") ? wih_json_member_str(ct, "name") : "?", v, san,
+                                       want),
                           NULL);
                 free(p);
             }
@@ -458,8 +459,10 @@ void diag_r_env_breaks_mount(diag_ctx *c, const diag_rule *r)
     {
         const cJSON *e;
         const char *file = NULL;
-        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ct, "env"))
-            if (wih_json_member_str(e, "name") && !strcmp(wih_json_member_str(e, "name"), "AWS_WEB_IDENTITY_TOKEN_FILE")) file = wih_json_member_str(e, "value");
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ct, "env")) if (wih_json_member_str(e, "name") &&
+                                                                               !strcmp(wih_json_member_str(e, "name"),
+                                                                                       "AWS_WEB_IDENTITY_TOKEN_FILE"))
+            file = wih_json_member_str(e, "value");
         bool mounted = false;
         const cJSON *m;
         cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(ct, "volumeMounts"))

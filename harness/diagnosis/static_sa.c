@@ -164,7 +164,8 @@ void diag_r_annotation_missing(diag_ctx *c, const diag_rule *r)
     const cJSON *l = diag_wlog_find(lines, "skipped", " annotation", &i);
     if (l)
         diag_emit(c, r, diag_wl_where(i),
-                  wih_asprintf("the %s webhook skipped the pod: %s", wih_json_member_str(l, "profile") ? wih_json_member_str(l, "profile") : "identity",
+                  wih_asprintf("the %s webhook skipped the pod: %s",
+                               wih_json_member_str(l, "profile") ? wih_json_member_str(l, "profile") : "identity",
                                wih_json_member_str(l, "reason")),
                   NULL);
     cJSON_Delete(lines);
@@ -288,7 +289,9 @@ void diag_r_azure_expiration(diag_ctx *c, const diag_rule *r)
     cJSON *lines = diag_wlog(c);
     int i;
     const cJSON *l = diag_wlog_find(lines, "denied", "token expiration", &i);
-    if (l) diag_emit(c, r, diag_wl_where(i), wih_asprintf("azure-wi denied the pod: %s", wih_json_member_str(l, "message")), NULL);
+    if (l)
+        diag_emit(c, r, diag_wl_where(i),
+                  wih_asprintf("azure-wi denied the pod: %s", wih_json_member_str(l, "message")), NULL);
     cJSON_Delete(lines);
 }
 
@@ -355,9 +358,11 @@ void diag_r_sa_missing(diag_ctx *c, const diag_rule *r)
     if (l && !(san && !azure_id && sa_exists_in_ns(c, san)))
         diag_emit(c, r, diag_wl_where(i),
                   wih_asprintf("the %s webhook found no ServiceAccount \"%s\" in namespace \"%s\": %s",
-                               wih_json_member_str(l, "profile") ? wih_json_member_str(l, "profile") : "identity", san ? san : "?",
+                               wih_json_member_str(l, "profile") ? wih_json_member_str(l, "profile") : "identity",
+                               san ? san : "?",
                                wih_json_member_str(l, "namespace") ? wih_json_member_str(l, "namespace") : c->ns,
-                               wih_json_member_str(l, "message") ? wih_json_member_str(l, "message") : wih_json_member_str(l, "reason")),
+                               wih_json_member_str(l, "message") ? wih_json_member_str(l, "message")
+                                                                 : wih_json_member_str(l, "reason")),
                   NULL);
     cJSON_Delete(lines);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wiharness/jsonpath.h"
 #include "wiharness/osmo.h"
 
 /* The chart defaults as osmo.md lists them (NVIDIA/OSMO deployments/charts,
@@ -150,11 +151,6 @@ void osmo_config_free(osmo_config *c)
     free(c);
 }
 
-static cJSON *obj_get(const cJSON *o, const char *k)
-{
-    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
 /* Copy `from` (positions kept in pm). */
 static cJSON *dupp(const cJSON *from, osmo_posmap *pm)
 {
@@ -197,12 +193,12 @@ osmo_config *osmo_config_from_tree(const cJSON *root, const wih_ydocs *docs, osm
         osmo_config_free(c);
         return NULL;
     }
-    const cJSON *svc = obj_get(obj_get(root, "services"), "configs");
-    const cJSON *conf = obj_get(root, "configuration");
+    const cJSON *svc = wih_json_get(root, "services.configs");
+    const cJSON *conf = wih_json_member(root, "configuration");
     if (svc) {
         c->shape = OSMO_SHAPE_SERVICES;
         prefix = "services.configs";
-        const cJSON *en = obj_get(svc, "enabled");
+        const cJSON *en = wih_json_member(svc, "enabled");
         if (!cJSON_IsTrue(en)) {
             c->helm_ignored = true;
             char *m = wih_asprintf(
@@ -214,23 +210,24 @@ osmo_config *osmo_config_from_tree(const cJSON *root, const wih_ydocs *docs, osm
             note_pos(c, en ? en : svc);
             free(m);
         } else {
-            tpl = obj_get(svc, "podTemplates");
-            pools = obj_get(svc, "pools");
+            tpl = wih_json_member(svc, "podTemplates");
+            pools = wih_json_member(svc, "pools");
         }
     } else if (conf) {
         c->shape = OSMO_SHAPE_CONFIGURATION;
         prefix = "configuration";
-        tpl = obj_get(conf, "podTemplates");
-        pools = obj_get(conf, "pools");
-    } else if (obj_get(root, "POD_TEMPLATE") || obj_get(root, "pod_templates") || obj_get(root, "POOL") ||
-               obj_get(root, "pools")) {
+        tpl = wih_json_member(conf, "podTemplates");
+        pools = wih_json_member(conf, "pools");
+    } else if (wih_json_member(root, "POD_TEMPLATE") || wih_json_member(root, "pod_templates") ||
+               wih_json_member(root, "POOL") || wih_json_member(root, "pools")) {
         c->shape = OSMO_SHAPE_DATABASE;
-        tpl = obj_get(root, "POD_TEMPLATE");
-        if (!tpl) tpl = obj_get(root, "pod_templates");
-        pools = obj_get(root, "POOL");
-        if (!pools) pools = obj_get(root, "pools");
+        tpl = wih_json_member(root, "POD_TEMPLATE");
+        if (!tpl) tpl = wih_json_member(root, "pod_templates");
+        pools = wih_json_member(root, "POOL");
+        if (!pools) pools = wih_json_member(root, "pools");
         /* `osmo config show POOL` wraps the map in {"pools": {...}} */
-        if (obj_get(pools, "pools") && cJSON_IsObject(obj_get(pools, "pools"))) pools = obj_get(pools, "pools");
+        if (wih_json_member(pools, "pools") && cJSON_IsObject(wih_json_member(pools, "pools")))
+            pools = wih_json_member(pools, "pools");
     } else {
         c->shape = OSMO_SHAPE_NONE;
     }
@@ -248,11 +245,11 @@ osmo_config *osmo_config_from_tree(const cJSON *root, const wih_ydocs *docs, osm
     if (c->shape == OSMO_SHAPE_DATABASE) {
         /* Database mode: what the API shows is already the whole config; no
          * Helm layering. Absent sections fall back to the defaults OSMO seeds. */
-        c->pod_templates = tpl ? dupp(tpl, c->pm) : dupp(obj_get(defaults, "podTemplates"), c->pm);
-        c->pools = pools ? dupp(pools, c->pm) : dupp(obj_get(defaults, "pools"), c->pm);
+        c->pod_templates = tpl ? dupp(tpl, c->pm) : dupp(wih_json_member(defaults, "podTemplates"), c->pm);
+        c->pools = pools ? dupp(pools, c->pm) : dupp(wih_json_member(defaults, "pools"), c->pm);
     } else {
-        c->pod_templates = dupp(obj_get(defaults, "podTemplates"), c->pm);
-        c->pools = dupp(obj_get(defaults, "pools"), c->pm);
+        c->pod_templates = dupp(wih_json_member(defaults, "podTemplates"), c->pm);
+        c->pools = dupp(wih_json_member(defaults, "pools"), c->pm);
         char *p1 = wih_asprintf("%s.podTemplates", prefix), *p2 = wih_asprintf("%s.pools", prefix);
         if (tpl) {
             cJSON *t = dupp(tpl, c->pm);
@@ -291,7 +288,7 @@ osmo_config *osmo_config_from_tree(const cJSON *root, const wih_ydocs *docs, osm
         char *copy = wih_strdup(rest ? rest : "");
         char *save = NULL;
         for (char *t = strtok_r(copy, ".", &save); t && cur; t = strtok_r(NULL, ".", &save))
-            cur = obj_get(cur, t);
+            cur = wih_json_member(cur, t);
         free(copy);
         const char *file;
         wih_pos p;
@@ -411,11 +408,11 @@ cJSON *osmo_pool_template(osmo_config *c, const char *pool, const char *platform
         return NULL;
     }
     if (!platform) {
-        const cJSON *dp = obj_get(p, "default_platform");
+        const cJSON *dp = wih_json_member(p, "default_platform");
         platform = cJSON_IsString(dp) ? dp->valuestring : "default";
     }
-    const cJSON *plats = obj_get(p, "platforms");
-    const cJSON *plat = obj_get(plats, platform);
+    const cJSON *plats = wih_json_member(p, "platforms");
+    const cJSON *plat = wih_json_member(plats, platform);
     static const cJSON k_empty = {0, 0, 0, cJSON_Object, NULL, 0, 0, NULL};
     /* A pool written without `platforms` (common in Helm values): OSMO's
      * Pool model gives it no platform; we let the implicit "default" through
@@ -428,8 +425,8 @@ cJSON *osmo_pool_template(osmo_config *c, const char *pool, const char *platform
     cJSON *acc = cJSON_CreateObject();
     char *w1 = wih_asprintf("pools.%s.common_pod_template", pool);
     char *w2 = wih_asprintf("pools.%s.platforms.%s.override_pod_template", pool, platform);
-    int rc = add_templates(c, acc, obj_get(p, "common_pod_template"), w1, err);
-    if (!rc) rc = add_templates(c, acc, obj_get(plat, "override_pod_template"), w2, err);
+    int rc = add_templates(c, acc, wih_json_member(p, "common_pod_template"), w1, err);
+    if (!rc) rc = add_templates(c, acc, wih_json_member(plat, "override_pod_template"), w2, err);
     free(w1);
     free(w2);
     if (rc) {

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wiharness/jsonpath.h"
 #include "wiharness/osmo.h"
 
 void osmo_uuid(unsigned long seed, const char *what, char out[33])
@@ -82,11 +83,6 @@ char *osmo_url_check(const char *url)
 }
 
 /* ------------------------------------------------------------ spec checks */
-static const cJSON *get(const cJSON *o, const char *k)
-{
-    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
 static int check_str_list(const cJSON *l, const wih_ydocs *d, const char *what, wih_err **err)
 {
     if (!l) return 0;
@@ -118,7 +114,8 @@ static int check_io(const cJSON *l, const wih_ydocs *d, bool input, wih_err **er
             *err = wih_ydocs_err(d, it, "each of %s is a map ({url: ...}, {task: ...} or {dataset: ...})", what);
             return -1;
         }
-        const cJSON *u = get(it, "url"), *t = get(it, "task"), *ds = get(it, "dataset"), *ud = get(it, "update_dataset");
+        const cJSON *u = wih_json_member(it, "url"), *t = wih_json_member(it, "task"),
+                    *ds = wih_json_member(it, "dataset"), *ud = wih_json_member(it, "update_dataset");
         int kinds = !!u + !!t + !!ds + !!ud;
         if (kinds != 1) {
             *err = wih_ydocs_err(d, it, "each of %s needs exactly one of url, task, dataset%s", what,
@@ -155,7 +152,7 @@ static int check_io(const cJSON *l, const wih_ydocs *d, bool input, wih_err **er
             *err = wih_ydocs_err(d, t, "task must be a task name");
             return -1;
         }
-        if (ds && (!cJSON_IsObject(ds) || !cJSON_IsString(get(ds, "name")))) {
+        if (ds && (!cJSON_IsObject(ds) || !cJSON_IsString(wih_json_member(ds, "name")))) {
             *err = wih_ydocs_err(d, ds, "dataset needs a name");
             return -1;
         }
@@ -169,7 +166,7 @@ static int check_task(const cJSON *t, const wih_ydocs *d, const cJSON *resources
         *err = wih_ydocs_err(d, t, "a task must be a map");
         return -1;
     }
-    const cJSON *n = get(t, "name"), *img = get(t, "image");
+    const cJSON *n = wih_json_member(t, "name"), *img = wih_json_member(t, "image");
     if (!cJSON_IsString(n) || !*n->valuestring) {
         *err = wih_ydocs_err(d, n ? n : t, "a task needs a name");
         return -1;
@@ -178,9 +175,10 @@ static int check_task(const cJSON *t, const wih_ydocs *d, const cJSON *resources
         *err = wih_ydocs_err(d, img ? img : t, "task \"%s\" needs an image", n->valuestring);
         return -1;
     }
-    if (check_str_list(get(t, "command"), d, "command", err) || check_str_list(get(t, "args"), d, "args", err))
+    if (check_str_list(wih_json_member(t, "command"), d, "command", err) ||
+        check_str_list(wih_json_member(t, "args"), d, "args", err))
         return -1;
-    const cJSON *env = get(t, "environment");
+    const cJSON *env = wih_json_member(t, "environment");
     if (env) {
         if (!cJSON_IsObject(env)) {
             *err = wih_ydocs_err(d, env, "environment must be a map of NAME: value");
@@ -192,33 +190,34 @@ static int check_task(const cJSON *t, const wih_ydocs *d, const cJSON *resources
                 return -1;
             }
     }
-    const cJSON *r = get(t, "resources");
+    const cJSON *r = wih_json_member(t, "resources");
     if (r && !cJSON_IsString(r)) {
         *err = wih_ydocs_err(d, r, "a task's resources names an entry of workflow.resources");
         return -1;
     }
-    if (r && !get(resources, r->valuestring)) {
+    if (r && !wih_json_member(resources, r->valuestring)) {
         *err = wih_ydocs_err(d, r, "task \"%s\" uses resources \"%s\", which workflow.resources does not define",
                              n->valuestring, r->valuestring);
         return -1;
     }
-    if (check_io(get(t, "inputs"), d, true, err) || check_io(get(t, "outputs"), d, false, err)) return -1;
+    if (check_io(wih_json_member(t, "inputs"), d, true, err) || check_io(wih_json_member(t, "outputs"), d, false, err))
+        return -1;
     return 0;
 }
 
 int osmo_workflow_check(const cJSON *root, const wih_ydocs *d, wih_err **err)
 {
-    const cJSON *wf = get(root, "workflow");
+    const cJSON *wf = wih_json_member(root, "workflow");
     if (!cJSON_IsObject(wf)) {
         *err = wih_ydocs_err(d, wf ? wf : root, "a workflow spec is a map with a `workflow:` map");
         return -1;
     }
-    const cJSON *name = get(wf, "name");
+    const cJSON *name = wih_json_member(wf, "name");
     if (!cJSON_IsString(name) || !*name->valuestring) {
         *err = wih_ydocs_err(d, name ? name : wf, "workflow.name must be a non-empty string");
         return -1;
     }
-    const cJSON *labels = get(wf, "labels");
+    const cJSON *labels = wih_json_member(wf, "labels");
     if (labels) {
         if (!cJSON_IsObject(labels)) {
             *err = wih_ydocs_err(d, labels, "workflow.labels must be a map");
@@ -230,7 +229,7 @@ int osmo_workflow_check(const cJSON *root, const wih_ydocs *d, wih_err **err)
                 return -1;
             }
     }
-    const cJSON *res = get(wf, "resources");
+    const cJSON *res = wih_json_member(wf, "resources");
     if (res) {
         if (!cJSON_IsObject(res)) {
             *err = wih_ydocs_err(d, res, "workflow.resources must be a map of name → {cpu, memory, storage, gpu}");
@@ -248,7 +247,7 @@ int osmo_workflow_check(const cJSON *root, const wih_ydocs *d, wih_err **err)
                 }
         }
     }
-    const cJSON *tasks = get(wf, "tasks"), *groups = get(wf, "groups");
+    const cJSON *tasks = wih_json_member(wf, "tasks"), *groups = wih_json_member(wf, "groups");
     if (!!tasks == !!groups) {
         *err = wih_ydocs_err(d, wf, "workflow needs either tasks: or groups: (not both)");
         return -1;
@@ -268,7 +267,7 @@ int osmo_workflow_check(const cJSON *root, const wih_ydocs *d, wih_err **err)
         const cJSON *g;
         cJSON_ArrayForEach(g, groups)
         {
-            const cJSON *gn = get(g, "name"), *gt = get(g, "tasks");
+            const cJSON *gn = wih_json_member(g, "name"), *gt = wih_json_member(g, "tasks");
             if (!cJSON_IsString(gn)) {
                 *err = wih_ydocs_err(d, gn ? gn : g, "a group needs a name");
                 return -1;
@@ -289,15 +288,15 @@ int osmo_workflow_check(const cJSON *root, const wih_ydocs *d, wih_err **err)
         lists[nl++] = tasks;
     else {
         const cJSON *g;
-        cJSON_ArrayForEach(g, groups) if (nl < 64) lists[nl++] = get(g, "tasks");
+        cJSON_ArrayForEach(g, groups) if (nl < 64) lists[nl++] = wih_json_member(g, "tasks");
     }
     for (int a = 0; a < nl; a++)
         for (const cJSON *t = lists[a]->child; t; t = t->next)
             for (int b = 0; b <= a; b++)
                 for (const cJSON *u = lists[b]->child; u && u != t; u = u->next)
-                    if (!strcmp(get(u, "name")->valuestring, get(t, "name")->valuestring)) {
-                        *err = wih_ydocs_err(d, get(t, "name"), "duplicate task name \"%s\"",
-                                             get(t, "name")->valuestring);
+                    if (!strcmp(wih_json_member(u, "name")->valuestring, wih_json_member(t, "name")->valuestring)) {
+                        *err = wih_ydocs_err(d, wih_json_member(t, "name"), "duplicate task name \"%s\"",
+                                             wih_json_member(t, "name")->valuestring);
                         return -1;
                     }
     return 0;
@@ -455,17 +454,17 @@ typedef struct {
 static cJSON *task_pod(rctx *R, const cJSON *task, const char *group, const char *group_uuid, bool multi,
                        wih_err **err)
 {
-    const cJSON *wf = get(R->wf, "workflow");
-    const char *tname = get(task, "name")->valuestring;
+    const cJSON *wf = wih_json_member(R->wf, "workflow");
+    const char *tname = wih_json_member(task, "name")->valuestring;
     char *what = wih_asprintf("task:%s:%s", group, tname);
     char task_uuid[33];
     osmo_uuid(R->o->seed, what, task_uuid);
     free(what);
-    bool lead = cJSON_IsTrue(get(task, "lead"));
+    bool lead = cJSON_IsTrue(wih_json_member(task, "lead"));
 
     /* resources: the task's named entry, else "default" */
-    const cJSON *resname = get(task, "resources");
-    const cJSON *res = get(get(wf, "resources"), resname ? resname->valuestring : "default");
+    const cJSON *resname = wih_json_member(task, "resources");
+    const cJSON *res = wih_json_member(wih_json_member(wf, "resources"), resname ? resname->valuestring : "default");
 
     /* platform: --platform, else the resource spec's, else the pool's default */
     const cJSON *pool = cJSON_GetObjectItemCaseSensitive(R->c->pools, R->pool);
@@ -474,15 +473,16 @@ static cJSON *task_pod(rctx *R, const cJSON *task, const char *group, const char
         return NULL;
     }
     const char *platform = R->o->platform;
-    if (!platform && cJSON_IsString(get(res, "platform"))) platform = get(res, "platform")->valuestring;
+    if (!platform && cJSON_IsString(wih_json_member(res, "platform")))
+        platform = wih_json_member(res, "platform")->valuestring;
     if (!platform) {
-        const cJSON *dp = get(pool, "default_platform");
+        const cJSON *dp = wih_json_member(pool, "default_platform");
         platform = cJSON_IsString(dp) ? dp->valuestring : "default";
     }
 
     cJSON *tmpl = osmo_pool_template(R->c, R->pool, platform, err);
     if (!tmpl) return NULL;
-    const cJSON *plat = get(get(pool, "platforms"), platform);
+    const cJSON *plat = wih_json_member(wih_json_member(pool, "platforms"), platform);
 
     /* labels */
     cJSON *osmo_labels = cJSON_CreateObject();
@@ -506,8 +506,8 @@ static cJSON *task_pod(rctx *R, const cJSON *task, const char *group, const char
 
     /* variables */
     cJSON *vars = cJSON_CreateObject();
-    const cJSON *cdv = get(pool, "common_default_variables");
-    const cJSON *pdv = get(plat, "default_variables");
+    const cJSON *cdv = wih_json_member(pool, "common_default_variables");
+    const cJSON *pdv = wih_json_member(plat, "default_variables");
     if ((cdv && osmo_merge(vars, cdv, R->c->pm, err)) || (pdv && osmo_merge(vars, pdv, R->c->pm, err))) {
         cJSON_Delete(vars);
         cJSON_Delete(tmpl);
@@ -517,7 +517,7 @@ static cJSON *task_pod(rctx *R, const cJSON *task, const char *group, const char
     static const char *const rk[][2] = {{"cpu", "USER_CPU"}, {"gpu", "USER_GPU"}, {"memory", "USER_MEMORY"},
                                         {"storage", "USER_STORAGE"}};
     for (int i = 0; i < 4; i++) {
-        const cJSON *v = get(res, rk[i][0]);
+        const cJSON *v = wih_json_member(res, rk[i][0]);
         if (v && !cJSON_IsNull(v)) {
             cJSON_DeleteItemFromObjectCaseSensitive(vars, rk[i][1]);
             cJSON_AddItemToObject(vars, rk[i][1], cJSON_Duplicate(v, 1));
@@ -547,14 +547,14 @@ static cJSON *task_pod(rctx *R, const cJSON *task, const char *group, const char
     cJSON_AddStringToObject(md, "name", pname);
     free(pname);
     cJSON *labels = cJSON_AddObjectToObject(md, "labels");
-    const cJSON *wl = get(wf, "labels");
+    const cJSON *wl = wih_json_member(wf, "labels");
     for (const cJSON *l = wl ? wl->child : NULL; l; l = l->next) {
         char *v = scalar_str(l);
         put_str(labels, l->string, v);
         free(v);
     }
     for (const cJSON *l = osmo_labels->child; l; l = l->next) put_str(labels, l->string, l->valuestring);
-    const cJSON *pl = get(plat, "labels");
+    const cJSON *pl = wih_json_member(plat, "labels");
     for (const cJSON *l = cJSON_IsObject(pl) ? pl->child : NULL; l; l = l->next) {
         char *v = scalar_str(l);
         put_str(labels, l->string, v);
@@ -570,21 +570,21 @@ static cJSON *task_pod(rctx *R, const cJSON *task, const char *group, const char
     cJSON_AddStringToObject(ip, "name", ipn);
     cJSON_AddItemToArray(ips, ip);
     free(ipn);
-    cJSON_AddBoolToObject(spec, "hostNetwork", cJSON_IsTrue(get(task, "hostNetwork")));
+    cJSON_AddBoolToObject(spec, "hostNetwork", cJSON_IsTrue(wih_json_member(task, "hostNetwork")));
     cJSON *containers = cJSON_AddArrayToObject(spec, "containers");
 
     /* user container */
     cJSON *uc = cJSON_CreateObject();
     cJSON_AddStringToObject(uc, "name", cname);
     free(cname);
-    cJSON_AddStringToObject(uc, "image", get(task, "image")->valuestring);
+    cJSON_AddStringToObject(uc, "image", wih_json_member(task, "image")->valuestring);
     cJSON_AddStringToObject(uc, "imagePullPolicy", "Always");
     cJSON_AddItemToArray(cJSON_AddArrayToObject(uc, "command"), cJSON_CreateString("/osmo/bin/osmo_exec"));
     cJSON *uargs = cJSON_AddArrayToObject(uc, "args");
     static const char *const ua[] = {"-socketPath", "/osmo/data/socket/data.sock", "-userBinPath", "/osmo/usr/bin", "--"};
     for (int i = 0; i < 5; i++) cJSON_AddItemToArray(uargs, cJSON_CreateString(ua[i]));
     for (int k = 0; k < 2; k++) {
-        const cJSON *l = get(task, k ? "args" : "command");
+        const cJSON *l = wih_json_member(task, k ? "args" : "command");
         const cJSON *x;
         cJSON_ArrayForEach(x, l)
         {
@@ -596,7 +596,7 @@ static cJSON *task_pod(rctx *R, const cJSON *task, const char *group, const char
     }
     cJSON_AddFalseToObject(cJSON_AddObjectToObject(uc, "securityContext"), "privileged");
     cJSON *uenv = cJSON_AddArrayToObject(uc, "env");
-    const cJSON *tenv = get(task, "environment");
+    const cJSON *tenv = wih_json_member(task, "environment");
     for (const cJSON *e = tenv ? tenv->child : NULL; e; e = e->next) {
         char *v = scalar_str(e);
         cJSON_AddItemToArray(uenv, env_kv(e->string, v));
@@ -639,23 +639,25 @@ static cJSON *task_pod(rctx *R, const cJSON *task, const char *group, const char
     for (size_t i = 0; i < 8; i++) cJSON_AddItemToArray(cargs, cJSON_CreateString(ctrl_more[i]));
     const cJSON *io;
     int idx = 0;
-    cJSON_ArrayForEach(io, get(task, "inputs"))
+    cJSON_ArrayForEach(io, wih_json_member(task, "inputs"))
     {
         char *a = NULL;
-        const cJSON *rx = get(io, "regex");
+        const cJSON *rx = wih_json_member(io, "regex");
         const char *re = cJSON_IsString(rx) ? rx->valuestring : "";
-        if (get(io, "url"))
-            a = wih_asprintf("url:%d,%s,%s", idx, get(io, "url")->valuestring, re);
-        else if (get(io, "task"))
-            a = wih_asprintf("task:%d,<workflow_data>/%s/%s,%s", idx, R->wf_id, get(io, "task")->valuestring, re);
+        if (wih_json_member(io, "url"))
+            a = wih_asprintf("url:%d,%s,%s", idx, wih_json_member(io, "url")->valuestring, re);
+        else if (wih_json_member(io, "task"))
+            a = wih_asprintf("task:%d,<workflow_data>/%s/%s,%s", idx, R->wf_id,
+                             wih_json_member(io, "task")->valuestring, re);
         else
-            a = wih_asprintf("dataset:%d,%s,%s", idx, get(get(io, "dataset"), "name")->valuestring, re);
+            a = wih_asprintf("dataset:%d,%s,%s", idx,
+                             wih_json_member(wih_json_member(io, "dataset"), "name")->valuestring, re);
         cJSON_AddItemToArray(cargs, cJSON_CreateString("-inputs"));
         cJSON_AddItemToArray(cargs, cJSON_CreateString(a));
         free(a);
         idx++;
     }
-    const cJSON *outs = get(task, "outputs");
+    const cJSON *outs = wih_json_member(task, "outputs");
     if (!outs || !outs->child) {
         char *a = wih_asprintf("task:<workflow_data>/%s/%s", R->wf_id, tname);
         cJSON_AddItemToArray(cargs, cJSON_CreateString("-outputs"));
@@ -664,9 +666,10 @@ static cJSON *task_pod(rctx *R, const cJSON *task, const char *group, const char
     }
     cJSON_ArrayForEach(io, outs)
     {
-        if (!get(io, "url")) continue;
-        const cJSON *rx = get(io, "regex");
-        char *a = wih_asprintf("url:%s,%s", get(io, "url")->valuestring, cJSON_IsString(rx) ? rx->valuestring : "");
+        if (!wih_json_member(io, "url")) continue;
+        const cJSON *rx = wih_json_member(io, "regex");
+        char *a = wih_asprintf("url:%s,%s", wih_json_member(io, "url")->valuestring,
+                               cJSON_IsString(rx) ? rx->valuestring : "");
         cJSON_AddItemToArray(cargs, cJSON_CreateString("-outputs"));
         cJSON_AddItemToArray(cargs, cJSON_CreateString(a));
         free(a);
@@ -685,7 +688,7 @@ static cJSON *task_pod(rctx *R, const cJSON *task, const char *group, const char
     cJSON_AddStringToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(e2, "valueFrom"), "fieldRef"), "fieldPath",
                             "spec.nodeName");
     cJSON_AddItemToArray(cenv, e2);
-    const cJSON *cpu = get(res, "cpu");
+    const cJSON *cpu = wih_json_member(res, "cpu");
     if (cpu && !cJSON_IsNull(cpu)) {
         char *v = scalar_str(cpu);
         cJSON_AddItemToArray(cenv, env_kv("CPU_COUNT", v));
@@ -781,18 +784,18 @@ cJSON *osmo_render(osmo_config *c, const cJSON *root, const wih_ydocs *wfdocs, c
     R.ns = o->namespace_ ? o->namespace_ : "osmo-workflows";
     R.user = o->submitted_by ? o->submitted_by : "wiharness";
     R.prio = o->priority ? o->priority : "normal";
-    const cJSON *wf = get(root, "workflow");
-    snprintf(R.wf_id, sizeof R.wf_id, "%.280s-%lu", get(wf, "name")->valuestring, o->seed + 1);
+    const cJSON *wf = wih_json_member(root, "workflow");
+    snprintf(R.wf_id, sizeof R.wf_id, "%.280s-%lu", wih_json_member(wf, "name")->valuestring, o->seed + 1);
     osmo_uuid(o->seed, "workflow", R.wf_uuid);
 
     cJSON *pods = cJSON_CreateArray();
-    const cJSON *tasks = get(wf, "tasks"), *groups = get(wf, "groups");
+    const cJSON *tasks = wih_json_member(wf, "tasks"), *groups = wih_json_member(wf, "groups");
     if (tasks) {
         const cJSON *t;
         cJSON_ArrayForEach(t, tasks)
         {
             /* a workflow written with tasks: gives each task its own group */
-            const char *g = get(t, "name")->valuestring;
+            const char *g = wih_json_member(t, "name")->valuestring;
             char *what = wih_asprintf("group:%s", g);
             char gu[33];
             osmo_uuid(o->seed, what, gu);
@@ -805,12 +808,12 @@ cJSON *osmo_render(osmo_config *c, const cJSON *root, const wih_ydocs *wfdocs, c
         const cJSON *g;
         cJSON_ArrayForEach(g, groups)
         {
-            const char *gn = get(g, "name")->valuestring;
+            const char *gn = wih_json_member(g, "name")->valuestring;
             char *what = wih_asprintf("group:%s", gn);
             char gu[33];
             osmo_uuid(o->seed, what, gu);
             free(what);
-            const cJSON *gt = get(g, "tasks"), *t;
+            const cJSON *gt = wih_json_member(g, "tasks"), *t;
             bool multi = cJSON_GetArraySize(gt) > 1;
             cJSON_ArrayForEach(t, gt)
             {

@@ -407,7 +407,8 @@ static char *checks_list(const cJSON *verdict)
 /* "denied (reason bucket-refused, code AccessDenied)" */
 static char *result_text(const cJSON *c)
 {
-    const char *res = wih_json_member_str(c, "result"), *reason = wih_json_member_str(c, "reason"), *code = wih_json_member_str(c, "code");
+    const char *res = wih_json_member_str(c, "result"), *reason = wih_json_member_str(c, "reason"),
+               *code = wih_json_member_str(c, "code");
     if (!reason && !code) return wih_strdup(res ? res : "null");
     return wih_asprintf("%s (%s%s%s%s%s)", res ? res : "null", reason ? "reason " : "", reason ? reason : "",
                         reason && code ? ", " : "", code ? "code " : "", code ? code : "");

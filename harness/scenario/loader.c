@@ -162,14 +162,9 @@ static int check_map(const ld *L, const cJSON *obj, const char *where, const cha
     return 0;
 }
 
-static const cJSON *member(const cJSON *obj, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(obj, k);
-}
-
 static int need(const ld *L, const cJSON *obj, const char *k, const char *where, const cJSON **out, wih_err **err)
 {
-    *out = member(obj, k);
+    *out = wih_json_member(obj, k);
     if (*out) return 0;
     *err = at(L, obj, "%s: missing required key '%s'", where, k);
     return -1;
@@ -178,7 +173,7 @@ static int need(const ld *L, const cJSON *obj, const char *k, const char *where,
 /* A string member (absent → *out untouched). */
 static int opt_str(const ld *L, const cJSON *obj, const char *k, const char *where, char **out, wih_err **err)
 {
-    const cJSON *v = member(obj, k);
+    const cJSON *v = wih_json_member(obj, k);
     if (!v) return 0;
     if (!cJSON_IsString(v) || !*v->valuestring) {
         *err = at(L, v, "%s.%s: expected a non-empty string, got %s", where, k,
@@ -263,7 +258,7 @@ static int timeouts(const ld *L, const cJSON *v, const char *where, scn_timeouts
     if (check_map(L, v, where, k_timeouts, err) < 0) return -1;
     int64_t *slot[] = {&t->admission_ms, &t->pod_ms, &t->access_ms};
     for (int i = 0; k_timeouts[i]; i++) {
-        const cJSON *d = member(v, k_timeouts[i]);
+        const cJSON *d = wih_json_member(v, k_timeouts[i]);
         if (!d) continue;
         if (!cJSON_IsString(d)) {
             *err = at(L, d, "%s.%s: expected a duration with a unit (10s, 500ms, 2m), got %s", where, k_timeouts[i],
@@ -393,7 +388,7 @@ static int parse_role(const ld *L, scn_scenario *s, const cJSON *r, scn_role *ou
     out->name = wih_strdup(r->string);
     scn_pos(s, r, &out->src);
     if (check_map(L, r, where, k_role, err) < 0) return -1;
-    const cJSON *t = member(r, "trust"), *g = member(r, "grants");
+    const cJSON *t = wih_json_member(r, "trust"), *g = wih_json_member(r, "grants");
     char w2[200];
     snprintf(w2, sizeof w2, "%s.trust", where);
     if (t && str_list(L, t, w2, &out->trust, &out->ntrust, err) < 0) return -1;
@@ -426,7 +421,7 @@ static int parse_cloud(const ld *L, scn_scenario *s, const cJSON *v, wih_err **e
 {
     if (!v) return 0;
     if (check_map(L, v, "spec.cloud", k_cloud, err) < 0) return -1;
-    const cJSON *roles = member(v, "roles");
+    const cJSON *roles = wih_json_member(v, "roles");
     if (!roles) return 0;
     if (!cJSON_IsObject(roles)) {
         *err = at(L, roles, "spec.cloud.roles: expected a map role name → {trust, grants}, got %s", type_of(roles));
@@ -491,11 +486,11 @@ static int parse_sa(const ld *L, scn_scenario *s, const cJSON *v, wih_err **err)
     if (check_map(L, v, "spec.serviceAccount", k_sa, err) < 0) return -1;
     if (opt_str(L, v, "name", "spec.serviceAccount", &s->sa_name, err) < 0) return -1;
     if (!dns_label(s->sa_name, 253)) {
-        *err = at(L, member(v, "name"), "spec.serviceAccount.name: '%s' is not a valid ServiceAccount name",
+        *err = at(L, wih_json_member(v, "name"), "spec.serviceAccount.name: '%s' is not a valid ServiceAccount name",
                   s->sa_name);
         return -1;
     }
-    const cJSON *id = member(v, "identity");
+    const cJSON *id = wih_json_member(v, "identity");
     if (!id || cJSON_IsNull(id)) return 0;
     if (check_map(L, id, "spec.serviceAccount.identity", k_ident, err) < 0) return -1;
     const cJSON *role;
@@ -531,9 +526,9 @@ static int parse_access(const ld *L, scn_scenario *s, const cJSON *c, size_t i, 
         return -1;
     if (a->identity) {
         snprintf(w2, sizeof w2, "%s.identity", where);
-        if (role_ref(L, s, member(c, "identity"), w2, err) < 0) return -1;
+        if (role_ref(L, s, wih_json_member(c, "identity"), w2, err) < 0) return -1;
     }
-    const cJSON *reason = member(c, "reason");
+    const cJSON *reason = wih_json_member(c, "reason");
     if (reason) {
         snprintf(w2, sizeof w2, "%s.reason", where);
         if (one_of(L, reason, w2, k_reasons, &idx, err) < 0) return -1;
@@ -597,7 +592,8 @@ static int parse_expect(const ld *L, scn_scenario *s, const cJSON *v, wih_err **
 {
     if (!v) return 0;
     if (check_map(L, v, "spec.expect", k_expect, err) < 0) return -1;
-    const cJSON *pod = member(v, "pod"), *acc = member(v, "access"), *dg = member(v, "diagnosis");
+    const cJSON *pod = wih_json_member(v, "pod"), *acc = wih_json_member(v, "access"),
+                *dg = wih_json_member(v, "diagnosis");
     if (pod) {
         if (!cJSON_IsObject(pod)) {
             *err = at(L, pod, "spec.expect.pod: expected a map (a partial pod), got %s", type_of(pod));
@@ -639,7 +635,7 @@ static int parse_metadata(const ld *L, scn_scenario *s, const cJSON *root, const
     }
     if (opt_str(L, md, "description", "metadata", &s->description, err) < 0) return -1;
     s->labels = def && def->labels ? cJSON_Duplicate(def->labels, 1) : cJSON_CreateObject();
-    return labels(L, member(md, "labels"), "metadata.labels", s->labels, err);
+    return labels(L, wih_json_member(md, "labels"), "metadata.labels", s->labels, err);
 }
 
 static int parse_header(const ld *L, const cJSON *root, const char *kind, wih_err **err)
@@ -668,7 +664,7 @@ static int parse_spec(const ld *L, scn_scenario *s, const cJSON *spec, const sui
 {
     if (check_map(L, spec, "spec", k_spec, err) < 0) return -1;
     const cJSON *v;
-    if ((v = member(spec, "profiles"))) {
+    if ((v = wih_json_member(spec, "profiles"))) {
         if (profiles(L, v, "spec.profiles", &s->profiles, &s->nprofiles, err) < 0) return -1;
     } else {
         const char *const *src = def && def->profiles ? (const char *const *)def->profiles : scn_profiles_known();
@@ -680,10 +676,11 @@ static int parse_spec(const ld *L, scn_scenario *s, const cJSON *spec, const sui
     }
     if (opt_str(L, spec, "namespace", "spec", &s->namespace_, err) < 0) return -1;
     if (s->namespace_ && !dns_label(s->namespace_, 63)) {
-        *err = at(L, member(spec, "namespace"), "spec.namespace: '%s' is not a valid namespace name", s->namespace_);
+        *err = at(L, wih_json_member(spec, "namespace"), "spec.namespace: '%s' is not a valid namespace name",
+                  s->namespace_);
         return -1;
     }
-    if ((v = member(spec, "buckets"))) {
+    if ((v = wih_json_member(spec, "buckets"))) {
         if (str_list(L, v, "spec.buckets", &s->buckets, &s->nbuckets, err) < 0) return -1;
         size_t i = 0;
         for (const cJSON *c = v->child; c; c = c->next, i++)
@@ -695,22 +692,27 @@ static int parse_spec(const ld *L, scn_scenario *s, const cJSON *spec, const sui
     } else {
         s->buckets = wih_xcalloc(1, sizeof *s->buckets);
     }
-    if (parse_sa(L, s, member(spec, "serviceAccount"), err) < 0 || parse_cloud(L, s, member(spec, "cloud"), err) < 0)
+    if (parse_sa(L, s, wih_json_member(spec, "serviceAccount"), err) < 0 ||
+        parse_cloud(L, s, wih_json_member(spec, "cloud"), err) < 0)
         return -1;
-    if (s->sa_role && role_ref(L, s, member(member(member(spec, "serviceAccount"), "identity"), "role"),
-                               "spec.serviceAccount.identity.role", err) < 0)
+    if (s->sa_role &&
+        role_ref(L, s, wih_json_member(wih_json_member(wih_json_member(spec, "serviceAccount"), "identity"), "role"),
+                 "spec.serviceAccount.identity.role", err) < 0)
         return -1;
     for (size_t i = 0; i < s->nroles; i++)
-        if (check_templates(L, s, member(member(member(member(spec, "cloud"), "roles"), s->roles[i].name), "trust"),
+        if (check_templates(L, s,
+                            wih_json_member(wih_json_member(wih_json_member(wih_json_member(spec, "cloud"), "roles"),
+                                                            s->roles[i].name),
+                                            "trust"),
                             err) < 0)
             return -1;
     s->pool = wih_strdup("default");
     if (opt_str(L, spec, "pool", "spec", &s->pool, err) < 0) return -1;
-    if (parse_input(L, s, member(spec, "values"), "spec.values", true, &s->values, err) < 0 ||
-        parse_input(L, s, member(spec, "workflow"), "spec.workflow", false, &s->workflow, err) < 0)
+    if (parse_input(L, s, wih_json_member(spec, "values"), "spec.values", true, &s->values, err) < 0 ||
+        parse_input(L, s, wih_json_member(spec, "workflow"), "spec.workflow", false, &s->workflow, err) < 0)
         return -1;
-    if (timeouts(L, member(spec, "timeouts"), "spec.timeouts", &s->timeouts, err) < 0) return -1;
-    return parse_expect(L, s, member(spec, "expect"), err);
+    if (timeouts(L, wih_json_member(spec, "timeouts"), "spec.timeouts", &s->timeouts, err) < 0) return -1;
+    return parse_expect(L, s, wih_json_member(spec, "expect"), err);
 }
 
 static scn_scenario *parse_doc(const ld *L, const cJSON *root, const suite_defaults *def, wih_err **err)
@@ -769,15 +771,15 @@ static int suite_apply(const char *file, const char *text, suite_defaults *d, wi
         goto out;
     }
     if (parse_header(&L, root, "Suite", err) < 0) goto out;
-    const cJSON *md = member(root, "metadata"), *spec = member(root, "spec");
+    const cJSON *md = wih_json_member(root, "metadata"), *spec = wih_json_member(root, "spec");
     if (md) {
         if (check_map(&L, md, "metadata", k_meta, err) < 0) goto out;
         if (!d->labels) d->labels = cJSON_CreateObject();
-        if (labels(&L, member(md, "labels"), "metadata.labels", d->labels, err) < 0) goto out;
+        if (labels(&L, wih_json_member(md, "labels"), "metadata.labels", d->labels, err) < 0) goto out;
     }
     if (spec) {
         if (check_map(&L, spec, "spec", k_suite_spec, err) < 0) goto out;
-        const cJSON *p = member(spec, "profiles");
+        const cJSON *p = wih_json_member(spec, "profiles");
         if (p) {
             char **np = NULL;
             size_t nn = 0;
@@ -787,7 +789,7 @@ static int suite_apply(const char *file, const char *text, suite_defaults *d, wi
             d->profiles = np;
             d->nprofiles = nn;
         }
-        if (timeouts(&L, member(spec, "timeouts"), "spec.timeouts", &d->t, err) < 0) goto out;
+        if (timeouts(&L, wih_json_member(spec, "timeouts"), "spec.timeouts", &d->t, err) < 0) goto out;
     }
     r = 0;
 out:
@@ -824,7 +826,7 @@ static bool looks_like_scenario(const wih_ydocs *docs)
     for (size_t i = 0; i < wih_ydocs_count(docs); i++) {
         const cJSON *root = wih_ydocs_root(docs, i);
         if (cJSON_IsNull(root)) continue;
-        const cJSON *av = member(root, "apiVersion"), *k = member(root, "kind");
+        const cJSON *av = wih_json_member(root, "apiVersion"), *k = wih_json_member(root, "kind");
         return (cJSON_IsString(av) && !strncmp(av->valuestring, "wiharness/", 10)) ||
                (cJSON_IsString(k) && !strcmp(k->valuestring, "Scenario"));
     }

@@ -202,7 +202,8 @@ void wh_aws_mutate(const cJSON *pod, const cJSON *sa, const webhook_aws_opts *o,
 
     char *token_file = clean_join(o->token_mount_path, "token");
     const cJSON *ns = wih_json_get(pod, "spec.nodeSelector");
-    const char *os1 = wih_json_member_str(ns, "beta.kubernetes.io/os"), *os2 = wih_json_member_str(ns, "kubernetes.io/os");
+    const char *os1 = wih_json_member_str(ns, "beta.kubernetes.io/os"),
+               *os2 = wih_json_member_str(ns, "kubernetes.io/os");
     if ((os1 && !strcmp(os1, "windows")) || (os2 && !strcmp(os2, "windows"))) {
         char *w = wih_asprintf("C:%s", token_file);
         for (char *c = w; *c; c++)
