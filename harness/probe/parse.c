@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe_int.h"
+#include "wiharness/probe.h"
 
 void probe_answer_clear(probe_answer *a)
 {
@@ -18,7 +18,7 @@ void probe_answer_clear(probe_answer *a)
     free(a->identity);
     free(a->account);
     free(a->subject);
-    probe_free_secret(a->access_token);
+    wih_free_secret(a->access_token);
     free(a->expiration);
     memset(a, 0, sizeof *a);
 }

@@ -3,20 +3,12 @@
  * shows them only as fingerprints. The wire shapes were read from the SDKs
  * named in docs/probe.md. */
 #include <ctype.h>
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe_int.h"
+#include "wiharness/probe.h"
 
 #define FORM_CT "application/x-www-form-urlencoded"
-
-void probe_free_secret(char *s)
-{
-    if (!s) return;
-    OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
 
 void probe_req_free(probe_req *r)
 {
@@ -25,14 +17,14 @@ void probe_req_free(probe_req *r)
     free(r->url);
     for (size_t i = 0; i < r->nheaders; i++) {
         free(r->headers[i].name);
-        if (r->headers[i].secret) probe_free_secret(r->headers[i].value);
+        if (r->headers[i].secret) wih_free_secret(r->headers[i].value);
         else free(r->headers[i].value);
     }
     free(r->headers);
-    probe_free_secret(r->body);
+    wih_free_secret(r->body);
     free(r->body_shown);
     free(r->sigv4);
-    probe_free_secret(r->sigv4_user);
+    wih_free_secret(r->sigv4_user);
     free(r);
 }
 
@@ -242,7 +234,7 @@ probe_req *probe_req_google_generate(const char *impersonation_url, const char *
     req_header(r, "Content-Type", "application/json", false);
     char *auth = wih_asprintf("Bearer %s", federated_token ? federated_token : "");
     req_header(r, "Authorization", auth, true);
-    probe_free_secret(auth);
+    wih_free_secret(auth);
     return r;
 }
 
