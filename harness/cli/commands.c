@@ -17,6 +17,7 @@ extern const wih_cmd wih_cmd_cloud_role_set;
 extern const wih_cmd wih_cmd_cloud_role_list;
 extern const wih_cmd wih_cmd_cloud_bucket_create;
 extern const wih_cmd wih_cmd_cloud_serve;
+extern const wih_cmd wih_cmd_image_build;
 
 const wih_cmd *const wih_commands[] = {
     /* the local chain */
@@ -40,6 +41,8 @@ const wih_cmd *const wih_commands[] = {
     /* a small kubectl */
     &wih_cmd_kube_apply,
     &wih_cmd_kube_get,
+    /* images for pods (the local node imports its own) */
+    &wih_cmd_image_build,
     /* the installation */
     &wih_cmd_smoke,
     &wih_cmd_version,

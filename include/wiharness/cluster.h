@@ -18,10 +18,16 @@
 wih_err *cluster_pki_create(const char *dir, bool force);
 
 /* Issue one more certificate from the CA in dir: <name>.crt/<name>.key.
- * server: SAN IP:127.0.0.1 + DNS:localhost (+ extra DNS names in sans);
+ * server: SAN IP:127.0.0.1 + DNS:localhost (+ extra DNS names in extra_dns;
+ * an entry "IP:a.b.c.d" adds an IP address instead);
  * client: CN and optional organisation (a Kubernetes group). */
 wih_err *cluster_pki_issue(const char *dir, const char *name, const char *cn, const char *org, bool server,
                            const char *const *extra_dns);
+
+/* A kubeconfig (0600) for a client certificate: cluster wiharness-local,
+ * user `user`, context wiharness-local. */
+wih_err *cluster_kubeconfig_write(const char *path, const char *server, const char *ca, const char *crt,
+                                  const char *key, const char *user);
 
 /* ------------------------------------------------------- the real programs */
 /* A running program we started: the supervisor handle and where it listens. */
