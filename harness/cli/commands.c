@@ -18,6 +18,7 @@ extern const wih_cmd wih_cmd_cloud_role_list;
 extern const wih_cmd wih_cmd_cloud_bucket_create;
 extern const wih_cmd wih_cmd_cloud_serve;
 extern const wih_cmd wih_cmd_image_build;
+extern const wih_cmd wih_cmd_node_relay;
 
 const wih_cmd *const wih_commands[] = {
     /* the local chain */
@@ -43,6 +44,7 @@ const wih_cmd *const wih_commands[] = {
     &wih_cmd_kube_get,
     /* images for pods (the local node imports its own) */
     &wih_cmd_image_build,
+    &wih_cmd_node_relay,
     /* the installation */
     &wih_cmd_smoke,
     &wih_cmd_version,

@@ -110,4 +110,10 @@ wih_err *node_teardown(const node_plan *p, const cJSON *records, FILE *progress)
  * "netns: …", "process: …", "cgroup: …"); an empty array when nothing. */
 cJSON *node_leftovers(const node_plan *p, const cJSON *records);
 
+/* The relay (docs/local-backend.md): listen on ip:port for each port and copy
+ * each connection to 127.0.0.1:port, so pods reach the host's loopback
+ * servers on the bridge address. Writes ready_file once listening, runs until
+ * SIGINT/SIGTERM (wih_signals_install first). */
+wih_err *node_relay_serve(const char *ip, const int *ports, int n, const char *ready_file);
+
 #endif
