@@ -19,6 +19,7 @@ extern const wih_cmd wih_cmd_cloud_bucket_create;
 extern const wih_cmd wih_cmd_cloud_serve;
 extern const wih_cmd wih_cmd_image_build;
 extern const wih_cmd wih_cmd_node_relay;
+extern const wih_cmd wih_cmd_node_selftest;
 
 const wih_cmd *const wih_commands[] = {
     /* the local chain */
@@ -45,6 +46,7 @@ const wih_cmd *const wih_commands[] = {
     /* images for pods (the local node imports its own) */
     &wih_cmd_image_build,
     &wih_cmd_node_relay,
+    &wih_cmd_node_selftest,
     /* the installation */
     &wih_cmd_smoke,
     &wih_cmd_version,
