@@ -541,6 +541,9 @@ wih_err *lc_node_teardown(const cJSON *state, const cluster_local_opts *o)
     cJSON *recs = node_records(&p);
     wih_err *err = node_teardown(&p, recs, o->progress);
     cJSON_Delete(recs);
+    /* its data (containerd's content, IPAM leases, images) goes too, but never
+     * across a mount that is still there (node_teardown said so) */
+    if (!err) wih_rm_rf(p.dir);
     node_plan_free(&p);
     return err;
 }
