@@ -513,8 +513,12 @@ void lc_drain_pods(const char *dir, const cJSON *state, const cluster_local_opts
         cJSON *md = cJSON_GetObjectItem(it, "metadata");
         kube_ref r = {"v1", "Pod", cJSON_GetStringValue(cJSON_GetObjectItem(md, "namespace")),
                       cJSON_GetStringValue(cJSON_GetObjectItem(md, "name"))};
+        /* a finished pod holds no process: gone at once (the kubelet still
+         * removes its sandbox on the watch event); a running one gets 1 s */
+        const char *ph = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(it, "status"), "phase"));
+        bool done = ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"));
         wih_err *e = NULL;
-        if (kube_delete(kc, &r, 1, 0, &e) == 0) n++;
+        if (kube_delete(kc, &r, done ? 0 : 1, 0, &e) == 0) n++;
         wih_err_free(e);
     }
     cJSON_Delete(list);
