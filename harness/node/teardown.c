@@ -180,8 +180,10 @@ static void stop_tasks(const node_plan *p, const cJSON *recs, FILE *progress)
             kill_wait(init, 0);
         }
         if (shim_ok) {
+            /* its containers are gone and containerd with them: nothing left
+             * for it to report (a shim waits on SIGTERM for containerd) */
             say(progress, "  stopping shim of %.12s (pid %d)", id, (int)shim);
-            kill_wait(shim, 2000);
+            kill_wait(shim, 0);
         }
     }
     free(runc);
