@@ -226,7 +226,9 @@ static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, cons
  * provider. Secrets live only in 0600 files of the state dir. */
 
 /* The webhook's cloud endpoints: the mock cloud's, at the address the pods it
- * mutates reach it (the bridge address with a node, else loopback). */
+ * mutates reach it (the bridge address with a node, else loopback): Azure's
+ * authority host, Google's STS and IAM credentials, and Fleet's documented
+ * audiences (cloud.h), which the mock accepts. */
 static wih_err *webhook_options_file(lchain *c, char **path)
 {
     const char *host = c->node ? c->plan.gateway : "127.0.0.1";
@@ -239,8 +241,8 @@ static wih_err *webhook_options_file(lchain *c, char **path)
                            "  workloadIdentityPool: \"%s\"\n"
                            "  tokenUrl: https://%s:%d/v1/token\n"
                            "  impersonationUrl: https://%s:%d\n",
-                           host, c->cport, &CLOUD_GOOGLE_WIF_AUDIENCE[strlen("//iam.googleapis.com/")],
-                           CLOUD_GOOGLE_WIF_AUDIENCE, host, c->cport, host, c->cport);
+                           host, c->cport, CLOUD_GOOGLE_FLEET_AUDIENCE, CLOUD_GOOGLE_FLEET_POOL, host, c->cport, host,
+                           c->cport);
     wih_err *err = NULL;
     wih_write_file(*path, y, strlen(y), 0600, &err);
     free(y);
