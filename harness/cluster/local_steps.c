@@ -12,6 +12,7 @@
 #include "wiharness/cloud.h"
 #include "wiharness/kube.h"
 #include "wiharness/storage.h"
+#include "wiharness/webhook.h"
 
 /* ------------------------------------------------------------- etcd, API */
 wih_err *lc_start_etcd(lchain *c)
@@ -177,7 +178,8 @@ static wih_err *spawn_self(const cluster_local_opts *o, const char *dir, const c
     return err;
 }
 
-/* `<wiharness> webhook serve` as a persistent process, registered when ready. */
+/* The webhook (webhook_serve, as a persistent process of its own through
+ * webhook_serve_argv), registered when ready. */
 static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, const char *pki, const char *kubeconfig,
                               int64_t timeout, cluster_svc *out)
 {
@@ -186,36 +188,25 @@ static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, cons
     if (port < 0) return err;
     char *ready = wih_path_join(dir, "webhook.ready"), *dlog = wih_path_join(dir, "logs/webhook-decisions.jsonl");
     unlink(ready);
-    char *ports = wih_asprintf("%d", port);
-    char *args[24];
-    int n = 0;
-    args[n++] = NULL; /* the binary */
-    args[n++] = "--no-color";
-    args[n++] = "webhook";
-    args[n++] = "serve";
-    args[n++] = "--kubeconfig";
-    args[n++] = (char *)kubeconfig;
-    args[n++] = "--pki";
-    args[n++] = (char *)pki;
-    args[n++] = "--port";
-    args[n++] = ports;
-    args[n++] = "--ready-file";
-    args[n++] = ready;
-    args[n++] = "--decision-log";
-    args[n++] = dlog;
-    if (o->profiles) {
-        args[n++] = "--profiles";
-        args[n++] = (char *)o->profiles;
-    }
-    if (o->webhook_options) {
-        args[n++] = "--options";
-        args[n++] = (char *)o->webhook_options;
-    }
-    args[n] = NULL;
+    char *plist = o->profiles ? wih_strdup(o->profiles) : NULL, *save = NULL;
+    const char *profiles[8] = {0};
+    int np = 0;
+    for (char *t = plist ? strtok_r(plist, ",", &save) : NULL; t && np < 7; t = strtok_r(NULL, ",", &save)) profiles[np++] = t;
+    webhook_serve_opts wo = {.kubeconfig = kubeconfig,
+                             .pki = pki,
+                             .port = port,
+                             .ready_file = ready,
+                             .decision_log = dlog,
+                             .options = o->webhook_options,
+                             .profiles = np ? profiles : NULL};
+    char **args = webhook_serve_argv(&wo, "wiharness");
+    char *argv0 = args[0]; /* spawn_self puts the real binary there */
     err = spawn_self(o, dir, "webhook", args, port, timeout, out);
+    args[0] = argv0;
+    webhook_serve_argv_free(args);
+    free(plist);
     free(ready);
     free(dlog);
-    free(ports);
     return err ? wih_err_wrap(err, "starting the mock identity webhook") : NULL;
 }
 
