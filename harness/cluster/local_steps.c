@@ -492,8 +492,9 @@ wih_err *lc_start_relay(lchain *c)
 }
 
 /* ------------------------------------------------------------- stop hooks */
-/* Delete every pod through the API and wait (≤ 15 s) until the kubelet has
- * stopped them: that runs the CNI DEL and removes each sandbox's netns. */
+/* Delete every pod through the API (dropping finalizers) and wait (≤ 15 s)
+ * until the kubelet has stopped them: that runs the CNI DEL and removes each
+ * sandbox's netns. */
 void lc_drain_pods(const char *dir, const cJSON *state, const cluster_local_opts *o)
 {
     const char *kcp = cJSON_GetStringValue(cJSON_GetObjectItem(state, "kubeconfig"));
@@ -511,6 +512,17 @@ void lc_drain_pods(const char *dir, const cJSON *state, const cluster_local_opts
         const char *ph = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(it, "status"), "phase"));
         bool done = ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"));
         wih_err *e = NULL;
+        /* a finalizer nobody here serves (OSMO's osmo.nvidia.com/cleanup) would
+         * keep the pod forever: the chain is going, drop them */
+        if (cJSON_GetArraySize(cJSON_GetObjectItem(md, "finalizers"))) {
+            char *path = wih_asprintf("/api/v1/namespaces/%s/pods/%s", r.ns, r.name);
+            cJSON *patch = cJSON_Parse("{\"metadata\":{\"finalizers\":null}}");
+            cJSON_Delete(kube_request(kc, "PATCH", path, "application/merge-patch+json", patch, NULL, &e));
+            wih_err_free(e);
+            e = NULL;
+            cJSON_Delete(patch);
+            free(path);
+        }
         if (kube_delete(kc, &r, done ? 0 : 1, 0, &e) == 0) n++;
         wih_err_free(e);
     }
