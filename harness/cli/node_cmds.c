@@ -67,8 +67,8 @@ static const wih_opt k_st_opts[] = {
     {"token-file", 0, WIH_OPT_STR, offsetof(selftest_cfg, token_file), "FILE",
      "the token (default: $AWS_WEB_IDENTITY_TOKEN_FILE, $AZURE_FEDERATED_TOKEN_FILE, or the file of\n"
      "$GOOGLE_APPLICATION_CREDENTIALS' credential_source)", false},
-    {"output", 'o', WIH_OPT_STR, offsetof(selftest_cfg, out), "FILE", "where to write (default /dev/termination-log)",
-     false},
+    {"message-file", 0, WIH_OPT_STR, offsetof(selftest_cfg, out), "FILE",
+     "where to write (default /dev/termination-log)", false},
 };
 
 static char *token_path(const selftest_cfg *c)
