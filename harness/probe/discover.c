@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "wiharness/jsonpath.h"
 #include "wiharness/probe.h"
 
 typedef struct dctx {
@@ -266,7 +267,7 @@ static void azure_chain(dctx *d)
 /* --------------------------------------------------------------- Google */
 static char *jdup(const cJSON *j, const char *k)
 {
-    return dup_set(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, k)));
+    return dup_set(wih_json_member_str(j, k));
 }
 
 /* serviceAccounts/<email>:generateAccessToken → email */
@@ -291,7 +292,7 @@ static void google_external(probe_cred *c, const cJSON *j, const char *path, con
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(j, "credential_source");
     c->token_file = jdup(src, "file");
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(src, "format");
-    const char *ft = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fmt, "type"));
+    const char *ft = wih_json_member_str(fmt, "type");
     if (ft && !strcmp(ft, "json")) c->token_format_field = jdup(fmt, "subject_token_field_name");
     const char *missing = !c->audience ? "audience" : !c->subject_token_type ? "subject_token_type"
                         : !c->token_url ? "token_url (google-auth would use https://sts.googleapis.com/v1/token)"
@@ -317,7 +318,7 @@ static void google_file(dctx *d, const char *path, const char *var, const char *
         return;
     }
     cJSON *j = cJSON_ParseWithLength(text, len);
-    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "type"));
+    const char *type = wih_json_member_str(j, "type");
     if (!cJSON_IsObject(j)) {
         c->detail = wih_asprintf("%s (not JSON)", var);
         c->error = wih_asprintf("%s: not a JSON credential file", path);
@@ -326,7 +327,7 @@ static void google_file(dctx *d, const char *path, const char *var, const char *
     } else if (type && !strcmp(type, "service_account")) {
         c->source = PROBE_SRC_STATIC_ENV;
         c->detail = wih_asprintf("%s → service_account key file", var);
-        const char *pk = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "private_key"));
+        const char *pk = wih_json_member_str(j, "private_key");
         c->fingerprint = pk ? wih_fingerprint(pk) : NULL;
         c->gsa = jdup(j, "client_email");
         c->error = wih_strdup("a service-account key is exchanged at Google's OAuth endpoint, which the probe "

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wiharness/jsonpath.h"
 #include "wiharness/probe.h"
 
 void probe_answer_clear(probe_answer *a)
@@ -197,7 +198,7 @@ static cJSON *json_body(const char *body, size_t len, probe_answer *a)
 
 static char *jstr(const cJSON *j, const char *k)
 {
-    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, k));
+    const char *s = wih_json_member_str(j, k);
     return s && *s ? wih_strdup(s) : NULL;
 }
 

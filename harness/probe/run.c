@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "wiharness/jsonpath.h"
 #include "wiharness/probe.h"
 #include "wiharness/jwt.h"
 
@@ -111,7 +112,7 @@ cJSON *probe_token_claims(const char *token)
         cJSON_AddItemToArray(aud, cJSON_CreateString(it->valuestring));
     const cJSON *k8s = cJSON_GetObjectItemCaseSensitive(t->payload, "kubernetes.io");
     const cJSON *pod = cJSON_GetObjectItemCaseSensitive(k8s, "pod");
-    add_str(j, "pod", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pod, "name")));
+    add_str(j, "pod", wih_json_member_str(pod, "name"));
     int64_t iat = 0, exp = 0;
     bool has_iat = wih_jwt_claim_int(t, "iat", &iat), has_exp = wih_jwt_claim_int(t, "exp", &exp);
     if (has_iat && has_exp) cJSON_AddNumberToObject(j, "lifetime_s", (double)(exp - iat));
@@ -125,7 +126,7 @@ cJSON *probe_token_claims(const char *token)
 static char *json_field(const char *text, const char *field)
 {
     cJSON *j = cJSON_Parse(text);
-    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, field));
+    const char *v = wih_json_member_str(j, field);
     char *s = wih_strdup(v);
     cJSON_Delete(j);
     return s;
