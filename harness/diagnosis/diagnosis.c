@@ -262,7 +262,7 @@ static int ctx_init(diag_ctx *c, const cJSON *facts, wih_err **err)
     if (pick_pools(c, err)) return -1;
     c->platform = wih_json_member_str(facts, "platform");
     const char *ns = wih_json_member_str(facts, "namespace");
-    if (!ns) ns = wih_json_member_str(diag_obj(diag_obj(c->values, "tree"), "global"), "backendNamespace");
+    if (!ns) ns = wih_json_get_str(c->values, "tree.global.backendNamespace");
     c->ns = wih_strdup(ns ? ns : "osmo-workflows");
     return 0;
 }

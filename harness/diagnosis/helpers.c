@@ -8,7 +8,7 @@
 /* ---------------------------------------------------------------- helpers */
 bool diag_is_sa(const cJSON *src)
 {
-    const char *k = wih_json_member_str(diag_obj(src, "tree"), "kind");
+    const char *k = wih_json_get_str(src, "tree.kind");
     return k && !strcmp(k, "ServiceAccount");
 }
 
@@ -24,7 +24,7 @@ const cJSON *diag_sa_list(const diag_ctx *c)
 
 const char *diag_obj_name(const cJSON *src)
 {
-    const char *n = wih_json_member_str(diag_obj(diag_obj(src, "tree"), "metadata"), "name");
+    const char *n = wih_json_get_str(src, "tree.metadata.name");
     return n ? n : "?";
 }
 

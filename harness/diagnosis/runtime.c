@@ -137,7 +137,7 @@ void diag_rt_webhook_absent(diag_ctx *c, const diag_rule *r)
         return;
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c->facts, "webhook_log")) > 0) return;
     const cJSON *reg = cJSON_GetObjectItemCaseSensitive(c->facts, "webhook_registered");
-    const char *name = wih_json_member_str(diag_obj(pod, "metadata"), "name");
+    const char *name = wih_json_get_str(pod, "metadata.name");
     diag_emit(c, r, diag_where_facts("/webhook_log"),
               wih_asprintf("pod \"%s\" was admitted without identity env or token volume, and the identity webhook "
                            "recorded no decision for it%s",
@@ -165,8 +165,7 @@ static const char *cloud_id(const cJSON *l)
                *chk = wih_json_member_str(l, "failed_check");
     const char *prov = wih_json_member_str(l, "provider"), *act = wih_json_member_str(l, "action");
     if (!res || strcmp(res, "deny") || !v) return NULL;
-    const char *want = wih_json_member_str(diag_obj(l, "expected"), "iss"),
-               *got = wih_json_member_str(diag_obj(l, "actual"), "iss");
+    const char *want = wih_json_get_str(l, "expected.iss"), *got = wih_json_get_str(l, "actual.iss");
     bool azure = prov && !strcmp(prov, "azure"), google = prov && !strcmp(prov, "google");
     if (!strcmp(v, "issuer-unknown") || (!strcmp(v, "subject") && chk && !strcmp(chk, "trust-issuer"))) {
         if (slash_only(want, got)) return azure ? "azure-issuer-trailing-slash" : "issuer-mismatch";
@@ -230,10 +229,9 @@ void diag_rt_token_perms(diag_ctx *c, const diag_rule *r)
     const cJSON *probe = diag_obj(c->facts, "probe");
     if (!probe) return;
     const char *where = NULL, *msg = NULL;
-    const char *cands[][2] = {
-        {"/probe/error", wih_json_member_str(probe, "error")},
-        {"/probe/exchange/error", wih_json_member_str(diag_obj(probe, "exchange"), "error")},
-        {"/probe/credential/detail", wih_json_member_str(diag_obj(probe, "credential"), "detail")}};
+    const char *cands[][2] = {{"/probe/error", wih_json_member_str(probe, "error")},
+                              {"/probe/exchange/error", wih_json_get_str(probe, "exchange.error")},
+                              {"/probe/credential/detail", wih_json_get_str(probe, "credential.detail")}};
     for (size_t i = 0; i < 3 && !msg; i++)
         if (cands[i][1] && strstr(cands[i][1], "ermission denied")) where = cands[i][0], msg = cands[i][1];
     if (!msg) return;
@@ -304,7 +302,7 @@ void diag_rt_wrong_identity(diag_ctx *c, const diag_rule *r)
     const char *want = wih_json_member_str(c->facts, "expected_identity");
     const cJSON *probe = diag_obj(c->facts, "probe");
     if (!want || !probe) return;
-    const char *got = wih_json_member_str(diag_obj(probe, "exchange"), "identity");
+    const char *got = wih_json_get_str(probe, "exchange.identity");
     const char *where = "/probe/exchange/identity";
     char wbuf[64];
     if (!got) {

@@ -162,7 +162,7 @@ void diag_r_template_not_in_pool(diag_ctx *c, const diag_rule *r)
         cJSON *names = diag_pool_names(c, pool);
         char *ls = cJSON_PrintUnformatted(names);
         cJSON_Delete(names);
-        const char *sa = wih_json_member_str(diag_obj(t, "spec"), "serviceAccountName");
+        const char *sa = wih_json_get_str(t, "spec.serviceAccountName");
         diag_emit(c, r, diag_tpl_where(c, t->string, NULL),
                   wih_asprintf("pod template \"%s\" is defined, but pool \"%s\" does not list it (common_pod_template "
                                "%s)%s%s%s",
@@ -422,7 +422,7 @@ void diag_r_env_preset(diag_ctx *c, const diag_rule *r)
     if (!c->runtime_phase || diag_emitted(c, r->id)) return;
     /* runtime: the admitted pod's AWS_ROLE_ARN is not the ServiceAccount's role */
     const cJSON *pod = diag_obj(c->facts, "admitted_pod"), *ct, *e;
-    const char *san = wih_json_member_str(diag_obj(pod, "spec"), "serviceAccountName");
+    const char *san = wih_json_get_str(pod, "spec.serviceAccountName");
     const cJSON *sa = san ? diag_sa_named(c, san) : NULL;
     const char *want = sa ? diag_annotation(diag_obj(sa, "tree"), "eks.amazonaws.com/role-arn") : NULL;
     int ci = 0;

@@ -33,7 +33,7 @@ void diag_r_sa_on_wrong_object(diag_ctx *c, const diag_rule *r)
             diag_emit(c, r, diag_sa_where(s, "annotations", a->string),
                       wih_asprintf("%s is on a %s named \"%s\", not on a ServiceAccount: the webhook reads only the "
                                    "pod's ServiceAccount, so nothing is injected",
-                                   a->string, wih_json_member_str(diag_obj(s, "tree"), "kind"), diag_obj_name(s)),
+                                   a->string, wih_json_get_str(s, "tree.kind"), diag_obj_name(s)),
                       wih_asprintf("put %s under metadata.annotations of ServiceAccount \"%s\" (kind: "
                                    "ServiceAccount) in the workflow namespace",
                                    a->string, diag_obj_name(s)));
@@ -69,7 +69,7 @@ void diag_r_annotation_typo(diag_ctx *c, const diag_rule *r)
     const cJSON *s;
     cJSON_ArrayForEach(s, diag_sa_list(c))
     {
-        char *what = wih_asprintf("%s \"%s\"", wih_json_member_str(diag_obj(s, "tree"), "kind"), diag_obj_name(s));
+        char *what = wih_asprintf("%s \"%s\"", wih_json_get_str(s, "tree.kind"), diag_obj_name(s));
         typo_scan(c, r, s, "", what);
         free(what);
     }
@@ -302,7 +302,7 @@ void diag_r_sa_wrong_namespace(diag_ctx *c, const diag_rule *r)
     cJSON_ArrayForEach(s, diag_sa_list(c))
     {
         if (!diag_is_sa(s) || !diag_sa_relevant(c, s)) continue;
-        const char *ns = wih_json_member_str(diag_obj(diag_obj(s, "tree"), "metadata"), "namespace");
+        const char *ns = wih_json_get_str(s, "tree.metadata.namespace");
         if (!ns || !strcmp(ns, c->ns)) continue;
         diag_emit(c, r, diag_where(s, "/metadata/namespace"),
                   wih_asprintf("ServiceAccount \"%s\" is in namespace \"%s\", but workflow pods run in \"%s\": "
@@ -317,7 +317,7 @@ void diag_r_sa_wrong_namespace(diag_ctx *c, const diag_rule *r)
 static bool sa_exists_in_ns(const diag_ctx *c, const char *name)
 {
     const cJSON *s = diag_sa_named(c, name);
-    const char *ns = s ? wih_json_member_str(diag_obj(diag_obj(s, "tree"), "metadata"), "namespace") : NULL;
+    const char *ns = s ? wih_json_get_str(s, "tree.metadata.namespace") : NULL;
     return s && (!ns || !strcmp(ns, c->ns));
 }
 
