@@ -17,12 +17,17 @@ extern const wih_cmd wih_cmd_cloud_role_set;
 extern const wih_cmd wih_cmd_cloud_role_list;
 extern const wih_cmd wih_cmd_cloud_bucket_create;
 extern const wih_cmd wih_cmd_cloud_serve;
+extern const wih_cmd wih_cmd_run;
 
 const wih_cmd *const wih_commands[] = {
     /* the local chain */
     &wih_cmd_up,
     &wih_cmd_status,
     &wih_cmd_env,
+#ifndef WIH_NO_RUNNER
+    /* scenarios */
+    &wih_cmd_run,
+#endif
     &wih_cmd_down,
     /* the chain's mock cloud: roles and buckets */
     &wih_cmd_cloud_role_set,

@@ -35,15 +35,16 @@ cJSON *report_add_case(cJSON *run, cJSON *kase)
 
 int report_summarize(cJSON *run, double duration_s)
 {
-    int n[4] = {0}; /* passed failed skipped errors */
+    int n[4] = {0}, input = 0; /* passed failed skipped errors; errors that are bad input */
     static const char *const names[] = {"passed", "failed", "skipped", "error"};
     const cJSON *c;
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(run, "cases"))
     {
         for (int i = 0; i < 4; i++)
             if (!strcmp(jstr(c, "status"), names[i])) n[i]++;
+        input += !strcmp(jstr(c, "status"), "error") && !strcmp(jstr(c, "error_kind"), "input");
     }
-    int rc = n[3] ? WIH_EXIT_INFRA : n[1] ? WIH_EXIT_FAIL : WIH_EXIT_OK;
+    int rc = n[3] > input ? WIH_EXIT_INFRA : input ? WIH_EXIT_INPUT : n[1] ? WIH_EXIT_FAIL : WIH_EXIT_OK;
     cJSON_DeleteItemFromObjectCaseSensitive(run, "summary");
     cJSON *s = cJSON_AddObjectToObject(run, "summary");
     cJSON_AddNumberToObject(s, "passed", n[0]);

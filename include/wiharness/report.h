@@ -32,8 +32,9 @@ cJSON *report_run_new(void); /* {"report":1,"cases":[]} */
 /* Add a case (taken over; redacted in place first). Borrowed pointer back. */
 cJSON *report_add_case(cJSON *run, cJSON *kase);
 /* Recompute "summary" from the cases; duration_s = the run's wall time.
- * Returns the exit code: 3 when any case is an error, else 1 when any failed,
- * else 0. */
+ * Returns the exit code: 3 when any case is an infrastructure error, else 2
+ * when a case's error is bad input ("error_kind": "input"), else 1 when any
+ * failed, else 0. */
 int report_summarize(cJSON *run, double duration_s);
 
 /* ------------------------------------------------------------ redaction */
