@@ -67,7 +67,8 @@ typedef enum { SCN_SRC_NONE, SCN_SRC_FILE, SCN_SRC_INLINE, SCN_SRC_GIT } scn_src
 typedef struct scn_input {
     scn_src_kind kind;
     char *path;   /* FILE: absolute or relative to cwd, resolved; GIT: the URL as written */
-    cJSON *tree;  /* INLINE: the tree (positions via scn_pos) */
+    cJSON *tree;  /* INLINE: borrowed from the scenario's document (lives as long as the
+                   * scenario; positions via scn_pos, or scn_docs for osmo_config_from_tree) */
     scn_src src;
 } scn_input;
 
@@ -83,7 +84,7 @@ typedef struct scn_access {
 } scn_access;
 
 typedef struct scn_expect {
-    cJSON *pod;            /* partial tree (see "assertions"), or NULL */
+    cJSON *pod;            /* partial tree (see "assertions"), or NULL; borrowed from the document */
     scn_access *access;
     size_t naccess;
     char **diagnosis;      /* finding ids the diagnosis must report */
@@ -112,6 +113,7 @@ typedef struct scn_scenario {
     char *dir;             /* its directory (relative paths resolve against it) */
     scn_src src;           /* the document's start */
     wih_ydocs *docs_;      /* private: positions of every node above */
+    int *docs_refs_;       /* private: scenarios sharing docs_ (one file, several documents) */
 } scn_scenario;
 
 typedef struct scn_list {
@@ -135,6 +137,9 @@ scn_list *scn_load_string(const char *name, const char *text, const char *suite_
 void scn_list_free(scn_list *l);
 void scn_scenario_free(scn_scenario *s);
 
+/* The YAML documents the scenario was read from (borrowed): pass to
+ * osmo_config_from_tree with values.tree so OSMO errors name the lines. */
+const wih_ydocs *scn_docs(const scn_scenario *s);
 /* Position of a node of the scenario's tree (expect.pod, inline values…). */
 bool scn_pos(const scn_scenario *s, const cJSON *node, scn_src *out);
 /* An input error at node ("file:line:col: msg"). */
