@@ -217,19 +217,13 @@ static const char *status_word(const char *st)
     return !strcmp(st, "passed") ? "PASS" : !strcmp(st, "failed") ? "FAIL" : !strcmp(st, "skipped") ? "SKIP" : "ERROR";
 }
 
-/* "changed: <what>; <what>" */
+/* "changed so it runs here:" and one line per change */
 static void print_changes(FILE *out, const cJSON *kase)
 {
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(kase, "changes"), *c;
     if (!cJSON_GetArraySize(ch)) return;
-    fputs("      changed:", out);
-    const char *sep = " ";
-    cJSON_ArrayForEach(c, ch)
-    {
-        fprintf(out, "%s%s", sep, jstr(c, "what"));
-        sep = "; ";
-    }
-    fputc('\n', out);
+    fputs("      changed so it runs here:\n", out);
+    cJSON_ArrayForEach(c, ch) fprintf(out, "        %s\n", jstr(c, "what"));
 }
 
 static void print_indented(FILE *out, const char *text)
@@ -247,13 +241,13 @@ void report_console_case(FILE *out, const cJSON *kase, bool verbose)
     const char *st = jstr(kase, "status");
     fprintf(out, "%-5s %s [%s]  %.1f s\n", status_word(st), jstr(kase, "scenario"), jstr(kase, "profile"),
             jnum(kase, "duration_s"));
-    bool bad = strcmp(st, "passed") != 0;
+    bool bad = strcmp(st, "passed") != 0, failed = !strcmp(st, "failed") || !strcmp(st, "error");
     if (bad) {
         char *t = report_failure_text(kase);
         print_indented(out, t);
         free(t);
     }
-    if (bad || verbose) print_changes(out, kase);
+    if (failed || verbose) print_changes(out, kase);
     if (*jstr(kase, "artifacts")) fprintf(out, "      artifacts: %s\n", jstr(kase, "artifacts"));
     if (*jstr(kase, "inspect")) fprintf(out, "      kept for inspection: %s\n", jstr(kase, "inspect"));
     fflush(out);

@@ -26,6 +26,11 @@ static cJSON *default_workflow(const rcase *k)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) *p = '-';
     cJSON_AddStringToObject(wf, "name", name);
     free(name);
+    cJSON *res = cJSON_AddObjectToObject(cJSON_AddObjectToObject(wf, "resources"), "default");
+    cJSON_AddNumberToObject(res, "cpu", 1);
+    cJSON_AddStringToObject(res, "memory", "1Gi");
+    cJSON_AddStringToObject(res, "storage", "1Gi");
+    cJSON_AddNumberToObject(res, "gpu", 0);
     cJSON *t = cJSON_CreateObject();
     cJSON_AddStringToObject(t, "name", "probe");
     cJSON_AddStringToObject(t, "image", "ubuntu");
@@ -271,6 +276,13 @@ const char *rcase_role_of(void *ctx, const char *principal)
     return NULL;
 }
 
+/* A mismatch's text as a JSON value when it is one ("\"a\"", 3, {…}), else the text. */
+static cJSON *text_value(const char *t)
+{
+    cJSON *v = cJSON_Parse(t);
+    return v ? v : cJSON_CreateString(t);
+}
+
 static cJSON *mismatches_json(const scn_result *r)
 {
     cJSON *out = cJSON_CreateArray();
@@ -278,8 +290,8 @@ static cJSON *mismatches_json(const scn_result *r)
         const scn_mismatch *m = &r->items[i];
         cJSON *x = cJSON_CreateObject();
         cJSON_AddStringToObject(x, "path", m->path ? m->path : "");
-        cJSON_AddStringToObject(x, "expected", m->expected ? m->expected : "");
-        cJSON_AddStringToObject(x, "actual", m->actual ? m->actual : "absent");
+        cJSON_AddItemToObject(x, "expected", text_value(m->expected ? m->expected : ""));
+        cJSON_AddItemToObject(x, "actual", m->actual ? text_value(m->actual) : cJSON_CreateNull());
         char *msg = m->kind == SCN_M_NOT_YET ? wih_asprintf("not there by the deadline%s%s", m->why ? ": " : "", m->why ? m->why : "")
                                              : wih_strdup(m->why);
         if (msg) cJSON_AddStringToObject(x, "message", msg);
