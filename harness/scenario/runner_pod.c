@@ -41,6 +41,7 @@ cJSON *runner_endpoints_template(const cJSON *pod_urls)
         env_add(env, "AWS_REGION", "us-east-1");
         env_add(env, "WIH_CLOUD_URL", cloud);
         env_add(env, "WIH_MINIO_URL", minio);
+        env_add(env, "WIH_S3_ENDPOINT", minio);
         cJSON_AddItemToArray(cs, c);
     }
     return t;

@@ -24,7 +24,8 @@
  * for a non-AWS S3 endpoint: the user container ({{USER_CONTAINER_NAME}})
  * and osmo-ctrl get the SDK endpoint env pointing at the mock cloud and MinIO
  * (pod_urls: {"cloud": URL, "minio": URL}): AWS_ENDPOINT_URL_STS,
- * AWS_ENDPOINT_URL_S3, AWS_REGION, WIH_CLOUD_URL, WIH_MINIO_URL. NULL when
+ * AWS_ENDPOINT_URL_S3, AWS_REGION, WIH_CLOUD_URL, WIH_MINIO_URL and WIH_S3_ENDPOINT
+ * (the probe's S3 endpoint for Azure and Google, docs/probe.md). NULL when
  * pod_urls lacks either URL. */
 cJSON *runner_endpoints_template(const cJSON *pod_urls);
 
