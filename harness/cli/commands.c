@@ -18,6 +18,7 @@ extern const wih_cmd wih_cmd_cloud_role_list;
 extern const wih_cmd wih_cmd_cloud_bucket_create;
 extern const wih_cmd wih_cmd_cloud_serve;
 extern const wih_cmd wih_cmd_run;
+extern const wih_cmd wih_cmd_probe;
 
 const wih_cmd *const wih_commands[] = {
     /* the local chain */
@@ -42,6 +43,8 @@ const wih_cmd *const wih_commands[] = {
     &wih_cmd_webhook_serve,
     /* the mock cloud identity plane */
     &wih_cmd_cloud_serve,
+    /* the test pod's workload */
+    &wih_cmd_probe,
     /* a small kubectl */
     &wih_cmd_kube_apply,
     &wih_cmd_kube_get,
