@@ -19,6 +19,8 @@ extern const wih_cmd wih_cmd_cloud_bucket_create;
 extern const wih_cmd wih_cmd_cloud_serve;
 extern const wih_cmd wih_cmd_run;
 extern const wih_cmd wih_cmd_probe;
+extern const wih_cmd wih_cmd_image_build;
+extern const wih_cmd wih_cmd_node_relay;
 
 const wih_cmd *const wih_commands[] = {
     /* the local chain */
@@ -48,6 +50,9 @@ const wih_cmd *const wih_commands[] = {
     /* a small kubectl */
     &wih_cmd_kube_apply,
     &wih_cmd_kube_get,
+    /* images for pods (the local node imports its own) */
+    &wih_cmd_image_build,
+    &wih_cmd_node_relay,
     /* the installation */
     &wih_cmd_smoke,
     &wih_cmd_version,
