@@ -18,6 +18,7 @@ typedef struct rctx {
     size_t next, done;
     cJSON **cases;   /* per matrix index */
     rcase_res *live; /* not yet cleaned up */
+    cJSON *deleted;  /* namespaces deleted (to wait for at the end) */
     int input_errors;
 } rctx;
 
@@ -151,6 +152,11 @@ static cJSON *run_case(rctx *x, kube_client *kc, const scn_case *cs)
             cJSON_AddStringToObject(c, "inspect", how);
             free(how);
         } else {
+            if (k.res->ns_made) {
+                lock(x);
+                cJSON_AddItemToArray(x->deleted, cJSON_CreateString(k.res->ns));
+                unlock(x);
+            }
             wih_err *ce = chain_cleanup(&x->ch, kc, k.res);
             if (ce) {
                 wih_warn("%s [%s]: %s", cs->scn->name, cs->profile, wih_err_str(ce));
@@ -200,9 +206,23 @@ static void *worker(void *vx)
     return NULL;
 }
 
+/* Every namespace the run deleted is gone before the run says it is done. */
+static void wait_deleted(rctx *x)
+{
+    kube_config_opts ko = {.kubeconfig = x->ch.kubeconfig};
+    wih_err *e = NULL;
+    kube_client *kc = kube_client_new(&ko, &e);
+    wih_err_free(e);
+    char *left = NULL;
+    if (chain_wait_namespaces(&x->ch, kc, x->deleted, 120000, &left))
+        wih_warn("namespaces still terminating after 120 s: %s", left);
+    free(left);
+    kube_client_free(kc);
+}
+
 int runner_run(const scn_matrix *m, const runner_opts *o, cJSON *run, wih_err **err)
 {
-    rctx x = {.o = o, .m = m};
+    rctx x = {.o = o, .m = m, .deleted = cJSON_CreateArray()};
     if ((*err = chain_load(o->state_dir, &x.ch))) return wih_err_exit(*err);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_mutex_init(&x.mu, NULL);
@@ -216,12 +236,14 @@ int runner_run(const scn_matrix *m, const runner_opts *o, cJSON *run, wih_err **
     for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
     report_console_progress(stderr, o->tty, 0, 0, NULL);
     wih_cleanup_pop(h, true);
+    wait_deleted(&x);
     for (size_t i = 0; i < m->n; i++)
         if (x.cases[i]) report_add_case(run, x.cases[i]);
     int rc = report_summarize(run, (double)(wih_now_ms() - t0) / 1000.0);
     if (wih_interrupted()) rc = WIH_EXIT_INTERRUPTED;
     cJSON_ReplaceItemInObject(cJSON_GetObjectItem(run, "summary"), "exit_code", cJSON_CreateNumber(rc));
     free(x.cases);
+    cJSON_Delete(x.deleted);
     pthread_mutex_destroy(&x.mu);
     chain_clear(&x.ch);
     return rc;

@@ -233,8 +233,8 @@ static wih_err *remove_namespace(const rchain *c, kube_client *kc, const char *n
     wih_err_free(e);
     e = NULL;
     kube_ref nr = {"v1", "Namespace", NULL, ns};
-    /* only a controller-manager finishes a namespace's deletion */
-    kube_delete(kc, &nr, -1, c->has_kcm ? 60000 : 0, &e);
+    /* not waited for here: chain_wait_namespaces waits for all of a run's at once */
+    kube_delete(kc, &nr, -1, 0, &e);
     return e ? wih_err_wrap(e, "deleting namespace %s", ns) : NULL;
 }
 
@@ -251,6 +251,35 @@ wih_err *chain_cleanup(const rchain *c, kube_client *kc, rcase_res *res)
         s3_client_free(s3);
     }
     return first ? wih_err_wrap(first, "cleaning up") : NULL;
+}
+
+int chain_wait_namespaces(const rchain *c, kube_client *kc, const cJSON *names, int64_t timeout_ms, char **left)
+{
+    *left = NULL;
+    if (!c->has_kcm || !kc) return 0; /* only a controller-manager finishes a namespace's deletion */
+    int64_t end = wih_now_ms() + timeout_ms;
+    for (;;) {
+        wih_buf b;
+        wih_buf_init(&b, 1 << 16);
+        wih_buf_adds(&b, "");
+        const cJSON *n;
+        cJSON_ArrayForEach(n, names)
+        {
+            kube_ref r = {"v1", "Namespace", NULL, n->valuestring};
+            wih_err *e = NULL;
+            cJSON *o = kube_get(kc, &r, &e);
+            if (o) wih_buf_addf(&b, "%s%s", b.len ? ", " : "", n->valuestring);
+            cJSON_Delete(o);
+            wih_err_free(e);
+        }
+        if (!b.len || wih_now_ms() >= end || wih_interrupted()) {
+            *left = b.len ? wih_buf_take(&b) : NULL;
+            wih_buf_free(&b);
+            return *left ? -1 : 0;
+        }
+        wih_buf_free(&b);
+        wih_sleep_ms(250);
+    }
 }
 
 void rcase_res_free(rcase_res *r)

@@ -48,5 +48,9 @@ typedef struct rcase_res {
  * first). Errors are collected, never stop the cleanup. */
 wih_err *chain_cleanup(const rchain *c, kube_client *kc, rcase_res *res);
 void rcase_res_free(rcase_res *r);
+/* Wait until none of the namespaces (a JSON array of names) exists (with a
+ * controller-manager; without one a deleted namespace stays Terminating and
+ * this returns 0 at once). -1 with *left = the names still there. */
+int chain_wait_namespaces(const rchain *c, kube_client *kc, const cJSON *names, int64_t timeout_ms, char **left);
 
 #endif
