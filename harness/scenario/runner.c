@@ -126,6 +126,23 @@ static cJSON *run_checks(rcase *k, rctx *x, int64_t t0)
     return c;
 }
 
+/* A case that did not pass while a component of the chain is down proves
+ * nothing about identity: it is an infrastructure error naming the component. */
+static void blame_chain(rctx *x, cJSON *c, const wih_err *cleanup_err)
+{
+    const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(c, "status"));
+    if (!strcmp(st, "error") || (!strcmp(st, "passed") && !cleanup_err) || wih_interrupted()) return;
+    char *b = chain_blame(&x->ch);
+    if (!b) return;
+    char *m = wih_asprintf("infrastructure: %s%s%s", b, cleanup_err ? "; " : "",
+                           cleanup_err ? wih_err_str(cleanup_err) : "");
+    cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString("error"));
+    cJSON_DeleteItemFromObject(c, "message");
+    cJSON_AddStringToObject(c, "message", m);
+    free(m);
+    free(b);
+}
+
 static cJSON *run_case(rctx *x, kube_client *kc, const scn_case *cs)
 {
     int64_t t0 = wih_now_ms();
@@ -151,6 +168,7 @@ static cJSON *run_case(rctx *x, kube_client *kc, const scn_case *cs)
                                      p ? kube_obj_str(p, "metadata.name") : "");
             cJSON_AddStringToObject(c, "inspect", how);
             free(how);
+            blame_chain(x, c, NULL);
         } else {
             if (k.res->ns_made) {
                 lock(x);
@@ -158,6 +176,7 @@ static cJSON *run_case(rctx *x, kube_client *kc, const scn_case *cs)
                 unlock(x);
             }
             wih_err *ce = chain_cleanup(&x->ch, kc, k.res);
+            blame_chain(x, c, ce);
             if (ce) {
                 wih_warn("%s [%s]: %s", cs->scn->name, cs->profile, wih_err_str(ce));
                 wih_err_free(ce);

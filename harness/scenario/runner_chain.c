@@ -114,7 +114,8 @@ char *chain_blame(const rchain *c)
     const cJSON *it;
     cJSON_ArrayForEach(it, s)
     {
-        if (m || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "healthy"))) continue;
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(it, "healthy");
+        if (m || !cJSON_IsBool(h) || cJSON_IsTrue(h)) continue; /* entries without health (the node's record) */
         bool alive = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "alive"));
         const cJSON *pid = cJSON_GetObjectItemCaseSensitive(it, "pid");
         m = wih_asprintf("%s (pid %d) is %s", !strcmp(it->string, "minio") ? "MinIO" : it->string,
