@@ -100,7 +100,11 @@ static void drop_env_refs(cJSON *c, const char *base, cJSON *changes)
         free(what);
         free(path);
     }
-    drop(c, "envFrom", "envFrom dropped (secrets OSMO's service would create)", base, changes);
+    char *what = wih_asprintf("%s: envFrom dropped (secrets OSMO's service would create)", base);
+    char *path = wih_asprintf("%s.envFrom", base);
+    drop(c, "envFrom", what, path, changes);
+    free(what);
+    free(path);
 }
 
 static cJSON *probe_args(const runner_adapt *a, bool main, bool init)
