@@ -63,7 +63,7 @@ static wih_err *ensure_chain(const char *state_dir, bool *started)
     *started = false;
     if (!ok) {
         fprintf(stderr, "wiharness run: no healthy local chain in %s: starting one (`wiharness up`)\n", dir);
-        cluster_local_opts o = {.state_dir = dir, .progress = stderr};
+        cluster_local_opts o = {.state_dir = dir, .progress = stderr, .node = true}; /* as `wiharness up` */
         bool reused = false;
         e = cluster_local_up(&o, &reused);
         *started = !e && !reused;
