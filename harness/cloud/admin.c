@@ -18,9 +18,14 @@ static void admin_error(cloud_result *out, int status, const char *msg)
 static bool admin_authorized(const cloud *c, const cloud_request *rq)
 {
     const char *authz = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rq->headers, "authorization"));
-    const char *tok = authz && !strncasecmp(authz, "Bearer ", 7) ? authz + 7 : "";
-    size_t tl = strlen(tok), al = strlen(c->admin_token);
-    return tl == al && CRYPTO_memcmp(tok, c->admin_token, al) == 0;
+    const char *tok = authz && !strncasecmp(authz, "Bearer ", 7) ? authz + 7 : NULL;
+    if (!tok || !c->admin_token || strlen(c->admin_token) < CLOUD_ADMIN_TOKEN_MIN) return false;
+    /* constant time, length included: compare the digests */
+    char *a = cloud_sha256_hex(tok, strlen(tok)), *b = cloud_sha256_hex(c->admin_token, strlen(c->admin_token));
+    bool ok = CRYPTO_memcmp(a, b, 64) == 0;
+    free(a);
+    free(b);
+    return ok;
 }
 
 static void put_role(cloud *c, const char *name, const cloud_request *rq, cloud_result *out)

@@ -196,13 +196,31 @@ void cl_aws_caller_identity(const cloud_env *e, const cloud_request *rq, cloud_r
     authz_free(&a);
 }
 
+/* Secrets are wiped before their memory is freed. */
+static void session_delete(cJSON *o)
+{
+    const char *secret[] = {"secret_key", "session_token"};
+    for (int i = 0; i < 2; i++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, secret[i]);
+        if (cJSON_IsString(v)) OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
+    }
+    cJSON_Delete(o);
+}
+
+void cloud_aws_sessions_free(cJSON *sessions)
+{
+    if (!sessions) return;
+    while (sessions->child) session_delete(cJSON_DetachItemViaPointer(sessions, sessions->child));
+    cJSON_Delete(sessions);
+}
+
 void cloud_aws_session_add(cJSON *sessions, const s3_creds *cr, const char *role, const char *session,
                            int64_t expires, int64_t now)
 {
     for (cJSON *s = sessions ? sessions->child : NULL, *next; s; s = next) {
         next = s->next;
         if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "expires")) <= (double)now)
-            cJSON_Delete(cJSON_DetachItemViaPointer(sessions, s));
+            session_delete(cJSON_DetachItemViaPointer(sessions, s));
     }
     if (!sessions || !cr || !cr->access_key) return;
     cJSON *o = cJSON_CreateObject();
@@ -211,7 +229,8 @@ void cloud_aws_session_add(cJSON *sessions, const s3_creds *cr, const char *role
     cJSON_AddStringToObject(o, "role", role);
     cJSON_AddStringToObject(o, "session", session);
     cJSON_AddNumberToObject(o, "expires", (double)expires);
-    cJSON_DeleteItemFromObjectCaseSensitive(sessions, cr->access_key);
+    cJSON *old = cJSON_DetachItemFromObjectCaseSensitive(sessions, cr->access_key);
+    if (old) session_delete(old);
     cJSON_AddItemToObject(sessions, cr->access_key, o);
 }
 

@@ -7,12 +7,51 @@
 
 #include "cloud_int.h"
 
-static void not_found(cloud_result *out)
+/* Which provider's error shape a path gets when nothing serves it. */
+typedef enum { AREA_AWS, AREA_GOOGLE, AREA_ENTRA, AREA_ADMIN } area;
+
+static area area_of(const char *p)
 {
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "error", "not found");
-    cl_json_reply(out, 404, j);
+    if (!strncmp(p, "/admin/", 7)) return AREA_ADMIN;
+    if (!strncmp(p, "/v1/", 4) || !strcmp(p, "/tokeninfo")) return AREA_GOOGLE;
+    if (strstr(p, "/oauth2/") || strstr(p, "/v2.0/")) return AREA_ENTRA;
+    return AREA_AWS; /* "/" and everything else: the STS query API's XML, which SDKs parse */
 }
+
+/* 404 (or 413 for a body over the limit) in the shape of the path's provider. */
+static void refuse_path(const cloud_env *e, const cloud_request *rq, cloud_result *out, bool too_big)
+{
+    int st = too_big ? 413 : 404;
+    const char *msg = too_big ? "The request body is over the limit." : "No such endpoint.";
+    char *why = wih_asprintf("%s %.128s", too_big ? "body over the limit:" : "no endpoint for", rq->path);
+    switch (area_of(rq->path)) {
+    case AREA_ADMIN: {
+        out->provider = "admin";
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "error", too_big ? "request body too large" : "not found");
+        cl_json_reply(out, st, j);
+        break;
+    }
+    case AREA_GOOGLE:
+        out->provider = "google";
+        out->decision = cl_simple_decision("google", "", NULL, "request", why);
+        cl_google_iam_error(out, st, too_big ? "INVALID_ARGUMENT" : "NOT_FOUND", msg);
+        break;
+    case AREA_ENTRA:
+        out->provider = "azure";
+        out->decision = cl_simple_decision("azure", "", NULL, "request", why);
+        cl_entra_error(out, e->now, st, "invalid_request", too_big ? 90033 : 90002, msg);
+        break;
+    case AREA_AWS:
+        out->provider = "aws";
+        out->decision = cl_simple_decision("aws", "", NULL, "request", why);
+        cl_aws_error(out, st, too_big ? "RequestEntityTooLarge" : "NotFound", msg);
+        break;
+    }
+    free(why);
+}
+
+
 
 static void add_url(cJSON *j, const char *name, const char *base, const char *fmt_tail)
 {
@@ -93,12 +132,7 @@ void cloud_route(const cloud_env *e, const cloud_request *rq, cloud_result *out)
 {
     const char *m = rq->method, *p = rq->path;
     bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST");
-    if (rq->too_big) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "error", "request body too large");
-        cl_json_reply(out, 413, j);
-        return;
-    }
+    if (rq->too_big) return refuse_path(e, rq, out, true);
     if (!strncmp(p, "/admin/v1/", 10)) {
         out->admin = true;
         out->provider = "admin";
@@ -117,7 +151,7 @@ void cloud_route(const cloud_env *e, const cloud_request *rq, cloud_result *out)
     }
     char *tenant = get ? tenant_of(p, "/v2.0/.well-known/openid-configuration") : NULL;
     if (tenant) {
-        if (strchr(tenant, '/')) not_found(out);
+        if (strchr(tenant, '/')) refuse_path(e, rq, out, false);
         else tenant_discovery(e, tenant, out);
         free(tenant);
         return;
@@ -134,5 +168,5 @@ void cloud_route(const cloud_env *e, const cloud_request *rq, cloud_result *out)
         free(tenant);
         return;
     }
-    not_found(out);
+    refuse_path(e, rq, out, false);
 }

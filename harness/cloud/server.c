@@ -199,6 +199,12 @@ cloud *cloud_start(const cloud_opts *o, wih_err **err)
         *err = wih_err_new(WIH_EXIT_INPUT, "starting the mock cloud: a serving certificate and key are required");
         return NULL;
     }
+    if (o->admin_token && strlen(o->admin_token) < CLOUD_ADMIN_TOKEN_MIN) {
+        *err = wih_err_new(WIH_EXIT_INPUT, "starting the mock cloud: the admin token has %zu characters, at least %d "
+                                           "are required (an empty one would turn admin auth off)",
+                           strlen(o->admin_token), CLOUD_ADMIN_TOKEN_MIN);
+        return NULL;
+    }
     cloud *c = calloc(1, sizeof *c);
     if (!c) abort();
     pthread_mutex_init(&c->mu, NULL);
@@ -268,7 +274,7 @@ void cloud_stop(cloud *c)
     if (!c) return;
     if (c->d) MHD_stop_daemon(c->d);
     cJSON_Delete(c->reg);
-    cJSON_Delete(c->sessions);
+    cloud_aws_sessions_free(c->sessions);
     cJSON_Delete(c->jwks);
     wih_jwk_free(c->key);
     free(c->url);

@@ -174,6 +174,8 @@ char *cloud_sigv4_signature(const char *secret, const char *amzdate, const char 
  * are dropped. sessions is {"<AccessKeyId>": {...}} (holds secrets: never log it). */
 void cloud_aws_session_add(cJSON *sessions, const s3_creds *cr, const char *role, const char *session,
                            int64_t expires, int64_t now);
+/* Free a sessions object, wiping the secrets first. */
+void cloud_aws_sessions_free(cJSON *sessions);
 /* The IAM role id of a role: "AROA" + 17 upper-case letters/digits derived from the name. */
 char *cloud_aws_role_id(const char *role);
 
@@ -189,7 +191,8 @@ typedef struct cloud_opts {
     int port;                         /* 0 = a free loopback port */
     const char *decision_log;         /* JSONL file (appended); NULL = only wih_debug */
     const char *minio_client_id;      /* aud of the JWTs minted for MinIO; default "wiharness-minio" */
-    const char *admin_token;          /* NULL = generated (read it with cloud_admin_token) */
+    const char *admin_token;          /* NULL = generated (read it with cloud_admin_token); else at
+                                         least CLOUD_ADMIN_TOKEN_MIN characters (cloud_start refuses less) */
     /* Persistence, so a restarted cloud keeps what MinIO and clients know:
      * the token-signing key (PEM, 0600; generated and written when absent —
      * MinIO fetches the JWKS once at its start) and the registry (JSON, 0600;
@@ -200,6 +203,7 @@ typedef struct cloud_opts {
     const char *minio_endpoint, *minio_root_user, *minio_root_password;
 } cloud_opts;
 
+#define CLOUD_ADMIN_TOKEN_MIN 16
 typedef struct cloud cloud;
 cloud *cloud_start(const cloud_opts *o, wih_err **err);
 void cloud_stop(cloud *c); /* NULL-safe */

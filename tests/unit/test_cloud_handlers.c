@@ -434,7 +434,10 @@ START_TEST(aws_assume_reply_shape)
     cloud_route(&e, &b.rq, &r);
     cloud_aws_assume_reply(&r, NULL, "MinIO is down");
     ck_assert_int_eq(r.reply.status, 500);
-    ck_assert_ptr_nonnull(strstr(r.reply.body, "<Code>InternalFailure</Code>"));
+    char *code = NULL, *msg = NULL;
+    ck_assert(aws_error_xml(r.reply.body, &code, &msg) && !strcmp(code, "InternalFailure"));
+    free(code);
+    free(msg);
     ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r.decision, "result")), "error");
     cloud_result_clear(&r);
     built_free(&b);
@@ -608,7 +611,7 @@ START_TEST(aws_sessions_expire)
     cloud_aws_session_add(s, &b, "team-a", "x2", 300, 150); /* drops A1 (expired at 100) */
     ck_assert_ptr_null(cJSON_GetObjectItem(s, "A1"));
     ck_assert_ptr_nonnull(cJSON_GetObjectItem(s, "B2"));
-    cJSON_Delete(s);
+    cloud_aws_sessions_free(s);
 }
 END_TEST
 
@@ -696,6 +699,56 @@ START_TEST(identity_of_tokens)
 }
 END_TEST
 
+/* Unknown paths and oversized bodies: each provider's own error shape. */
+START_TEST(error_shapes)
+{
+    cJSON *f = load_json("cloud/handlers/paths.json"), *c;
+    cloud_env e = env();
+    int n = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(f, "cases"))
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"));
+        const cJSON *want = cJSON_GetObjectItem(c, "want");
+        cloud_request rq = {.method = cJSON_GetStringValue(cJSON_GetObjectItem(c, "method")),
+                            .path = cJSON_GetStringValue(cJSON_GetObjectItem(c, "path")),
+                            .body = "", .len = 0, .too_big = cJSON_IsTrue(cJSON_GetObjectItem(c, "too_big"))};
+        cloud_result r = {0};
+        cloud_route(&e, &rq, &r);
+        const char *shape = cJSON_GetStringValue(cJSON_GetObjectItem(want, "shape"));
+        const char *wc = cJSON_GetStringValue(cJSON_GetObjectItem(want, "code"));
+        ck_assert_msg(r.reply.status == cJSON_GetObjectItem(want, "status")->valueint, "%s: HTTP %d", name, r.reply.status);
+        if (!strcmp(shape, "aws")) {
+            char *code = NULL, *msg = NULL;
+            ck_assert_msg(aws_error_xml(r.reply.body, &code, &msg), "%s: not an AWS ErrorResponse: %s", name, r.reply.body);
+            ck_assert_msg(!strcmp(code, wc), "%s: %s", name, code);
+            free(code);
+            free(msg);
+        } else {
+            cJSON *j = cJSON_Parse(r.reply.body);
+            ck_assert_msg(j, "%s: not JSON", name);
+            const cJSON *err = cJSON_GetObjectItem(j, "error");
+            if (!strcmp(shape, "google-api")) {
+                ck_assert_msg(cJSON_IsObject(err) && !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(err, "status")), wc) &&
+                                  cJSON_GetObjectItem(err, "code")->valueint == r.reply.status,
+                              "%s: %s", name, r.reply.body);
+            } else if (!strcmp(shape, "entra")) {
+                ck_assert_str_eq(cJSON_GetStringValue(err), wc);
+                ck_assert_int_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "error_codes"), 0)->valueint,
+                                 cJSON_GetObjectItem(want, "aadsts")->valueint);
+                ck_assert_ptr_nonnull(cJSON_GetObjectItem(j, "trace_id"));
+            } else {
+                ck_assert(cJSON_IsString(err));
+            }
+            cJSON_Delete(j);
+        }
+        cloud_result_clear(&r);
+        n++;
+    }
+    ck_assert_int_ge(n, 10);
+    cJSON_Delete(f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cloud-handlers");
@@ -709,6 +762,7 @@ int main(void)
     tcase_add_test(tc, aws_caller_identity);
     tcase_add_test(tc, aws_sessions_expire);
     tcase_add_test(tc, identity_of_tokens);
+    tcase_add_test(tc, error_shapes);
     suite_add_tcase(s, tc);
     return wih_test_run(s);
 }
