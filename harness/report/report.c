@@ -209,6 +209,13 @@ char *report_failure_text(const cJSON *kase)
             wih_buf_addf(&b, "access %s %s: %s\n", jstr(m, "op"), jstr(m, "url"),
                          *jstr(m, "message") ? jstr(m, "message") : "not as expected");
     }
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(kase, "findings"))
+    {
+        wih_buf_addf(&b, "diagnosis %s: %s", jstr(m, "id"), jstr(m, "cause"));
+        if (*jstr(m, "fix")) wih_buf_addf(&b, " Fix: %s", jstr(m, "fix"));
+        if (*jstr(m, "where")) wih_buf_addf(&b, " (%s)", jstr(m, "where"));
+        wih_buf_adds(&b, "\n");
+    }
     return wih_buf_take(&b);
 }
 

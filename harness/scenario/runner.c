@@ -121,6 +121,7 @@ static cJSON *run_checks(rcase *k, rctx *x, int64_t t0)
     else
         c = rcase_report(k, &pr, node ? &ar : NULL, secs);
     if (!e && !node) no_node(c, k);
+    if (!e) rcase_diagnose(k, c);
     scn_result_free(&pr);
     scn_result_free(&ar);
     return c;

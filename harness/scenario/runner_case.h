@@ -17,6 +17,7 @@ typedef struct rcase {
     cJSON *rendered;      /* the pods OSMO would create, after the changes */
     cJSON *admitted;      /* the pods as the API server has them (latest) */
     cJSON *verdict;       /* the probe's verdict, or NULL */
+    cJSON *values;        /* the values as given (templates expanded), for the diagnosis */
     char *pod_state;      /* why there is no verdict yet */
     void (*register_res)(struct rcase *);
     void *ctx;
@@ -32,6 +33,9 @@ wih_err *rcase_assert_pods(rcase *k, scn_result *r);
 wih_err *rcase_wait_verdict(rcase *k);
 /* The case's report entry (status from the results). */
 cJSON *rcase_report(rcase *k, const scn_result *pod, const scn_result *acc, double secs);
+/* Diagnosis findings (diagnosis.h diag_runtime) for a case that failed or
+ * names expected findings; checks expect.diagnosis into c. */
+void rcase_diagnose(rcase *k, cJSON *c);
 /* Artifacts of a failed case. */
 cJSON *rcase_artifacts(rcase *k);
 /* scn_role_of_fn over the case's roles (ctx = the rcase). */

@@ -5,6 +5,7 @@
 
 #include "runner_case.h"
 #include "wiharness/cloud.h"
+#include "wiharness/diagnosis.h"
 #include "wiharness/report.h"
 
 /* ------------------------------------------------------------ inputs */
@@ -73,6 +74,8 @@ static osmo_config *load_values(rcase *k, wih_err **err)
     const scn_input *in = &k->cs->scn->values;
     cJSON *t = in->kind == SCN_SRC_NONE ? guide_values(k, err) : load_input(k, in, &docs, err);
     if (!t) return NULL;
+    cJSON_Delete(k->values);
+    k->values = cJSON_Duplicate(t, true);
     osmo_config *cfg = osmo_config_from_tree(t, NULL, OSMO_MODE_AUTO, err);
     cJSON_Delete(t);
     wih_ydocs_free(docs);
@@ -390,6 +393,89 @@ cJSON *rcase_report(rcase *k, const scn_result *pod, const scn_result *acc, doub
     return c;
 }
 
+/* ------------------------------------------------------------ diagnosis */
+static char *grep_lines(const char *path, const char *needle);
+
+static cJSON *source(const char *file, const cJSON *tree)
+{
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "file", file);
+    cJSON_AddNumberToObject(s, "doc", 0);
+    cJSON_AddItemToObject(s, "tree", cJSON_Duplicate(tree, true));
+    return s;
+}
+
+static cJSON *case_facts(rcase *k, const cJSON *c)
+{
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "profile", k->cs->profile);
+    cJSON_AddStringToObject(f, "pool", k->cs->scn->pool ? k->cs->scn->pool : "default");
+    if (k->res) cJSON_AddStringToObject(f, "namespace", k->res->ns);
+    const scn_input *vi = &k->cs->scn->values;
+    if (k->values) cJSON_AddItemToObject(f, "values", source(vi->kind == SCN_SRC_FILE ? vi->path : k->cs->scn->file, k->values));
+    if (k->sa) cJSON_AddItemToArray(cJSON_AddArrayToObject(f, "service_accounts"), source("(generated ServiceAccount)", k->sa));
+    const cJSON *rp = cJSON_GetArrayItem(k->rendered, 0), *ap = cJSON_GetArrayItem(k->admitted, 0);
+    if (rp) cJSON_AddItemToObject(f, "rendered_pod", cJSON_Duplicate(rp, true));
+    if (ap) cJSON_AddItemToObject(f, "admitted_pod", cJSON_Duplicate(ap, true));
+    const char *pod = kube_obj_str(ap, "metadata.name");
+    char *wl = pod ? wih_read_file(k->ch->webhook_log, 64 << 20, NULL, NULL) : NULL;
+    cJSON *lines = wl ? diag_jsonl(wl, "pod", pod) : NULL;
+    free(wl);
+    /* every profile's webhook sees the pod; the case is about one of them */
+    for (int i = cJSON_GetArraySize(lines) - 1; i >= 0; i--) {
+        const char *p = kube_obj_str(cJSON_GetArrayItem(lines, i), "profile");
+        if (p && strcmp(p, k->cs->profile)) cJSON_DeleteItemFromArray(lines, i);
+    }
+    if (lines) cJSON_AddItemToObject(f, "webhook_log", lines);
+    if (k->res) {
+        char *subj = wih_asprintf("system:serviceaccount:%s:", k->res->ns);
+        char *cl = grep_lines(k->ch->cloud_log, subj);
+        cJSON_AddItemToObject(f, "cloud_log", diag_jsonl(cl, NULL, NULL));
+        free(cl);
+        free(subj);
+    }
+    if (k->verdict) cJSON_AddItemToObject(f, "probe", cJSON_Duplicate(k->verdict, true));
+    char *fail = report_failure_text(c);
+    cJSON_AddStringToObject(f, "failure", fail);
+    free(fail);
+    return f;
+}
+
+void rcase_diagnose(rcase *k, cJSON *c)
+{
+    bool failed = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "failed");
+    if (!failed && !k->cs->scn->expect.ndiagnosis) return;
+    cJSON *facts = case_facts(k, c);
+    wih_err *e = NULL;
+    cJSON *found = diag_runtime(facts, &e);
+    cJSON_Delete(facts);
+    if (!found) {
+        wih_warn("%s [%s]: diagnosis: %s", k->cs->scn->name, k->cs->profile, wih_err_str(e));
+        wih_err_free(e);
+        found = cJSON_CreateArray();
+    }
+    cJSON *ids = cJSON_CreateArray();
+    const cJSON *x;
+    cJSON_ArrayForEach(x, found) cJSON_AddItemToArray(ids, cJSON_CreateString(kube_obj_str(x, "id") ? kube_obj_str(x, "id") : "?"));
+    for (size_t i = 0; i < k->cs->scn->expect.ndiagnosis; i++) {
+        const char *want = k->cs->scn->expect.diagnosis[i];
+        bool seen = false;
+        cJSON_ArrayForEach(x, ids) seen = seen || !strcmp(x->valuestring, want);
+        if (seen) continue;
+        cJSON *m = cJSON_CreateObject();
+        char *p = wih_asprintf("diagnosis[%zu]", i);
+        cJSON_AddStringToObject(m, "path", p);
+        cJSON_AddStringToObject(m, "expected", want);
+        cJSON_AddItemToObject(m, "actual", cJSON_Duplicate(ids, true));
+        cJSON_AddStringToObject(m, "message", "the diagnosis did not name it");
+        cJSON_AddItemToArray(cJSON_GetObjectItem(c, "mismatches"), m);
+        cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString("failed"));
+        free(p);
+    }
+    cJSON_Delete(ids);
+    cJSON_AddItemToObject(c, "findings", found);
+}
+
 /* ------------------------------------------------------------ artifacts */
 /* The lines of a log file that mention needle (redacted later). */
 static char *grep_lines(const char *path, const char *needle)
@@ -437,5 +523,6 @@ void rcase_free(rcase *k)
     cJSON_Delete(k->rendered);
     cJSON_Delete(k->admitted);
     cJSON_Delete(k->verdict);
+    cJSON_Delete(k->values);
     free(k->pod_state);
 }
