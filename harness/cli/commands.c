@@ -18,6 +18,7 @@ extern const wih_cmd wih_cmd_cloud_role_set;
 extern const wih_cmd wih_cmd_cloud_role_list;
 extern const wih_cmd wih_cmd_cloud_bucket_create;
 extern const wih_cmd wih_cmd_cloud_serve;
+extern const wih_cmd wih_cmd_run;
 extern const wih_cmd wih_cmd_image_build;
 extern const wih_cmd wih_cmd_node_relay;
 extern const wih_cmd wih_cmd_node_selftest;
@@ -28,6 +29,10 @@ const wih_cmd *const wih_commands[] = {
     &wih_cmd_up,
     &wih_cmd_status,
     &wih_cmd_env,
+#ifndef WIH_NO_RUNNER
+    /* scenarios */
+    &wih_cmd_run,
+#endif
     &wih_cmd_down,
     /* the chain's mock cloud: roles and buckets */
     &wih_cmd_cloud_role_set,

@@ -227,6 +227,9 @@ static wih_err *webhook_options_file(lchain *c, char **path)
     char *y = wih_asprintf("# written by wiharness up: the webhook's cloud endpoints are the mock cloud's\n"
                            "azure-wi:\n"
                            "  authorityHost: https://%s:%d/\n"
+                           /* the chart's required azureTenantID: the webhook injects it as AZURE_TENANT_ID,
+                            * without which DefaultAzureCredential has no workload identity */
+                           "  tenantId: \"72f988bf-0000-4000-8000-00000000000a\"\n"
                            "gcp-fleet:\n"
                            "  identityProvider: \"%s\"\n"
                            "  workloadIdentityPool: \"%s\"\n"

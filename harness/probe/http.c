@@ -40,7 +40,10 @@ int probe_send(const probe_req *r, const char *ca_file, int64_t timeout_ms, long
                        .body = r->body, .body_len = r->body_len, .ca_file = ca_file,
                        .aws_sigv4 = user ? r->sigv4 : NULL, .aws_access_key = user,
                        .aws_secret_key = secret ? secret : "", .protocols = "http,https", .user_agent = "",
-                       .timeout_ms = timeout_ms > 0 ? (long)timeout_ms : 15000, .connect_timeout_ms = 5000,
+                       .timeout_ms = timeout_ms > 0 ? (long)timeout_ms : 15000,
+                       /* the connect shares the request's budget: a fixed 5 s failed runs
+                        * on a loaded 2-core machine although the cloud answered */
+                       .connect_timeout_ms = timeout_ms > 0 ? (long)timeout_ms : 15000,
                        .max_body = PROBE_MAX_BODY};
     wih_http_resp rs;
     wih_err *e = NULL;
