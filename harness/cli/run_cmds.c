@@ -7,10 +7,12 @@
 #include "wiharness/cluster.h"
 #include "wiharness/report.h"
 #include "wiharness/runner.h"
+#include "wiharness/shard.h"
 
 typedef struct {
     wih_strlist labels, profiles, reports;
     const char *artifacts, *state_dir;
+    const char *shard, *rerun_failed;
     bool keep_on_failure;
     long parallel;
 } run_cfg;
@@ -27,6 +29,10 @@ static const wih_opt k_run_opts[] = {
      "only these profiles (aws-irsa, azure-wi, gcp-fleet; repeat or comma-separate)", true},
     {"report", 0, WIH_OPT_LIST, offsetof(run_cfg, reports), "KIND=FILE",
      "also write junit=FILE (JUnit XML) or json=FILE (repeatable)", false},
+    {"rerun-failed", 0, WIH_OPT_STR, offsetof(run_cfg, rerun_failed), "REPORT.json",
+     "only the cases REPORT.json (a --report json= file) lists as failed or error", false},
+    {"shard", 0, WIH_OPT_STR, offsetof(run_cfg, shard), "I/N",
+     "only shard I of N (stable: a hash of scenario/profile, docs/ci.md)", false},
     {"state-dir", 0, WIH_OPT_STR, offsetof(run_cfg, state_dir), "DIR",
      "the local chain's state dir (default ${XDG_STATE_HOME:-~/.local/state}/wiharness/local)", false},
 };
@@ -85,6 +91,23 @@ static int write_reports(const run_cfg *c, const cJSON *run)
     return rc;
 }
 
+/* --rerun-failed, then --shard (docs/ci.md). */
+static int narrow_matrix(const run_cfg *c, scn_matrix *m, wih_err **e)
+{
+    if (c->rerun_failed) {
+        cJSON *ids = shard_failed_ids(c->rerun_failed, e);
+        if (!ids) return -1;
+        shard_keep_ids(m, ids);
+        cJSON_Delete(ids);
+    }
+    if (c->shard) {
+        int i = 0, n = 0;
+        if (shard_parse(c->shard, &i, &n, e)) return -1;
+        shard_filter(m, i, n);
+    }
+    return 0;
+}
+
 static scn_matrix *load_matrix(const run_cfg *c, int argc, char **argv, scn_list **list, wih_err **e)
 {
     for (size_t i = 0; i < c->reports.n; i++) {
@@ -107,6 +130,10 @@ static scn_matrix *load_matrix(const run_cfg *c, int argc, char **argv, scn_list
     scn_matrix *m = scn_matrix_build(*list, sel, (const char *const *)only, e);
     free(only);
     scn_selector_free(sel);
+    if (m && narrow_matrix(c, m, e)) {
+        scn_matrix_free(m);
+        return NULL;
+    }
     return m;
 }
 
