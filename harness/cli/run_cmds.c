@@ -8,11 +8,13 @@
 #include "wiharness/report.h"
 #include "wiharness/runner.h"
 #include "wiharness/shard.h"
+#include "wiharness/source.h"
 
 typedef struct {
     wih_strlist labels, profiles, reports;
     const char *artifacts, *state_dir;
     const char *shard, *rerun_failed;
+    cJSON *sources; /* provenance of git+ PATHs (not an option) */
     bool keep_on_failure;
     long parallel;
 } run_cfg;
@@ -91,6 +93,30 @@ static int write_reports(const run_cfg *c, const cJSON *run)
     return rc;
 }
 
+/* PATHs with git+URL#REF:DIR exported (at REF) into temp dirs (source.h). */
+static char **git_paths(run_cfg *c, int argc, char **argv, wih_err **e)
+{
+    char **out = calloc((size_t)argc + 1, sizeof *out);
+    for (int i = 0; i < argc; i++) {
+        if (!src_is_git(argv[i])) {
+            out[i] = wih_strdup(argv[i]);
+            continue;
+        }
+        char *tmp = wih_tmpdir("wih-git-scenarios", false, e);
+        cJSON *prov = NULL;
+        if (!tmp || src_git_export(argv[i], NULL, tmp, &prov, e)) {
+            free(tmp);
+            for (int j = 0; j < i; j++) free(out[j]);
+            free(out);
+            return NULL;
+        }
+        if (!c->sources) c->sources = cJSON_CreateArray();
+        cJSON_AddItemToArray(c->sources, prov);
+        out[i] = tmp;
+    }
+    return out;
+}
+
 /* --rerun-failed, then --shard (docs/ci.md). */
 static int narrow_matrix(const run_cfg *c, scn_matrix *m, wih_err **e)
 {
@@ -108,7 +134,7 @@ static int narrow_matrix(const run_cfg *c, scn_matrix *m, wih_err **e)
     return 0;
 }
 
-static scn_matrix *load_matrix(const run_cfg *c, int argc, char **argv, scn_list **list, wih_err **e)
+static scn_matrix *load_matrix(run_cfg *c, int argc, char **argv, scn_list **list, wih_err **e)
 {
     for (size_t i = 0; i < c->reports.n; i++) {
         report_kind k;
@@ -117,7 +143,11 @@ static scn_matrix *load_matrix(const run_cfg *c, int argc, char **argv, scn_list
     }
     char *def = argc ? NULL : bundled_dir();
     const char *one[] = {def};
-    *list = argc ? scn_load_paths((const char *const *)argv, (size_t)argc, e) : scn_load_paths(one, 1, e);
+    char **paths = argc ? git_paths(c, argc, argv, e) : NULL;
+    if (argc && !paths) return NULL;
+    *list = argc ? scn_load_paths((const char *const *)paths, (size_t)argc, e) : scn_load_paths(one, 1, e);
+    for (int i = 0; paths && i < argc; i++) free(paths[i]);
+    free(paths);
     free(def);
     if (!*list) return NULL;
     scn_selector *sel = NULL;
@@ -148,12 +178,14 @@ static int run_run(void *vcfg, int argc, char **argv)
     scn_list *list = NULL;
     scn_matrix *m = load_matrix(c, argc, argv, &list, &e);
     if (!m) {
+        cJSON_Delete(c->sources);
         scn_list_free(list);
         return wih_err_report(e);
     }
     if (!m->n) fprintf(stderr, "wiharness run: no scenario matches\n");
     bool started = false;
     if ((e = ensure_chain(c->state_dir, &started))) {
+        cJSON_Delete(c->sources);
         scn_matrix_free(m);
         scn_list_free(list);
         return wih_err_report(e);
@@ -162,6 +194,8 @@ static int run_run(void *vcfg, int argc, char **argv)
                       .parallel = c->parallel ? (int)c->parallel : 4, .out = stdout,
                       .tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO)};
     cJSON *run = report_run_new();
+    if (c->sources) cJSON_AddItemToObject(run, "sources", c->sources);
+    c->sources = NULL;
     int rc = runner_run(m, &ro, run, &e);
     if (e) {
         rc = wih_err_report(e);
