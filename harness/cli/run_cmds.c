@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "wiharness/backends.h"
 #include "wiharness/cli.h"
 #include "wiharness/cluster.h"
 #include "wiharness/report.h"
@@ -14,12 +15,23 @@ typedef struct {
     wih_strlist labels, profiles, reports;
     const char *artifacts, *state_dir;
     const char *shard, *rerun_failed;
+    const char *backend, *context, *kubeconfig, *identity, *probe_image, *name;
     cJSON *sources; /* provenance of git+ PATHs (not an option) */
     bool keep_on_failure;
     long parallel;
 } run_cfg;
 
 static const wih_opt k_run_opts[] = {
+    {"backend", 0, WIH_OPT_STR, offsetof(run_cfg, backend), "local|kind|existing",
+     "where the cluster comes from (default local; docs/backends.md)", false},
+    {"context", 0, WIH_OPT_STR, offsetof(run_cfg, context), "CTX", "--backend existing: the kubeconfig context", false},
+    {"identity", 0, WIH_OPT_STR, offsetof(run_cfg, identity), "mock|real",
+     "--backend existing: the mock webhook and cloud (default) or the cloud's own", false},
+    {"kubeconfig", 0, WIH_OPT_STR, offsetof(run_cfg, kubeconfig), "FILE",
+     "--backend existing: the kubeconfig (default KUBECONFIG, ~/.kube/config)", false},
+    {"name", 0, WIH_OPT_STR, offsetof(run_cfg, name), "N", "--backend kind: the cluster name (default wiharness)", false},
+    {"probe-image", 0, WIH_OPT_STR, offsetof(run_cfg, probe_image), "IMAGE",
+     "--backend existing: the probe image the cluster pulls (default: the chain's)", false},
     {"artifacts", 0, WIH_OPT_STR, offsetof(run_cfg, artifacts), "DIR",
      "write each failed case's pod, events, decision-log lines and probe verdict under DIR (redacted)", false},
     {"keep-on-failure", 0, WIH_OPT_FLAG, offsetof(run_cfg, keep_on_failure), NULL,
@@ -91,6 +103,44 @@ static int write_reports(const run_cfg *c, const cJSON *run)
             rc = wih_err_report(e);
     }
     return rc;
+}
+
+static bool is_existing(const run_cfg *c)
+{
+    return c->backend && !strcmp(c->backend, "existing");
+}
+
+/* --backend: local (the default), kind, existing (docs/backends.md). */
+static wih_err *check_backend(const run_cfg *c)
+{
+    const char *b = c->backend ? c->backend : "local";
+    if (!strcmp(b, "local")) return NULL;
+    if (!strcmp(b, "kind")) {
+        wih_err *e = kind_available(NULL, NULL);
+        if (e) return e;
+        return wih_err_new(WIH_EXIT_INFRA, "--backend kind: kind and a Docker engine are here, but serving the mock "
+                                           "webhook, cloud and MinIO on the kind network is not wired into run yet "
+                                           "(docs/backends.md)");
+    }
+    if (strcmp(b, "existing"))
+        return wih_err_new(WIH_EXIT_INPUT, "--backend %s: expected local, kind or existing", b);
+    existing_opts eo = {.kubeconfig = c->kubeconfig, .context = c->context, .identity = c->identity,
+                        .probe_image = c->probe_image};
+    wih_err *e = existing_check(&eo);
+    if (e) return e;
+    if (c->identity && !strcmp(c->identity, "real"))
+        return wih_err_new(WIH_EXIT_INFRA, "--identity real: the runner does not drive real clouds yet "
+                                           "(the request builders are in harness/storage; docs/backends.md)");
+    /* identity mock: the local chain's mock webhook, cloud and MinIO serve the cluster */
+    char *dir = c->state_dir ? wih_strdup(c->state_dir) : cluster_local_default_dir();
+    bool ok = false;
+    cJSON_Delete(cluster_local_status(dir, &ok, &e));
+    wih_err_free(e);
+    e = ok ? NULL
+           : wih_err_new(WIH_EXIT_INFRA, "--backend existing --identity mock: the mock webhook, cloud and MinIO "
+                                         "come from the local chain in %s, which is not healthy (wiharness up)", dir);
+    free(dir);
+    return e;
 }
 
 /* PATHs with git+URL#REF:DIR exported (at REF) into temp dirs (source.h). */
@@ -184,7 +234,7 @@ static int run_run(void *vcfg, int argc, char **argv)
     }
     if (!m->n) fprintf(stderr, "wiharness run: no scenario matches\n");
     bool started = false;
-    if ((e = ensure_chain(c->state_dir, &started))) {
+    if ((e = check_backend(c)) || (!is_existing(c) && (e = ensure_chain(c->state_dir, &started)))) {
         cJSON_Delete(c->sources);
         scn_matrix_free(m);
         scn_list_free(list);
@@ -192,7 +242,10 @@ static int run_run(void *vcfg, int argc, char **argv)
     }
     runner_opts ro = {.state_dir = c->state_dir, .artifacts_dir = c->artifacts, .keep_on_failure = c->keep_on_failure,
                       .parallel = c->parallel ? (int)c->parallel : 4, .out = stdout,
-                      .tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO)};
+                      .tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO),
+                      .kubeconfig = is_existing(c) ? c->kubeconfig : NULL,
+                      .context = is_existing(c) ? c->context : NULL,
+                      .probe_image = is_existing(c) ? c->probe_image : NULL};
     cJSON *run = report_run_new();
     if (c->sources) cJSON_AddItemToObject(run, "sources", c->sources);
     c->sources = NULL;

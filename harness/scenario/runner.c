@@ -53,11 +53,19 @@ static void unlink_res(rctx *x, rcase_res *res)
     unlock(x);
 }
 
+/* The cluster: the chain's kubeconfig, or --backend existing's context. */
+static kube_config_opts kube_opts(const rctx *x)
+{
+    if (x->o->kubeconfig || x->o->context)
+        return (kube_config_opts){.kubeconfig = x->o->kubeconfig, .context = x->o->context};
+    return (kube_config_opts){.kubeconfig = x->ch.kubeconfig};
+}
+
 /* The cleanup-stack entry: whatever is still live (SIGINT, exit). */
 static void cleanup_live(void *vx)
 {
     rctx *x = vx;
-    kube_config_opts ko = {.kubeconfig = x->ch.kubeconfig};
+    kube_config_opts ko = kube_opts(x);
     wih_err *e = NULL;
     kube_client *kc = kube_client_new(&ko, &e);
     wih_err_free(e);
@@ -147,8 +155,13 @@ static cJSON *run_case(rctx *x, kube_client *kc, const scn_case *cs)
         unlink_res(x, k.res);
         if (bad && x->o->keep_on_failure && !wih_interrupted()) {
             const cJSON *p = cJSON_GetArrayItem(k.admitted, 0);
-            char *how = wih_asprintf("kubectl --kubeconfig %s -n %s get pod %s -o yaml", x->ch.kubeconfig, k.res->ns,
-                                     p ? kube_obj_str(p, "metadata.name") : "");
+            char *how = x->o->context
+                            ? wih_asprintf("kubectl%s%s --context %s -n %s get pod %s -o yaml",
+                                           x->o->kubeconfig ? " --kubeconfig " : "",
+                                           x->o->kubeconfig ? x->o->kubeconfig : "", x->o->context, k.res->ns,
+                                           p ? kube_obj_str(p, "metadata.name") : "")
+                            : wih_asprintf("kubectl --kubeconfig %s -n %s get pod %s -o yaml", x->ch.kubeconfig,
+                                           k.res->ns, p ? kube_obj_str(p, "metadata.name") : "");
             cJSON_AddStringToObject(c, "inspect", how);
             free(how);
         } else {
@@ -173,7 +186,7 @@ static cJSON *run_case(rctx *x, kube_client *kc, const scn_case *cs)
 static void *worker(void *vx)
 {
     rctx *x = vx;
-    kube_config_opts ko = {.kubeconfig = x->ch.kubeconfig};
+    kube_config_opts ko = kube_opts(x);
     wih_err *e = NULL;
     kube_client *kc = kube_client_new(&ko, &e);
     for (;;) {
@@ -209,7 +222,7 @@ static void *worker(void *vx)
 /* Every namespace the run deleted is gone before the run says it is done. */
 static void wait_deleted(rctx *x)
 {
-    kube_config_opts ko = {.kubeconfig = x->ch.kubeconfig};
+    kube_config_opts ko = kube_opts(x);
     wih_err *e = NULL;
     kube_client *kc = kube_client_new(&ko, &e);
     wih_err_free(e);
@@ -224,6 +237,10 @@ int runner_run(const scn_matrix *m, const runner_opts *o, cJSON *run, wih_err **
 {
     rctx x = {.o = o, .m = m, .deleted = cJSON_CreateArray()};
     if ((*err = chain_load(o->state_dir, &x.ch))) return wih_err_exit(*err);
+    if (o->probe_image) {
+        free(x.ch.probe_image);
+        x.ch.probe_image = wih_strdup(o->probe_image);
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_mutex_init(&x.mu, NULL);
     x.cases = calloc(m->n ? m->n : 1, sizeof *x.cases);

@@ -145,9 +145,16 @@ static wih_err *make_namespace_and_sa(rcase *k)
     cJSON_AddStringToObject(lb, "wiharness.io/runner", "true");
     wih_err *e = NULL;
     k->res->ns_made = true;
-    cJSON *got = kube_apply(k->kc, ns, &e);
+    /* created, never applied: a namespace the run did not make is never touched */
+    cJSON *got = kube_create(k->kc, ns, &e);
     cJSON_Delete(ns);
     cJSON_Delete(got);
+    if (e && e->http_status == 409) {
+        k->res->ns_made = false;
+        wih_err_free(e);
+        return wih_err_new(WIH_EXIT_INFRA, "namespace %s already exists and was not created by this run: "
+                           "the runner leaves it alone", k->res->ns);
+    }
     if (e) return wih_err_wrap(e, "creating namespace %s", k->res->ns);
     cJSON *sa = sa_manifest(k, &e);
     if (!sa) return wih_err_wrap(e, "the ServiceAccount");

@@ -69,6 +69,11 @@ typedef struct runner_opts {
     FILE *out;                 /* console lines */
     bool tty;                  /* progress on out */
     bool verbose;
+    /* --backend existing (backends.h): the cluster of this kubeconfig/context
+     * instead of the chain's own kubeconfig (NULL = the chain's). */
+    const char *kubeconfig;
+    const char *context;
+    const char *probe_image;   /* --probe-image: instead of the chain's (NULL = the chain's) */
 } runner_opts;
 
 /* Run every case; each finished case is added to run (report.h) and printed.
