@@ -54,12 +54,11 @@ int probe_send(const probe_req *r, const char *ca_file, int64_t timeout_ms, long
         SET(CURLOPT_AWS_SIGV4, r->sigv4);
         SET(CURLOPT_USERPWD, r->sigv4_user);
     }
-    if (!strcmp(r->method, "POST")) {
+    if (!strcmp(r->method, "POST") || r->body) { /* PUT with a body too (realstorage.h) */
         SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
         SET(CURLOPT_POSTFIELDS, r->body ? r->body : "");
-    } else if (strcmp(r->method, "GET")) {
-        SET(CURLOPT_CUSTOMREQUEST, r->method);
     }
+    if (strcmp(r->method, "GET") && strcmp(r->method, "POST")) SET(CURLOPT_CUSTOMREQUEST, r->method);
     SET(CURLOPT_HTTPHEADER, hd);
     CURLcode rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
