@@ -21,6 +21,7 @@ extern const wih_cmd wih_cmd_run;
 extern const wih_cmd wih_cmd_probe;
 extern const wih_cmd wih_cmd_image_build;
 extern const wih_cmd wih_cmd_node_relay;
+extern const wih_cmd wih_cmd_osmo_submit;
 
 const wih_cmd *const wih_commands[] = {
     /* the local chain */
@@ -40,6 +41,7 @@ const wih_cmd *const wih_commands[] = {
     &wih_cmd_render,
     &wih_cmd_gen_sa,
     &wih_cmd_gen_values,
+    &wih_cmd_osmo_submit,
     /* the mock identity webhook */
     &wih_cmd_webhook_mutate,
     &wih_cmd_webhook_serve,
