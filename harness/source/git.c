@@ -91,7 +91,10 @@ static void gsrc_close(gsrc *g)
 /* Open (or create) the bare cache for g->url and hold its lock. */
 static wih_err *cache_open(gsrc *g, const char *cache_dir)
 {
-    char *base = cache_dir ? wih_path_join(cache_dir, "git") : wih_cache_dir_default("git");
+    const char *env = getenv("WIH_GIT_CACHE");
+    char *base = cache_dir ? wih_path_join(cache_dir, "git")
+                 : env && *env ? wih_strdup(env)
+                               : wih_cache_dir_default("git");
     char *fp = wih_fingerprint(g->url); /* "sha256:<12 hex>" */
     g->cache = wih_path_join(base, fp + 7);
     char *lock = wih_asprintf("%s.lock", g->cache);

@@ -30,7 +30,8 @@ bool src_is_git(const char *spec);
 int src_git_parse(const char *spec, char **url, char **ref, char **path, wih_err **err);
 
 /* Read a source: git+… from the cache (fetching first), or a plain file.
- * cache_dir NULL = ${XDG_CACHE_HOME:-~/.cache}/wiharness. Returns the
+ * cache_dir NULL = $WIH_GIT_CACHE, else ${XDG_CACHE_HOME:-~/.cache}/wiharness/git
+ * (cache_dir given: <cache_dir>/git). Returns the
  * content (NUL-terminated, *len its length), *provenance a new object. */
 char *src_read(const char *spec, const char *cache_dir, size_t *len, cJSON **provenance, wih_err **err);
 

@@ -182,7 +182,7 @@ START_TEST(the_command_exits_2)
     /* The same through a CLI path that reads git sources: run on a git+ scenario dir. */
     char *out = NULL, *err = NULL;
     char *s = wih_asprintf("git+%s#no-such-ref:scenarios", g_repo);
-    char *env = wih_asprintf("XDG_CACHE_HOME=%s", g_cache);
+    char *env = wih_asprintf("WIH_GIT_CACHE=%s/git", g_cache);
     putenv(env);
     int rc = wih_test_cli(&out, &err, NULL, "run", s, NULL);
     ck_assert_msg(rc == 2, "rc %d: %s", rc, err);
