@@ -11,6 +11,7 @@ extern const wih_cmd wih_cmd_kube_get;
 extern const wih_cmd wih_cmd_gen_sa;
 extern const wih_cmd wih_cmd_gen_values;
 extern const wih_cmd wih_cmd_render;
+extern const wih_cmd wih_cmd_explain;
 extern const wih_cmd wih_cmd_webhook_mutate;
 extern const wih_cmd wih_cmd_webhook_serve;
 extern const wih_cmd wih_cmd_cloud_role_set;
@@ -42,6 +43,8 @@ const wih_cmd *const wih_commands[] = {
     &wih_cmd_gen_sa,
     &wih_cmd_gen_values,
     &wih_cmd_osmo_submit,
+    /* diagnosis: what is misconfigured, and the fix */
+    &wih_cmd_explain,
     /* the mock identity webhook */
     &wih_cmd_webhook_mutate,
     &wih_cmd_webhook_serve,
