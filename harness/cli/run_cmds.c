@@ -22,10 +22,10 @@ typedef struct {
 } run_cfg;
 
 static const wih_opt k_run_opts[] = {
-    {"backend", 0, WIH_OPT_STR, offsetof(run_cfg, backend), "local|kind|existing",
+    {"backend", 0, WIH_OPT_CHOICE, offsetof(run_cfg, backend), "local|kind|existing",
      "where the cluster comes from (default local; docs/backends.md)", false},
     {"context", 0, WIH_OPT_STR, offsetof(run_cfg, context), "CTX", "--backend existing: the kubeconfig context", false},
-    {"identity", 0, WIH_OPT_STR, offsetof(run_cfg, identity), "mock|real",
+    {"identity", 0, WIH_OPT_CHOICE, offsetof(run_cfg, identity), "mock|real",
      "--backend existing: the mock webhook and cloud (default) or the cloud's own", false},
     {"kubeconfig", 0, WIH_OPT_STR, offsetof(run_cfg, kubeconfig), "FILE",
      "--backend existing: the kubeconfig (default KUBECONFIG, ~/.kube/config)", false},
@@ -146,7 +146,7 @@ static wih_err *check_backend(const run_cfg *c)
 /* PATHs with git+URL#REF:DIR exported (at REF) into temp dirs (source.h). */
 static char **git_paths(run_cfg *c, int argc, char **argv, wih_err **e)
 {
-    char **out = calloc((size_t)argc + 1, sizeof *out);
+    char **out = wih_xcalloc((size_t)argc + 1, sizeof *out);
     for (int i = 0; i < argc; i++) {
         if (!src_is_git(argv[i])) {
             out[i] = wih_strdup(argv[i]);
@@ -277,6 +277,9 @@ const wih_cmd wih_cmd_run = {
                "changes are in every report), admission, the node runs the probe, the assertions, then\n"
                "cleanup in reverse order (also on Ctrl-C). With no healthy chain `up` runs first and\n"
                "`down` after (only then). PATH is a scenario file or a directory (suite.yaml = defaults).\n"
+               "--backend existing --context CTX runs the cases in any cluster a kubeconfig reaches (RBAC\n"
+               "checked first); PATH may be git+URL#REF:DIR; --shard I/N and --rerun-failed REPORT.json\n"
+               "narrow the cases (docs/backends.md, docs/ci.md).\n"
                "Exit codes: 0 all passed, 1 a case failed, 2 a bad scenario (file:line:col),\n"
                "3 infrastructure (the component is named), 130 interrupted.",
     .opts = k_run_opts,

@@ -46,8 +46,7 @@ static char **argv_of(const char *const *v)
 {
     size_t n = 0;
     while (v[n]) n++;
-    char **a = calloc(n + 1, sizeof *a);
-    if (!a) abort();
+    char **a = wih_xcalloc(n + 1, sizeof *a);
     for (size_t i = 0; i < n; i++) a[i] = wih_strdup(v[i]);
     return a;
 }

@@ -9,8 +9,7 @@
 
 static probe_req *req_new(const char *what, const char *method, const char *url)
 {
-    probe_req *r = calloc(1, sizeof *r);
-    if (!r) abort();
+    probe_req *r = wih_xcalloc(1, sizeof *r);
     r->what = what;
     r->method = wih_strdup(method);
     r->url = wih_strdup(url);
@@ -19,8 +18,7 @@ static probe_req *req_new(const char *what, const char *method, const char *url)
 
 static void req_header(probe_req *r, const char *name, const char *value, bool secret)
 {
-    probe_kv *h = realloc(r->headers, (r->nheaders + 1) * sizeof *h);
-    if (!h) abort();
+    probe_kv *h = wih_xrealloc(r->headers, (r->nheaders + 1) * sizeof *h);
     r->headers = h;
     h[r->nheaders++] = (probe_kv){wih_strdup(name), wih_strdup(value), secret};
 }
@@ -34,7 +32,7 @@ static char *base_url(const char *url, wih_err **err)
     }
     size_t n = strlen(url);
     while (n && url[n - 1] == '/') n--;
-    return strndup(url, n);
+    return wih_xstrndup(url, n);
 }
 
 static bool name_ok(const char *s)

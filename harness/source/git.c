@@ -34,12 +34,11 @@ int src_git_parse(const char *spec, char **url, char **ref, char **path, wih_err
                            spec ? spec : "(null)");
         return -1;
     }
-    *url = strndup(spec + 4, (size_t)(hash - spec - 4));
-    *ref = strndup(hash + 1, (size_t)(colon - hash - 1));
+    *url = wih_xstrndup(spec + 4, (size_t)(hash - spec - 4));
+    *ref = wih_xstrndup(hash + 1, (size_t)(colon - hash - 1));
     const char *p = colon + 1;
     while (*p == '/') p++;
     *path = wih_strdup(p);
-    if (!*url || !*ref) abort();
     return 0;
 }
 
@@ -204,8 +203,7 @@ static char *read_blob(gsrc *g, const git_oid *id, size_t *len, wih_err **err)
     if (n > SRC_MAX_BLOB) {
         *err = wih_err_new(WIH_EXIT_INPUT, "%s: '%s' is %zu bytes (limit %zu)", g->spec, g->path, n, SRC_MAX_BLOB);
     } else {
-        out = malloc(n + 1);
-        if (!out) abort();
+        out = wih_xmalloc(n + 1);
         memcpy(out, git_blob_rawcontent(b), n);
         out[n] = 0;
         if (len) *len = n;
@@ -338,7 +336,7 @@ cJSON *src_file_provenance(const char *path)
             char hex[GIT_OID_HEXSZ + 1] = "";
             bool has_head = !git_reference_name_to_id(&head, r, "HEAD");
             if (has_head) git_oid_tostr(hex, sizeof hex, &head);
-            char *wdn = strndup(wd, wl > 1 ? wl - 1 : wl);
+            char *wdn = wih_xstrndup(wd, wl > 1 ? wl - 1 : wl);
             p = provenance(path, wdn, NULL, has_head ? hex : NULL, rel ? rel : path, !has_head || work_tree_dirty(r, rel));
             free(wdn);
         }

@@ -8,8 +8,7 @@
 
 probe_req *rs_req_new(const char *what, const char *method, const char *url)
 {
-    probe_req *r = calloc(1, sizeof *r);
-    if (!r) abort();
+    probe_req *r = wih_xcalloc(1, sizeof *r);
     r->what = what;
     r->method = wih_strdup(method);
     r->url = wih_strdup(url);
@@ -18,17 +17,15 @@ probe_req *rs_req_new(const char *what, const char *method, const char *url)
 
 void rs_req_header(probe_req *r, const char *name, const char *value, bool secret)
 {
-    probe_kv *h = realloc(r->headers, (r->nheaders + 1) * sizeof *h);
-    if (!h) abort();
+    probe_kv *h = wih_xrealloc(r->headers, (r->nheaders + 1) * sizeof *h);
     r->headers = h;
     h[r->nheaders++] = (probe_kv){wih_strdup(name), wih_strdup(value), secret};
 }
 
 void rs_req_body(probe_req *r, const void *body, size_t len)
 {
-    r->body = malloc(len + 1);
-    r->body_shown = malloc(len + 1);
-    if (!r->body || !r->body_shown) abort();
+    r->body = wih_xmalloc(len + 1);
+    r->body_shown = wih_xmalloc(len + 1);
     if (len) memcpy(r->body, body, len);
     if (len) memcpy(r->body_shown, body, len);
     r->body[len] = r->body_shown[len] = 0;
@@ -49,7 +46,7 @@ char *rs_trim(const char *endpoint)
 {
     size_t n = strlen(endpoint);
     while (n && endpoint[n - 1] == '/') n--;
-    return strndup(endpoint, n);
+    return wih_xstrndup(endpoint, n);
 }
 
 bool rs_op_ok(const char *op, const char *who, wih_err **err)

@@ -11,8 +11,7 @@ static char *sha256_hex(const void *p, size_t n)
     unsigned char md[32];
     unsigned int l = 0;
     EVP_Digest(p, n, md, &l, EVP_sha256(), NULL);
-    char *hex = malloc(65);
-    if (!hex) abort();
+    char *hex = wih_xmalloc(65);
     for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
     return hex;
 }
