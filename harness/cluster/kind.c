@@ -33,7 +33,6 @@ char *kind_config_yaml(const kind_cfg *c)
                  "name: %s\n"
                  "networking:\n"
                  "  apiServerAddress: 127.0.0.1\n"
-                 "  apiServerPort: 0\n"
                  "nodes:\n"
                  "  - role: control-plane\n",
                  c->host_address ? c->host_address : "the kind network's gateway",

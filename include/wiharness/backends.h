@@ -25,7 +25,7 @@ typedef struct kind_cfg {
 /* kind names: [a-z0-9.-], 1..50 chars, starting with a letter or digit. */
 bool kind_name_ok(const char *name);
 /* The kind config (YAML, kind.x-k8s.io/v1alpha4): one control-plane node,
- * the apiserver on 127.0.0.1 (random port), no extraPortMappings (nothing
+ * the apiserver on 127.0.0.1 (no apiServerPort: kind picks a random one), no extraPortMappings (nothing
  * listens in the cluster for the host: the host serves the cluster). */
 char *kind_config_yaml(const kind_cfg *c);
 
