@@ -238,6 +238,43 @@ START_TEST(plain_file_in_a_work_tree)
 }
 END_TEST
 
+START_TEST(explain_each_ref)
+{
+    char *out = NULL, *err = NULL;
+    char *env = wih_asprintf("WIH_GIT_CACHE=%s/git", g_cache);
+    putenv(env);
+    char *s = wih_asprintf("git+%s#v1:pools/values.yaml", g_repo);
+    int rc = wih_test_cli(&out, &err, NULL, "explain", "--values", s, "--profile", "aws-irsa", NULL);
+    ck_assert_msg(rc == 0, "v1: exit %d\n%s%s", rc, out, err);
+    ck_assert_msg(strstr(out, g_c1) && strstr(out, "no known misconfiguration"), "%s", out);
+    free(out);
+    free(err);
+    free(s);
+    s = wih_asprintf("git+%s#main:pools/values.yaml", g_repo);
+    rc = wih_test_cli(&out, &err, NULL, "explain", "--values", s, "--profile", "aws-irsa", NULL);
+    ck_assert_msg(rc == 1, "main: exit %d\n%s%s", rc, out, err);
+    ck_assert_msg(strstr(out, g_c2) && strstr(out, "template-not-in-pool"), "%s", out);
+    free(out);
+    free(err);
+    free(s);
+    s = wih_asprintf("git+%s#main:pools/values.yaml", g_repo);
+    rc = wih_test_cli(&out, &err, NULL, "explain", "--values", s, "--profile", "aws-irsa", "-o", "json", NULL);
+    cJSON *j = cJSON_Parse(out);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "sources"), 0),
+                                                              "commit")), g_c2);
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    free(s);
+    s = wih_asprintf("git+%s#nope:pools/values.yaml", g_repo);
+    rc = wih_test_cli(&out, &err, NULL, "explain", "--values", s, NULL);
+    ck_assert_msg(rc == 2 && strstr(err, "no branch, tag or commit 'nope'"), "exit %d: %s", rc, err);
+    free(out);
+    free(err);
+    free(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("source_git");
@@ -249,6 +286,7 @@ int main(void)
     tcase_add_test(tc, export_a_directory);
     tcase_add_test(tc, plain_file_in_a_work_tree);
     tcase_add_test(tc, the_command_exits_2);
+    tcase_add_test(tc, explain_each_ref);
     suite_add_tcase(s, tc);
     return wih_test_run(s);
 }
