@@ -15,7 +15,8 @@ typedef struct {
     wih_strlist labels, profiles, reports;
     const char *artifacts, *state_dir;
     const char *shard, *rerun_failed;
-    const char *backend, *context, *kubeconfig, *identity, *probe_image, *name;
+    const char *backend, *context, *kubeconfig, *identity, *probe_image, *name, *namespace_;
+    bool reuse_namespace;
     cJSON *sources; /* provenance of git+ PATHs (not an option) */
     bool keep_on_failure;
     long parallel;
@@ -30,6 +31,11 @@ static const wih_opt k_run_opts[] = {
     {"kubeconfig", 0, WIH_OPT_STR, offsetof(run_cfg, kubeconfig), "FILE",
      "--backend existing: the kubeconfig (default KUBECONFIG, ~/.kube/config)", false},
     {"name", 0, WIH_OPT_STR, offsetof(run_cfg, name), "N", "--backend kind: the cluster name (default wiharness)", false},
+    {"namespace", 0, WIH_OPT_STR, offsetof(run_cfg, namespace_), "N",
+     "--backend existing: every case in namespace N, one at a time (the run creates N unless --reuse-namespace)",
+     false},
+    {"reuse-namespace", 0, WIH_OPT_FLAG, offsetof(run_cfg, reuse_namespace), NULL,
+     "--backend existing: run inside the existing --namespace N (only the objects the run made are deleted)", false},
     {"probe-image", 0, WIH_OPT_STR, offsetof(run_cfg, probe_image), "IMAGE",
      "--backend existing: the probe image the cluster pulls (default: the chain's)", false},
     {"artifacts", 0, WIH_OPT_STR, offsetof(run_cfg, artifacts), "DIR",
@@ -105,6 +111,15 @@ static int write_reports(const run_cfg *c, const cJSON *run)
     return rc;
 }
 
+static bool kube_name_ok(const char *n)
+{
+    size_t l = strlen(n);
+    if (!l || l > 63 || n[0] == '-' || n[l - 1] == '-') return false;
+    for (size_t i = 0; i < l; i++)
+        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '-')) return false;
+    return true;
+}
+
 static bool is_existing(const run_cfg *c)
 {
     return c->backend && !strcmp(c->backend, "existing");
@@ -114,6 +129,8 @@ static bool is_existing(const run_cfg *c)
 static wih_err *check_backend(const run_cfg *c)
 {
     const char *b = c->backend ? c->backend : "local";
+    if ((c->namespace_ || c->reuse_namespace) && strcmp(b, "existing"))
+        return wih_err_new(WIH_EXIT_INPUT, "--namespace/--reuse-namespace go with --backend existing");
     if (!strcmp(b, "local")) return NULL;
     if (!strcmp(b, "kind")) {
         wih_err *e = kind_available(NULL, NULL);
@@ -124,8 +141,11 @@ static wih_err *check_backend(const run_cfg *c)
     }
     if (strcmp(b, "existing"))
         return wih_err_new(WIH_EXIT_INPUT, "--backend %s: expected local, kind or existing", b);
+    if (c->namespace_ && !kube_name_ok(c->namespace_))
+        return wih_err_new(WIH_EXIT_INPUT, "--namespace %s: not a namespace name (RFC 1123 label)", c->namespace_);
     existing_opts eo = {.kubeconfig = c->kubeconfig, .context = c->context, .identity = c->identity,
-                        .probe_image = c->probe_image};
+                        .probe_image = c->probe_image, .namespace_ = c->namespace_,
+                        .reuse_namespace = c->reuse_namespace};
     wih_err *e = existing_check(&eo);
     if (e) return e;
     if (c->identity && !strcmp(c->identity, "real"))
@@ -245,7 +265,9 @@ static int run_run(void *vcfg, int argc, char **argv)
                       .tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO),
                       .kubeconfig = is_existing(c) ? c->kubeconfig : NULL,
                       .context = is_existing(c) ? c->context : NULL,
-                      .probe_image = is_existing(c) ? c->probe_image : NULL};
+                      .probe_image = is_existing(c) ? c->probe_image : NULL,
+                      .namespace_ = is_existing(c) ? c->namespace_ : NULL,
+                      .reuse_namespace = c->reuse_namespace};
     cJSON *run = report_run_new();
     if (c->sources) cJSON_AddItemToObject(run, "sources", c->sources);
     c->sources = NULL;

@@ -53,9 +53,10 @@ static wih_err *check_one(kube_client *kc, const existing_perm *p, const char *n
     return e;
 }
 
-wih_err *existing_check_rbac(kube_client *kc, const char *ns, const char *context)
+wih_err *existing_check_rbac(kube_client *kc, const char *ns, bool reuse_ns, const char *context)
 {
     for (const existing_perm *p = existing_perms; p->verb; p++) {
+        if (reuse_ns && !strcmp(p->resource, "namespaces") && strcmp(p->verb, "get")) continue; /* never made or deleted */
         wih_err *e = check_one(kc, p, ns, context ? context : "(current)");
         if (e) return e;
     }
@@ -80,7 +81,7 @@ wih_err *existing_check(const existing_opts *o)
     cJSON *v = kube_request(kc, "GET", "/version", NULL, NULL, NULL, &e);
     if (!v) e = wih_err_wrap(e, "--backend existing: the API server of context %s", o->context);
     cJSON_Delete(v);
-    if (!e) e = existing_check_rbac(kc, o->namespace_, o->context);
+    if (!e) e = existing_check_rbac(kc, o->namespace_, o->reuse_namespace, o->context);
     kube_client_free(kc);
     if (e && e->kind != WIH_EXIT_INPUT) e->kind = WIH_EXIT_INFRA;
     return e;

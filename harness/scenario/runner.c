@@ -233,6 +233,56 @@ static void wait_deleted(rctx *x)
     kube_client_free(kc);
 }
 
+/* --namespace N: created by the run (an existing N is refused), or, with
+ * --reuse-namespace, it must exist and is never deleted. */
+static wih_err *shared_namespace(rctx *x, bool *made)
+{
+    kube_config_opts ko = kube_opts(x);
+    wih_err *e = NULL;
+    kube_client *kc = kube_client_new(&ko, &e);
+    if (!kc) return e;
+    const char *n = x->o->namespace_;
+    if (x->o->reuse_namespace) {
+        kube_ref r = {"v1", "Namespace", NULL, n};
+        cJSON *got = kube_get(kc, &r, &e);
+        cJSON_Delete(got);
+        if (e && e->http_status == 404) {
+            wih_err_free(e);
+            e = wih_err_new(WIH_EXIT_INFRA, "--reuse-namespace: namespace %s does not exist", n);
+        }
+    } else {
+        cJSON *ns = cJSON_CreateObject();
+        cJSON_AddStringToObject(ns, "apiVersion", "v1");
+        cJSON_AddStringToObject(ns, "kind", "Namespace");
+        cJSON *md = cJSON_AddObjectToObject(ns, "metadata");
+        cJSON_AddStringToObject(md, "name", n);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(md, "labels"), "wiharness.io/runner", "true");
+        cJSON *got = kube_create(kc, ns, &e);
+        cJSON_Delete(ns);
+        cJSON_Delete(got);
+        *made = !e;
+        if (e && e->http_status == 409) {
+            wih_err_free(e);
+            e = wih_err_new(WIH_EXIT_INFRA, "--namespace %s: it already exists and this run did not create it "
+                            "(add --reuse-namespace to run inside it)", n);
+        }
+    }
+    kube_client_free(kc);
+    return e ? wih_err_wrap(e, "--namespace %s", n) : NULL;
+}
+
+static void delete_shared_namespace(rctx *x)
+{
+    kube_config_opts ko = kube_opts(x);
+    wih_err *e = NULL;
+    kube_client *kc = kube_client_new(&ko, &e);
+    kube_ref r = {"v1", "Namespace", NULL, x->o->namespace_};
+    if (kc) kube_delete(kc, &r, -1, 0, &e);
+    if (e) wih_warn("deleting namespace %s: %s", x->o->namespace_, wih_err_str(e));
+    wih_err_free(e);
+    kube_client_free(kc);
+}
+
 int runner_run(const scn_matrix *m, const runner_opts *o, cJSON *run, wih_err **err)
 {
     rctx x = {.o = o, .m = m, .deleted = cJSON_CreateArray()};
@@ -242,17 +292,26 @@ int runner_run(const scn_matrix *m, const runner_opts *o, cJSON *run, wih_err **
         x.ch.probe_image = wih_strdup(o->probe_image);
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    bool made_ns = false;
+    if (o->namespace_ && (*err = shared_namespace(&x, &made_ns))) {
+        chain_clear(&x.ch);
+        return wih_err_exit(*err);
+    }
     pthread_mutex_init(&x.mu, NULL);
     x.cases = calloc(m->n ? m->n : 1, sizeof *x.cases);
     int h = wih_cleanup_push("the runner's scenario namespaces, roles and buckets", cleanup_live, &x);
     int64_t t0 = wih_now_ms();
-    int n = o->parallel < 1 ? 1 : o->parallel > 16 ? 16 : o->parallel;
+    int n = o->namespace_ || o->parallel < 1 ? 1 : o->parallel > 16 ? 16 : o->parallel; /* one namespace: one case at a time */
     if ((size_t)n > m->n) n = m->n ? (int)m->n : 1;
     pthread_t th[16];
     for (int i = 0; i < n; i++) pthread_create(&th[i], NULL, worker, &x);
     for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
     report_console_progress(stderr, o->tty, 0, 0, NULL);
     wih_cleanup_pop(h, true);
+    if (made_ns) {
+        cJSON_AddItemToArray(x.deleted, cJSON_CreateString(o->namespace_));
+        delete_shared_namespace(&x);
+    }
     wait_deleted(&x);
     for (size_t i = 0; i < m->n; i++)
         if (x.cases[i]) report_add_case(run, x.cases[i]);

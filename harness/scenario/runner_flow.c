@@ -185,6 +185,10 @@ wih_err *rcase_pods(rcase *k)
         cJSON *got = kube_create(k->kc, p, &e);
         if (!got) return wih_err_wrap(e, "creating pod %s", kube_obj_str(p, "metadata.name"));
         cJSON_AddItemToArray(k->admitted, got);
+        if (k->o->namespace_) { /* a shared namespace: remember each pod to delete it */
+            k->res->pods = wih_xrealloc(k->res->pods, (k->res->npods + 1) * sizeof *k->res->pods);
+            k->res->pods[k->res->npods++] = wih_strdup(kube_obj_str(got, "metadata.name"));
+        }
     }
     return NULL;
 }

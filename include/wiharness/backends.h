@@ -73,18 +73,19 @@ typedef struct existing_perm {
 extern const existing_perm existing_perms[];
 /* The SelfSubjectAccessReview body for one permission (namespace "" = all). Pure. */
 cJSON *existing_ssar(const existing_perm *p, const char *ns);
-/* Check every permission with SelfSubjectAccessReviews; a denial is
- * WIH_EXIT_INFRA naming verb and resource ("RBAC: cannot create pods in
- * namespace x (context c): <reason>"). */
-wih_err *existing_check_rbac(kube_client *kc, const char *ns, const char *context);
+/* Check every permission with SelfSubjectAccessReviews (namespaced ones in
+ * ns when given; with reuse_ns only `get namespaces` of the namespace kind);
+ * a denial is WIH_EXIT_INFRA naming verb and resource ("RBAC: context c
+ * cannot create pods in x (the runner needs it)"). */
+wih_err *existing_check_rbac(kube_client *kc, const char *ns, bool reuse_ns, const char *context);
 
 typedef struct existing_opts {
     const char *kubeconfig;     /* NULL = KUBECONFIG / ~/.kube/config */
     const char *context;        /* required */
     const char *identity;       /* "mock" (default) | "real" */
     const char *probe_image;    /* required with identity real */
-    const char *namespace_;     /* a fixed namespace, or NULL = one per case */
-    bool reuse_namespace;       /* allow namespace_ to exist already */
+    const char *namespace_;     /* every case in this namespace, or NULL = one per case */
+    bool reuse_namespace;       /* namespace_ exists and is not the run's: never made or deleted */
 } existing_opts;
 /* Validate the options and the context (kubeconfig loads, context exists,
  * the API server answers, RBAC); exit 2 for bad options, 3 otherwise. */

@@ -74,6 +74,12 @@ typedef struct runner_opts {
     const char *kubeconfig;
     const char *context;
     const char *probe_image;   /* --probe-image: instead of the chain's (NULL = the chain's) */
+    /* --namespace N: every case runs in N, one at a time; each case deletes
+     * only the pods and ServiceAccount it created there. The run creates N
+     * (and deletes it at its end) unless reuse_namespace, when N must exist
+     * and is never deleted. */
+    const char *namespace_;
+    bool reuse_namespace;
 } runner_opts;
 
 /* Run every case; each finished case is added to run (report.h) and printed.
