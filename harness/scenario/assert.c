@@ -35,9 +35,7 @@ static void add_item(scn_result *r, scn_mismatch_kind k, const char *path, char 
 {
     if (r->n == r->cap_) {
         r->cap_ = r->cap_ ? r->cap_ * 2 : 8;
-        scn_mismatch *ni = realloc(r->items, r->cap_ * sizeof *ni);
-        if (!ni) abort();
-        r->items = ni;
+        r->items = wih_xrealloc(r->items, r->cap_ * sizeof *r->items);
     }
     scn_mismatch *m = &r->items[r->n++];
     *m = (scn_mismatch){k, wih_strdup(path), expected, actual, why, {0}};
@@ -138,6 +136,16 @@ static bool is_path_key(const char *k)
     return strchr(k, '[') != NULL;
 }
 
+/* The report path of member k under path: a plain key is one member (quoted
+ * when it has dots: annotations["eks.amazonaws.com/role-arn"]); a path key
+ * is appended as written. */
+static char *child_path(const char *path, const char *k)
+{
+    if (!is_path_key(k)) return wih_jpath_join_key(path, k);
+    if (!*path) return wih_strdup(k);
+    return wih_asprintf("%s%s%s", path, k[0] == '[' ? "" : ".", k);
+}
+
 static int check_rec(const scn_scenario *s, const cJSON *e, const char *path, wih_err **err)
 {
     scn_leaf_kind k;
@@ -185,7 +193,7 @@ static int check_rec(const scn_scenario *s, const cJSON *e, const char *path, wi
                 }
                 wih_jpath_free(jp);
             }
-            p = wih_asprintf("%s.%s", path, c->string);
+            p = child_path(path, c->string);
         }
         int r = check_rec(s, c, p, err);
         free(p);
@@ -263,8 +271,7 @@ static bool trial(mctx *M, const cJSON *e, const cJSON *a, scn_result *out)
 static int match_list(mctx *M, const cJSON *e, const cJSON *a, const char *path)
 {
     int na = cJSON_GetArraySize(a), i = 0;
-    bool *used = calloc((size_t)na + 1, sizeof *used);
-    if (!used) abort();
+    bool *used = wih_xcalloc((size_t)na + 1, sizeof *used);
     for (const cJSON *ce = e->child; ce; ce = ce->next, i++) {
         char *p = wih_asprintf("%s[%d]", path, i);
         bool found = false;
@@ -292,7 +299,7 @@ static int match_list(mctx *M, const cJSON *e, const cJSON *a, const char *path)
 static int match_map(mctx *M, const cJSON *e, const cJSON *a, const char *path, const char *why)
 {
     for (const cJSON *c = e->child; c; c = c->next) {
-        char *p = (!*path) ? wih_strdup(c->string) : wih_asprintf("%s.%s", path, c->string);
+        char *p = child_path(path, c->string);
         int r = 0;
         if (!is_path_key(c->string)) {
             r = match(M, c, a ? cJSON_GetObjectItemCaseSensitive(a, c->string) : NULL, p, why);
@@ -407,9 +414,9 @@ static char *checks_list(const cJSON *verdict)
 static char *result_text(const cJSON *c)
 {
     const char *res = jstr(c, "result"), *reason = jstr(c, "reason"), *code = jstr(c, "code");
-    return wih_asprintf("%s%s%s%s%s%s", res ? res : "null", reason || code ? " (" : "", reason ? "reason " : "",
-                        reason ? reason : "", code ? (reason ? ", code " : "code ") : "",
-                        code ? code : "");
+    if (!reason && !code) return wih_strdup(res ? res : "null");
+    return wih_asprintf("%s (%s%s%s%s%s)", res ? res : "null", reason ? "reason " : "", reason ? reason : "",
+                        reason && code ? ", " : "", code ? "code " : "", code ? code : "");
 }
 
 /* Who the cloud saw, and which credential won: "arn:… (role team-b) via static-env: AWS_ACCESS_KEY_ID". */

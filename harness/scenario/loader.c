@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include "scn_internal.h"
+#include "wiharness/diagnosis.h"
+#include "wiharness/jsonpath.h"
 #include "wiharness/yamljson.h"
 
 /* ------------------------------------------------------------- key tables */
@@ -196,8 +198,7 @@ static int str_list(const ld *L, const cJSON *v, const char *where, char ***out,
         return -1;
     }
     size_t cnt = (size_t)cJSON_GetArraySize(v), i = 0;
-    char **r = calloc(cnt + 1, sizeof *r);
-    if (!r) abort();
+    char **r = wih_xcalloc(cnt + 1, sizeof *r);
     for (const cJSON *c = v->child; c; c = c->next, i++) {
         const char *dup = NULL;
         for (size_t k = 0; k < i && cJSON_IsString(c); k++)
@@ -376,8 +377,7 @@ static int role_ref(const ld *L, const scn_scenario *s, const cJSON *v, const ch
 {
     for (size_t i = 0; i < s->nroles; i++)
         if (!strcmp(s->roles[i].name, v->valuestring)) return 0;
-    const char **names = calloc(s->nroles + 1, sizeof *names);
-    if (!names) abort();
+    const char **names = wih_xcalloc(s->nroles + 1, sizeof *names);
     for (size_t i = 0; i < s->nroles; i++) names[i] = s->roles[i].name;
     const char *near = scn_nearest(v->valuestring, names);
     *err = at(L, v, "%s: no role '%s' in spec.cloud.roles%s%s%s", where, v->valuestring,
@@ -432,8 +432,7 @@ static int parse_cloud(const ld *L, scn_scenario *s, const cJSON *v, wih_err **e
         *err = at(L, roles, "spec.cloud.roles: expected a map role name → {trust, grants}, got %s", type_of(roles));
         return -1;
     }
-    s->roles = calloc((size_t)cJSON_GetArraySize(roles) + 1, sizeof *s->roles);
-    if (!s->roles) abort();
+    s->roles = wih_xcalloc((size_t)cJSON_GetArraySize(roles) + 1, sizeof *s->roles);
     for (const cJSON *r = roles->child; r; r = r->next) {
         if (!dns_label(r->string, 63)) {
             *err = at_key(L, r, "spec.cloud.roles: role name '%s' must be lowercase letters, digits and '-'",
@@ -543,6 +542,57 @@ static int parse_access(const ld *L, scn_scenario *s, const cJSON *c, size_t i, 
     return 0;
 }
 
+/* Path keys of expect.pod ("containers[name=x"): a syntax error points at
+ * the key itself (assert.c validates the rest). */
+static int check_path_keys(const ld *L, const cJSON *n, wih_err **err)
+{
+    for (const cJSON *c = n ? n->child : NULL; c; c = c->next) {
+        if (c->string && strchr(c->string, '[')) {
+            wih_err *pe = NULL;
+            wih_jpath *jp = wih_jpath_parse(c->string, &pe);
+            if (!jp) {
+                *err = at_key(L, c, "spec.expect.pod: a key with '[' is a path: %s", pe->msg);
+                wih_err_free(pe);
+                return -1;
+            }
+            wih_jpath_free(jp);
+        }
+        if (check_path_keys(L, c, err) < 0) return -1;
+    }
+    return 0;
+}
+
+/* expect.diagnosis: one finding id or a list; each must be a rule of
+ * include/wiharness/diagnosis.h (nearest id suggested). */
+static int parse_diagnosis(const ld *L, scn_scenario *s, const cJSON *dg, wih_err **err)
+{
+    const char *where = "spec.expect.diagnosis";
+    if (cJSON_IsString(dg) && !*dg->valuestring) {
+        *err = at(L, dg, "%s: expected a finding id, got an empty string", where);
+        return -1;
+    }
+    cJSON *list = cJSON_IsString(dg) ? cJSON_CreateArray() : NULL;
+    if (list) cJSON_AddItemReferenceToArray(list, (cJSON *)dg);
+    const cJSON *src = list ? list : dg;
+    int r = str_list(L, src, where, &s->expect.diagnosis, &s->expect.ndiagnosis, err);
+    size_t nrules = 0, i = 0;
+    const diag_rule *rules = diag_rules(&nrules);
+    const char **ids = wih_xcalloc(nrules + 1, sizeof *ids);
+    for (size_t k = 0; k < nrules; k++) ids[k] = rules[k].id;
+    for (const cJSON *c = src->child; r == 0 && c; c = c->next, i++) {
+        if (diag_rule_find(c->valuestring)) continue;
+        const char *near = scn_nearest(c->valuestring, ids);
+        char idx[24] = "";
+        if (!list) snprintf(idx, sizeof idx, "[%zu]", i);
+        *err = at(L, list ? dg : c, "%s%s: unknown finding id '%s'%s%s%s (ids: docs/diagnosis.md)", where, idx, c->valuestring,
+                  near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        r = -1;
+    }
+    free(ids);
+    cJSON_Delete(list);
+    return r;
+}
+
 static int parse_expect(const ld *L, scn_scenario *s, const cJSON *v, wih_err **err)
 {
     if (!v) return 0;
@@ -553,7 +603,9 @@ static int parse_expect(const ld *L, scn_scenario *s, const cJSON *v, wih_err **
             *err = at(L, pod, "spec.expect.pod: expected a map (a partial pod), got %s", type_of(pod));
             return -1;
         }
-        if (scn_expect_pod_check(s, pod, err) < 0 || check_templates(L, s, pod, err) < 0) return -1;
+        if (check_path_keys(L, pod, err) < 0 || scn_expect_pod_check(s, pod, err) < 0 ||
+            check_templates(L, s, pod, err) < 0)
+            return -1;
         s->expect.pod = (cJSON *)pod; /* borrowed from the document: mismatches name its lines */
     }
     if (acc) {
@@ -561,28 +613,14 @@ static int parse_expect(const ld *L, scn_scenario *s, const cJSON *v, wih_err **
             *err = at(L, acc, "spec.expect.access: expected a list, got %s", type_of(acc));
             return -1;
         }
-        s->expect.access = calloc((size_t)cJSON_GetArraySize(acc) + 1, sizeof *s->expect.access);
-        if (!s->expect.access) abort();
+        s->expect.access = wih_xcalloc((size_t)cJSON_GetArraySize(acc) + 1, sizeof *s->expect.access);
         size_t i = 0;
         for (const cJSON *c = acc->child; c; c = c->next, i++) {
             s->expect.naccess++;
             if (parse_access(L, s, c, i, &s->expect.access[i], err) < 0) return -1;
         }
     }
-    if (dg) {
-        if (cJSON_IsString(dg)) {
-            cJSON *one = cJSON_CreateArray();
-            cJSON_AddItemToArray(one, cJSON_CreateString(dg->valuestring));
-            int r = str_list(L, one, "spec.expect.diagnosis", &s->expect.diagnosis, &s->expect.ndiagnosis, err);
-            cJSON_Delete(one);
-            if (r < 0 || !*dg->valuestring) {
-                if (r == 0) *err = at(L, dg, "spec.expect.diagnosis: expected a finding id, got an empty string");
-                return -1;
-            }
-        } else if (str_list(L, dg, "spec.expect.diagnosis", &s->expect.diagnosis, &s->expect.ndiagnosis, err) < 0) {
-            return -1;
-        }
-    }
+    if (dg) return parse_diagnosis(L, s, dg, err);
     return 0;
 }
 
@@ -636,8 +674,7 @@ static int parse_spec(const ld *L, scn_scenario *s, const cJSON *spec, const sui
         const char *const *src = def && def->profiles ? (const char *const *)def->profiles : scn_profiles_known();
         size_t n = 0;
         while (src[n]) n++;
-        s->profiles = calloc(n + 1, sizeof *s->profiles);
-        if (!s->profiles) abort();
+        s->profiles = wih_xcalloc(n + 1, sizeof *s->profiles);
         for (size_t i = 0; i < n; i++) s->profiles[i] = wih_strdup(src[i]);
         s->nprofiles = n;
     }
@@ -656,7 +693,7 @@ static int parse_spec(const ld *L, scn_scenario *s, const cJSON *spec, const sui
                 return -1;
             }
     } else {
-        s->buckets = calloc(1, sizeof *s->buckets);
+        s->buckets = wih_xcalloc(1, sizeof *s->buckets);
     }
     if (parse_sa(L, s, member(spec, "serviceAccount"), err) < 0 || parse_cloud(L, s, member(spec, "cloud"), err) < 0)
         return -1;
@@ -678,8 +715,7 @@ static int parse_spec(const ld *L, scn_scenario *s, const cJSON *spec, const sui
 
 static scn_scenario *parse_doc(const ld *L, const cJSON *root, const suite_defaults *def, wih_err **err)
 {
-    scn_scenario *s = calloc(1, sizeof *s);
-    if (!s) abort();
+    scn_scenario *s = wih_xcalloc(1, sizeof *s);
     s->file = wih_strdup(L->file);
     char *tmp = wih_strdup(L->file);
     s->dir = wih_strdup(dirname(tmp));
@@ -713,8 +749,7 @@ static void defaults_copy(suite_defaults *to, const suite_defaults *from)
     to->t = from->t;
     to->labels = from->labels ? cJSON_Duplicate(from->labels, 1) : NULL;
     if (from->profiles) {
-        to->profiles = calloc(from->nprofiles + 1, sizeof *to->profiles);
-        if (!to->profiles) abort();
+        to->profiles = wih_xcalloc(from->nprofiles + 1, sizeof *to->profiles);
         for (size_t i = 0; i < from->nprofiles; i++) to->profiles[i] = wih_strdup(from->profiles[i]);
         to->nprofiles = from->nprofiles;
     }
@@ -777,20 +812,39 @@ static int suite_apply_file(const char *dir, suite_defaults *d, wih_err **err)
 
 static void list_push(scn_list *l, scn_scenario *s)
 {
-    scn_scenario **ni = realloc(l->items, (l->n + 1) * sizeof *ni);
-    if (!ni) abort();
-    l->items = ni;
+    l->items = wih_xrealloc(l->items, (l->n + 1) * sizeof *l->items);
     l->items[l->n++] = s;
 }
 
-/* Every scenario document of one file's text. */
-static int load_text(const char *file, const char *text, const suite_defaults *def, scn_list *l, wih_err **err)
+/* Walking a directory, a YAML file is a scenario file when its first
+ * document says so (apiVersion wiharness/..., or kind Scenario); anything
+ * else there (values files, workflow specs) is data the scenarios refer to. */
+static bool looks_like_scenario(const wih_ydocs *docs)
+{
+    for (size_t i = 0; i < wih_ydocs_count(docs); i++) {
+        const cJSON *root = wih_ydocs_root(docs, i);
+        if (cJSON_IsNull(root)) continue;
+        const cJSON *av = member(root, "apiVersion"), *k = member(root, "kind");
+        return (cJSON_IsString(av) && !strncmp(av->valuestring, "wiharness/", 10)) ||
+               (cJSON_IsString(k) && !strcmp(k->valuestring, "Scenario"));
+    }
+    return false;
+}
+
+/* Every scenario document of one file's text. walking: skip a file that is
+ * not a scenario file (see looks_like_scenario). */
+static int load_text(const char *file, const char *text, const suite_defaults *def, bool walking, scn_list *l,
+                     wih_err **err)
 {
     wih_ydocs *docs = wih_yaml_load_string(file, text, strlen(text), err);
     if (!docs) return -1;
+    if (walking && !looks_like_scenario(docs)) {
+        wih_debug("%s: not a scenario file (no apiVersion wiharness/v1), skipped", file);
+        wih_ydocs_free(docs);
+        return 0;
+    }
     ld L = {file, text, docs};
-    int *refs = calloc(1, sizeof *refs);
-    if (!refs) abort();
+    int *refs = wih_xcalloc(1, sizeof *refs);
     *refs = 1; /* ours until the end of this function */
     int r = 0;
     size_t found = 0;
@@ -818,14 +872,14 @@ static int load_text(const char *file, const char *text, const suite_defaults *d
     return r;
 }
 
-static int load_file(const char *path, const suite_defaults *def, scn_list *l, wih_err **err)
+static int load_file(const char *path, const suite_defaults *def, bool walking, scn_list *l, wih_err **err)
 {
     char *text = wih_read_file(path, WIH_YAML_MAX_BYTES, NULL, err);
     if (!text) {
         if (*err) (*err)->kind = WIH_EXIT_INPUT;
         return -1;
     }
-    int r = load_text(path, text, def, l, err);
+    int r = load_text(path, text, def, walking, l, err);
     free(text);
     return r;
 }
@@ -855,9 +909,7 @@ static int load_dir(const char *dir, const suite_defaults *parent, scn_list *l, 
     size_t n = 0;
     for (struct dirent *e; dh && (e = readdir(dh));) {
         if (e->d_name[0] == '.' || e->d_name[0] == '_' || !strcmp(e->d_name, "suite.yaml")) continue;
-        char **nn = realloc(names, (n + 1) * sizeof *nn);
-        if (!nn) abort();
-        names = nn;
+        names = wih_xrealloc(names, (n + 1) * sizeof *names);
         names[n++] = wih_strdup(e->d_name);
     }
     if (dh) closedir(dh);
@@ -867,7 +919,7 @@ static int load_dir(const char *dir, const suite_defaults *parent, scn_list *l, 
         struct stat st;
         if (r == 0 && stat(p, &st) == 0) {
             if (S_ISDIR(st.st_mode)) r = load_dir(p, &d, l, err);
-            else if (S_ISREG(st.st_mode) && yaml_name(names[i])) r = load_file(p, &d, l, err);
+            else if (S_ISREG(st.st_mode) && yaml_name(names[i])) r = load_file(p, &d, true, l, err);
         }
         free(p);
         free(names[i]);
@@ -900,7 +952,7 @@ static int load_one_path(const char *path, scn_list *l, wih_err **err)
         char *tmp = wih_strdup(path);
         r = suite_apply_file(dirname(tmp), &d, err);
         free(tmp);
-        if (r == 0) r = load_file(path, &d, l, err);
+        if (r == 0) r = load_file(path, &d, false, l, err);
     }
     defaults_free(&d);
     return r;
@@ -923,8 +975,7 @@ static int check_unique(const scn_list *l, wih_err **err)
 
 scn_list *scn_load_paths(const char *const *paths, size_t n, wih_err **err)
 {
-    scn_list *l = calloc(1, sizeof *l);
-    if (!l) abort();
+    scn_list *l = wih_xcalloc(1, sizeof *l);
     for (size_t i = 0; i < n; i++)
         if (load_one_path(paths[i], l, err) < 0) {
             scn_list_free(l);
@@ -946,10 +997,9 @@ scn_list *scn_load_string(const char *name, const char *text, const char *suite_
 {
     suite_defaults d;
     base_defaults(&d);
-    scn_list *l = calloc(1, sizeof *l);
-    if (!l) abort();
+    scn_list *l = wih_xcalloc(1, sizeof *l);
     int r = suite_yaml ? suite_apply("suite.yaml", suite_yaml, &d, err) : 0;
-    if (r == 0) r = load_text(name, text, &d, l, err);
+    if (r == 0) r = load_text(name, text, &d, false, l, err);
     if (r == 0) r = check_unique(l, err);
     defaults_free(&d);
     if (r < 0) {
