@@ -2,6 +2,7 @@
  * position) and --rerun-failed from a runner JSON report (fixtures/shard/). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "wiharness/shard.h"
@@ -161,6 +162,41 @@ START_TEST(rerun_failed_bad_input)
 }
 END_TEST
 
+/* Nothing to rerun (the report's failed case is not in the bundled suite,
+ * fixtures/shard/elsewhere): no chain is
+ * started, the reports are written empty, exit 0. */
+START_TEST(nothing_to_rerun_starts_nothing)
+{
+    char *rep = wih_fixture("shard/elsewhere/report.json");
+    char *suite = wih_fixture("../scenarios");
+    wih_err *e = NULL;
+    char *dir = wih_tmpdir("wih-shard-cli", false, &e);
+    char *json = wih_path_join(dir, "r.json"), *spec = wih_asprintf("json=%s", json);
+    char *state = wih_path_join(dir, "state");
+    char *out = NULL, *err = NULL;
+    int rc = wih_test_cli(&out, &err, NULL, "run", "--rerun-failed", rep, "--report", spec, "--state-dir", state,
+                          suite, NULL);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(err, "no scenario matches"));
+    ck_assert_msg(!strstr(err, "starting one"), "a chain was started: %s", err);
+    ck_assert_int_ne(access(state, F_OK), 0);
+    char *t = wih_read_file(json, 1 << 20, NULL, &e);
+    cJSON *d = cJSON_Parse(t);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "summary"), "total")->valueint, 0);
+    cJSON_Delete(d);
+    free(t);
+    free(out);
+    free(err);
+    wih_rm_rf(dir);
+    free(state);
+    free(spec);
+    free(json);
+    free(dir);
+    free(suite);
+    free(rep);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("shard");
@@ -170,6 +206,7 @@ int main(void)
     tcase_add_test(tc, parse_specs);
     tcase_add_test(tc, rerun_failed_from_report);
     tcase_add_test(tc, rerun_failed_bad_input);
+    tcase_add_test(tc, nothing_to_rerun_starts_nothing);
     suite_add_tcase(s, tc);
     return wih_test_run(s);
 }
