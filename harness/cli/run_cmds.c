@@ -1,10 +1,13 @@
 /* wiharness run [PATH…] — run scenarios against the local chain (docs/runner.md). */
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "wiharness/backends.h"
 #include "wiharness/cli.h"
+#include "wiharness/osmo_api.h"
+#include "wiharness/yamljson.h"
 #include "wiharness/cluster.h"
 #include "wiharness/report.h"
 #include "wiharness/runner.h"
@@ -17,6 +20,8 @@ typedef struct {
     const char *shard, *rerun_failed;
     const char *backend, *context, *kubeconfig, *identity, *probe_image, *name, *namespace_;
     bool reuse_namespace;
+    const char *submitter, *osmo_url, *osmo_token_file;
+    bool dry_run;
     cJSON *sources; /* provenance of git+ PATHs (not an option) */
     bool keep_on_failure;
     long parallel;
@@ -36,6 +41,13 @@ static const wih_opt k_run_opts[] = {
      false},
     {"reuse-namespace", 0, WIH_OPT_FLAG, offsetof(run_cfg, reuse_namespace), NULL,
      "--backend existing: run inside the existing --namespace N (only the objects the run made are deleted)", false},
+    {"submitter", 0, WIH_OPT_CHOICE, offsetof(run_cfg, submitter), "direct|osmo",
+     "who creates the pods: the runner (direct, default) or an OSMO service (--osmo-url; docs/backends.md)", false},
+    {"osmo-url", 0, WIH_OPT_STR, offsetof(run_cfg, osmo_url), "URL", "--submitter osmo: the OSMO service", false},
+    {"osmo-token-file", 0, WIH_OPT_STR, offsetof(run_cfg, osmo_token_file), "FILE",
+     "--submitter osmo: the token when OSMO_TOKEN is unset", false},
+    {"dry-run", 0, WIH_OPT_FLAG, offsetof(run_cfg, dry_run), NULL,
+     "--submitter osmo: print each case's submit request (token as a fingerprint), send nothing", false},
     {"probe-image", 0, WIH_OPT_STR, offsetof(run_cfg, probe_image), "IMAGE",
      "--backend existing: the probe image the cluster pulls (default: the chain's)", false},
     {"artifacts", 0, WIH_OPT_STR, offsetof(run_cfg, artifacts), "DIR",
@@ -118,6 +130,55 @@ static bool kube_name_ok(const char *n)
     for (size_t i = 0; i < l; i++)
         if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '-')) return false;
     return true;
+}
+
+/* --submitter osmo: with --dry-run, each case's POST /api/pool/P/workflow
+ * (the scenario's workflow, buckets by their logical names, the token as a
+ * fingerprint); submitting for real from run is not wired yet (exit 3). */
+static int osmo_cases(const run_cfg *c, const scn_matrix *m)
+{
+    if (!c->osmo_url) {
+        fprintf(stderr, "wiharness run: --submitter osmo needs --osmo-url URL\n");
+        return WIH_EXIT_INPUT;
+    }
+    wih_err *e = NULL;
+    if (!c->dry_run)
+        return wih_err_report(wih_err_new(WIH_EXIT_INFRA, "--submitter osmo: submitting from run is not wired yet; "
+                                          "use --dry-run, or `wiharness osmo submit` (docs/backends.md)"));
+    char *token = osmo_api_token(c->osmo_token_file, &e);
+    if (!token) return wih_err_report(e);
+    cJSON *all = cJSON_CreateArray();
+    int rc = WIH_EXIT_OK;
+    for (size_t i = 0; i < m->n && rc == WIH_EXIT_OK; i++) {
+        const scn_case *cs = &m->cases[i];
+        scn_vars v = {.namespace_ = "osmo-workflows", .service_account = cs->scn->sa_name, .profile = cs->profile,
+                      .scenario = cs->scn->name, .bucket_prefix = ""};
+        cJSON *wf = runner_workflow(cs, &v, &e);
+        char *yaml = wf ? wih_yaml_emit(wf) : NULL;
+        probe_req *r = yaml ? osmo_api_submit_req(c->osmo_url, cs->scn->pool ? cs->scn->pool : "default", yaml, token,
+                                                  false, &e)
+                            : NULL;
+        if (r) {
+            cJSON *one = cJSON_CreateObject();
+            cJSON_AddStringToObject(one, "case", cs->id);
+            cJSON_AddItemToObject(one, "request", probe_req_describe(r));
+            cJSON_AddItemToArray(all, one);
+        } else {
+            rc = wih_err_report(e);
+        }
+        probe_req_free(r);
+        free(yaml);
+        cJSON_Delete(wf);
+    }
+    if (rc == WIH_EXIT_OK) {
+        char *s = cJSON_Print(all);
+        printf("%s\n", s);
+        free(s);
+    }
+    cJSON_Delete(all);
+    OPENSSL_cleanse(token, strlen(token));
+    free(token);
+    return rc;
 }
 
 static bool is_existing(const run_cfg *c)
@@ -253,6 +314,13 @@ static int run_run(void *vcfg, int argc, char **argv)
         return wih_err_report(e);
     }
     if (!m->n) fprintf(stderr, "wiharness run: no scenario matches\n");
+    if (c->submitter && !strcmp(c->submitter, "osmo")) {
+        int orc = osmo_cases(c, m);
+        cJSON_Delete(c->sources);
+        scn_matrix_free(m);
+        scn_list_free(list);
+        return orc;
+    }
     if (!m->n && (c->shard || c->rerun_failed)) { /* an empty shard or nothing to rerun: no chain, empty reports */
         cJSON *run = report_run_new();
         report_summarize(run, 0);

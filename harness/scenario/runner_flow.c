@@ -155,6 +155,17 @@ static wih_err *change_pods(rcase *k, cJSON *pods, const cJSON *wf)
     return NULL;
 }
 
+cJSON *runner_workflow(const scn_case *cs, const scn_vars *v, wih_err **err)
+{
+    rcase k = {.cs = cs, .vars = *v};
+    wih_ydocs *wd = NULL;
+    const scn_input *wi = &cs->scn->workflow;
+    cJSON *wf = wi->kind == SCN_SRC_NONE ? default_workflow(&k) : load_input(&k, wi, &wd, err);
+    wih_ydocs_free(wd);
+    cJSON_Delete(k.sources);
+    return wf;
+}
+
 wih_err *rcase_pods(rcase *k)
 {
     wih_err *e = NULL;

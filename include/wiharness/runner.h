@@ -60,6 +60,10 @@ void runner_adapt_pod(cJSON *pod, const runner_adapt *a, cJSON *changes);
 cJSON *runner_access_list(const cJSON *workflow, const char *task, const scn_scenario *s, const scn_vars *v,
                           const char *profile, wih_err **err);
 
+/* The workflow spec a case submits: the scenario's (templates expanded with
+ * v) or the runner's one-task default writing to the first bucket. */
+cJSON *runner_workflow(const scn_case *cs, const scn_vars *v, wih_err **err);
+
 /* ------------------------------------------------------------ the runner */
 typedef struct runner_opts {
     const char *state_dir;     /* the chain; NULL = default */

@@ -219,6 +219,45 @@ START_TEST(wait_follows_recorded_answers_to_the_end)
 }
 END_TEST
 
+/* run --submitter osmo --dry-run: each case's submit request from the
+ * bundled suite, no chain, no token; without --dry-run: exit 3 (not wired). */
+START_TEST(run_dry_run_per_case)
+{
+    char *guide = wih_fixture("../scenarios/guide.yaml");
+    setenv("OSMO_TOKEN", TOKEN, 1);
+    char *out = NULL, *err = NULL;
+    int rc = wih_test_cli(&out, &err, NULL, "run", "--submitter", "osmo", "--osmo-url", "https://osmo.example.com",
+                          "--dry-run", "-l", "name=guide-aws", guide, NULL);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_ptr_null(strstr(out, TOKEN));
+    cJSON *all = cJSON_Parse(out);
+    ck_assert_int_eq(cJSON_GetArraySize(all), 1);
+    const cJSON *one = cJSON_GetArrayItem(all, 0);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(one, "case")), "guide-aws/aws-irsa");
+    const cJSON *rq = cJSON_GetObjectItem(one, "request");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(rq, "url")),
+                     "https://osmo.example.com/api/pool/default/workflow");
+    cJSON *body = cJSON_Parse(cJSON_GetStringValue(cJSON_GetObjectItem(rq, "body")));
+    const char *file = cJSON_GetStringValue(cJSON_GetObjectItem(body, "file"));
+    ck_assert_msg(file && strstr(file, "url: s3://team-a-data/out/") && strstr(file, "tasks:"), "%s", file);
+    cJSON_Delete(body);
+    cJSON_Delete(all);
+    free(out);
+    free(err);
+    rc = wih_test_cli(&out, &err, NULL, "run", "--submitter", "osmo", "--osmo-url", "https://osmo.example.com", "-l",
+                      "name=guide-aws", guide, NULL);
+    ck_assert_msg(rc == 3 && strstr(err, "not wired yet"), "exit %d: %s", rc, err);
+    free(out);
+    free(err);
+    rc = wih_test_cli(&out, &err, NULL, "run", "--submitter", "osmo", "--dry-run", guide, NULL);
+    ck_assert_msg(rc == 2 && strstr(err, "--osmo-url"), "exit %d: %s", rc, err);
+    free(out);
+    free(err);
+    unsetenv("OSMO_TOKEN");
+    free(guide);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("osmo_api");
@@ -228,6 +267,7 @@ int main(void)
     tcase_add_test(tc, token_sources);
     tcase_add_test(tc, dry_run_prints_the_request_not_the_token);
     tcase_add_test(tc, wait_follows_recorded_answers_to_the_end);
+    tcase_add_test(tc, run_dry_run_per_case);
     suite_add_tcase(s, tc);
     return wih_test_run(s);
 }
