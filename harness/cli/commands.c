@@ -23,6 +23,7 @@ extern const wih_cmd wih_cmd_image_build;
 extern const wih_cmd wih_cmd_node_relay;
 extern const wih_cmd wih_cmd_node_selftest;
 extern const wih_cmd wih_cmd_probe;
+extern const wih_cmd wih_cmd_osmo_submit;
 
 const wih_cmd *const wih_commands[] = {
     /* the local chain */
@@ -42,6 +43,7 @@ const wih_cmd *const wih_commands[] = {
     &wih_cmd_render,
     &wih_cmd_gen_sa,
     &wih_cmd_gen_values,
+    &wih_cmd_osmo_submit,
     /* diagnosis: what is misconfigured, and the fix */
     &wih_cmd_explain,
     /* the mock identity webhook */

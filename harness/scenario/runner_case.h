@@ -21,6 +21,7 @@ typedef struct rcase {
     char *pod_state;      /* why there is no verdict yet */
     void (*register_res)(struct rcase *);
     void *ctx;
+    cJSON *sources;       /* provenance of git/file inputs (source.h), or NULL */
 } rcase;
 
 wih_err *rcase_setup(rcase *k);
