@@ -590,3 +590,13 @@ int s3_sts_web_identity(const char *endpoint, const char *ca_file, const char *j
     wih_buf_free(&r.body);
     return rc;
 }
+
+int s3_delete_bucket(s3_client *c, const char *bucket, wih_err **err)
+{
+    s3_resp r;
+    char *what = wih_asprintf("deleting bucket %s", bucket);
+    int rc = simple(c, "DELETE", bucket, NULL, NULL, NULL, NULL, 0, what, &r, err);
+    free(what);
+    if (rc == 0) wih_buf_free(&r.body);
+    return rc;
+}
