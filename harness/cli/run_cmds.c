@@ -26,7 +26,7 @@ static const wih_opt k_run_opts[] = {
     {"profile", 0, WIH_OPT_LIST, offsetof(run_cfg, profiles), "P",
      "only these profiles (aws-irsa, azure-wi, gcp-fleet; repeat or comma-separate)", true},
     {"report", 0, WIH_OPT_LIST, offsetof(run_cfg, reports), "KIND=FILE",
-     "also write junit=FILE (JUnit XML) or json=FILE (repeatable)", false},
+     "also write junit=FILE (JUnit XML), json=FILE or html=FILE (one page: matrix, broken links, diagnosis; repeatable)", false},
     {"state-dir", 0, WIH_OPT_STR, offsetof(run_cfg, state_dir), "DIR",
      "the local chain's state dir (default ${XDG_STATE_HOME:-~/.local/state}/wiharness/local)", false},
 };

@@ -209,6 +209,9 @@ char *report_failure_text(const cJSON *kase)
             wih_buf_addf(&b, "access %s %s: %s\n", jstr(m, "op"), jstr(m, "url"),
                          *jstr(m, "message") ? jstr(m, "message") : "not as expected");
     }
+    char *d = report_diagnosis_text(kase); /* html.c: the findings of diag_runtime */
+    wih_buf_adds(&b, d);
+    free(d);
     return wih_buf_take(&b);
 }
 
@@ -246,6 +249,12 @@ void report_console_case(FILE *out, const cJSON *kase, bool verbose)
         char *t = report_failure_text(kase);
         print_indented(out, t);
         free(t);
+    } else if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(kase, "diagnosis"))) {
+        /* a misconfiguration scenario: the failure was the expectation */
+        const cJSON *f;
+        fputs("      diagnosed as expected:", out);
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(kase, "diagnosis")) fprintf(out, " %s", jstr(f, "id"));
+        fputs("\n", out);
     }
     if (failed || verbose) print_changes(out, kase);
     if (*jstr(kase, "artifacts")) fprintf(out, "      artifacts: %s\n", jstr(kase, "artifacts"));

@@ -13,6 +13,7 @@ typedef struct rcase {
     char *prefix;         /* of real bucket and role names: "w1a2b3c-" */
     scn_vars vars;
     cJSON *sa;            /* the ServiceAccount applied */
+    cJSON *values;        /* the values tree the case used (expanded), for the diagnosis */
     cJSON *changes;       /* what the runner changed */
     cJSON *rendered;      /* the pods OSMO would create, after the changes */
     cJSON *admitted;      /* the pods as the API server has them (latest) */
@@ -37,5 +38,12 @@ cJSON *rcase_artifacts(rcase *k);
 /* scn_role_of_fn over the case's roles (ctx = the rcase). */
 const char *rcase_role_of(void *ctx, const char *principal);
 void rcase_free(rcase *k);
+
+/* runner_diag.c (issue 14): the facts of a case (docs/diagnosis.md), and the
+ * diagnosis of a case that did not pass or whose scenario lists
+ * expect.diagnosis: kase.diagnosis = the findings, kase.facts = a summary;
+ * an expected id not found is a mismatch (the case fails). */
+cJSON *rcase_facts(const rcase *k, const cJSON *kase);
+void rcase_diagnose(rcase *k, cJSON *kase);
 
 #endif

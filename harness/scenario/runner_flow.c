@@ -73,6 +73,7 @@ static osmo_config *load_values(rcase *k, wih_err **err)
     const scn_input *in = &k->cs->scn->values;
     cJSON *t = in->kind == SCN_SRC_NONE ? guide_values(k, err) : load_input(k, in, &docs, err);
     if (!t) return NULL;
+    k->values = cJSON_Duplicate(t, true); /* for the diagnosis (runner_diag.c) */
     osmo_config *cfg = osmo_config_from_tree(t, NULL, OSMO_MODE_AUTO, err);
     cJSON_Delete(t);
     wih_ydocs_free(docs);
@@ -433,6 +434,7 @@ void rcase_free(rcase *k)
 {
     free(k->prefix);
     cJSON_Delete(k->sa);
+    cJSON_Delete(k->values);
     cJSON_Delete(k->changes);
     cJSON_Delete(k->rendered);
     cJSON_Delete(k->admitted);
