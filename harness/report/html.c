@@ -87,7 +87,7 @@ int report_broken_link(const cJSON *kase)
     }
     if (best >= 0) return best;
     const char *st = jstr(kase, "status");
-    if (!cJSON_GetArraySize(jget(kase, "diagnosis")) && (!strcmp(st, "passed") || !strcmp(st, "skipped"))) return -1;
+    if (!cJSON_GetArraySize(jget(kase, "diagnosis")) && strcmp(st, "failed")) return -1; /* passed, skipped, infrastructure */
     return link_from_failure(kase);
 }
 
@@ -120,7 +120,13 @@ static char *link_detail(const cJSON *kase, int link)
         const cJSON *l = cJSON_GetArrayItem(jget(f, "webhook_log"), 0);
         return l ? wih_asprintf("%s %s", jstr(l, "decision"), jstr(l, "reason")) : wih_strdup("no decision recorded");
     }
-    case 5: return wih_strdup(jstr(jget(v, "token"), "path"));
+    case 5: {
+        const cJSON *t = cJSON_GetArrayItem(jget(pod, "token_volumes"), 0);
+        if (t) return wih_asprintf("%s aud %s, %gs", jstr(t, "path"), jstr(t, "audience"),
+                                   cJSON_GetNumberValue(jget(t, "expirationSeconds")));
+        const char *path = jstr(jget(v, "token"), "path");
+        return wih_strdup(strncmp(path, "sha256:", 7) ? path : "");
+    }
     case 6: {
         const cJSON *x = jget(v, "exchange");
         if (!x) return wih_strdup("");
@@ -167,9 +173,13 @@ static void draw_findings(wih_buf *b, const cJSON *kase)
         esc(b, jstr(f, "where"));
         wih_buf_adds(b, "</span><p class=\"cause\">");
         esc(b, jstr(f, "cause"));
-        wih_buf_adds(b, "</p><p class=\"fix\"><b>fix:</b> ");
-        esc(b, jstr(f, "fix"));
-        wih_buf_adds(b, "</p></div>\n");
+        wih_buf_adds(b, "</p>");
+        if (*jstr(f, "fix")) {
+            wih_buf_adds(b, "<p class=\"fix\"><b>fix:</b> ");
+            esc(b, jstr(f, "fix"));
+            wih_buf_adds(b, "</p>");
+        }
+        wih_buf_adds(b, "</div>\n");
     }
     if (!cJSON_GetArraySize(jget(kase, "diagnosis"))) wih_buf_adds(b, "<p class=\"cause\">no diagnosis was run for this case</p>\n");
     char *t = report_failure_text(kase);

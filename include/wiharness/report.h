@@ -92,7 +92,8 @@ enum { REPORT_NLINKS = 8 };
 const char *report_link_name(int link);
 /* The broken link of a case: the earliest link a finding's id names, else
  * where the failure was seen (the failed access's reason, a missing env →
- * webhook, else pod); -1 for a passed/skipped case without findings. */
+ * webhook, else pod); -1 for a case without findings that did not fail
+ * (passed, skipped, an infrastructure error). */
 int report_broken_link(const cJSON *kase);
 /* The diagnosis lines of a case ("diagnosis: [id] cause (where)\n    fix: …\n"
  * per finding; "" when none), for the console and JUnit. New string. */
