@@ -253,7 +253,12 @@ void report_console_case(FILE *out, const cJSON *kase, bool verbose)
         /* a misconfiguration scenario: the failure was the expectation */
         const cJSON *f;
         fputs("      diagnosed as expected:", out);
-        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(kase, "diagnosis")) fprintf(out, " %s", jstr(f, "id"));
+        const char *last = "";
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(kase, "diagnosis"))
+        {
+            if (strcmp(jstr(f, "id"), last)) fprintf(out, " %s", jstr(f, "id"));
+            last = jstr(f, "id");
+        }
         fputs("\n", out);
     }
     if (failed || verbose) print_changes(out, kase);

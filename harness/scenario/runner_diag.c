@@ -69,6 +69,17 @@ static cJSON *log_lines(const char *path, const char *const *needles)
     return out;
 }
 
+/* The chain serves every profile's webhook side by side: only the decisions
+ * of the case's profile are about its identity. */
+static cJSON *own_profile(cJSON *lines, const char *profile)
+{
+    for (int i = cJSON_GetArraySize(lines) - 1; i >= 0; i--) {
+        const char *p = jstr(cJSON_GetArrayItem(lines, i), "profile");
+        if (p && strcmp(p, profile)) cJSON_DeleteItemFromArray(lines, i);
+    }
+    return lines;
+}
+
 /* The identity the scenario expects (the principal of its first allowed
  * access's role): the cloud's own principal when it maps to that role. */
 static char *expected_identity(const rcase *k)
@@ -116,6 +127,13 @@ static void cluster_facts(const rcase *k, cJSON *f)
     cJSON *l = kube_list(k->kc, "admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", NULL, NULL, &e);
     if (l) {
         cJSON *items = cJSON_DetachItemFromObjectCaseSensitive(l, "items");
+        /* the chain registers one webhook per profile (wiharness-<profile>): only the case's own counts */
+        char *own = wih_asprintf("wiharness-%s", k->cs->profile);
+        for (int i = cJSON_GetArraySize(items) - 1; i >= 0; i--) {
+            const char *n = jstr(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(items, i), "metadata"), "name");
+            if (n && !strncmp(n, "wiharness-", 10) && strcmp(n, own)) cJSON_DeleteItemFromArray(items, i);
+        }
+        free(own);
         cJSON_AddBoolToObject(f, "webhook_registered", cJSON_GetArraySize(items) > 0);
         cJSON_AddItemToObject(f, "webhook_configurations", items ? items : cJSON_CreateArray());
         cJSON_Delete(l);
@@ -144,7 +162,7 @@ cJSON *rcase_facts(const rcase *k, const cJSON *kase)
     if (k->res) {
         char *subj = wih_asprintf("system:serviceaccount:%s:", k->res->ns);
         const char *wn[] = {k->res->ns, NULL}, *cn[] = {subj, k->prefix, NULL};
-        cJSON_AddItemToObject(f, "webhook_log", log_lines(k->ch->webhook_log, wn));
+        cJSON_AddItemToObject(f, "webhook_log", own_profile(log_lines(k->ch->webhook_log, wn), k->cs->profile));
         cJSON_AddItemToObject(f, "cloud_log", log_lines(k->ch->cloud_log, cn));
         free(subj);
     }
