@@ -274,7 +274,14 @@ void rcase_diagnose(rcase *k, cJSON *kase)
     const char *kind = jstr(kase, "error_kind");
     bool bad = st && (!strcmp(st, "failed") || (!strcmp(st, "error") && !(kind && !strcmp(kind, "input"))));
     bool want = k->cs->scn->expect.ndiagnosis > 0 && st && strcmp(st, "skipped");
-    if (!bad && !want) return;
+    if (!bad && !want) {
+        if (k->o && k->o->facts && st && strcmp(st, "skipped")) {
+            cJSON *facts = rcase_facts(k, kase);
+            cJSON_AddItemToObject(kase, "facts", facts_summary(facts));
+            cJSON_Delete(facts);
+        }
+        return;
+    }
     cJSON *facts = rcase_facts(k, kase);
     wih_err *e = NULL;
     cJSON *findings = diag_runtime(facts, &e);

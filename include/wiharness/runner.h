@@ -69,6 +69,8 @@ typedef struct runner_opts {
     FILE *out;                 /* console lines */
     bool tty;                  /* progress on out */
     bool verbose;
+    bool facts;                /* every case carries "facts" (runner_diag.c), also when it
+                                * passed: what `wiharness reproduce` prints */
 } runner_opts;
 
 /* Run every case; each finished case is added to run (report.h) and printed.
