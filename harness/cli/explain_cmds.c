@@ -14,10 +14,10 @@ typedef struct {
 static const wih_opt k_explain_opts[] = {
     EO("namespace", WIH_OPT_STR, ns, "NS",
        "the workflow namespace (default: global.backendNamespace of the values, else osmo-workflows)"),
-    {"output", 'o', WIH_OPT_STR, offsetof(explain_cfg, output), "FORMAT", "text (default) or json", false},
+    {"output", 'o', WIH_OPT_CHOICE, offsetof(explain_cfg, output), "text|json", "text (default) or json", false},
     EO("platform", WIH_OPT_STR, platform, "X", "platform of the pool (default: the pool's default_platform)"),
     EO("pool", WIH_OPT_STR, pool, "NAME", "the pool the workflows run in (default: every pool the file defines)"),
-    EO("profile", WIH_OPT_STR, profile, "PROFILE",
+    EO("profile", WIH_OPT_CHOICE, profile, "aws-irsa|azure-wi|gcp-fleet|gcp-pfnet",
        "aws-irsa, azure-wi, gcp-fleet or gcp-pfnet (default: from the ServiceAccount's annotations)"),
     EO("sa", WIH_OPT_LIST, sa, "FILE", "a ServiceAccount manifest (YAML; several documents or a kubectl List allowed)"),
     EO("values", WIH_OPT_STR, values, "FILE", "the OSMO Helm values file (services.configs, configuration, or database JSON)"),

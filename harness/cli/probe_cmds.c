@@ -14,15 +14,17 @@
 #define VERDICT_MAX 4096 /* the kubelet's termination-message limit */
 
 typedef struct {
-    const char *profile, *verdict_file;
+    const char *profile, *sdk, *verdict_file;
     wih_strlist access, expect_env;
     long timeout_s;
 } probe_cfg;
 
 static const wih_opt k_probe_opts[] = {
-    {"profile", 0, WIH_OPT_STR, offsetof(probe_cfg, profile), "P",
+    {"profile", 0, WIH_OPT_CHOICE, offsetof(probe_cfg, profile), WIH_PROFILE_CHOICES,
      "the SDK chain to follow: aws-irsa, azure-wi or gcp-fleet (default: the first cloud whose credential "
      "variables are set)", false},
+    {"sdk", 0, WIH_OPT_CHOICE, offsetof(probe_cfg, sdk), "boto3|go",
+     "aws-irsa only: whose AWS chain, boto3 (default) or go (aws-sdk-go-v2)", false},
     {"access", 0, WIH_OPT_LIST, offsetof(probe_cfg, access), "OP:URL",
      "an access to try on MinIO, OP read|write|list|delete, URL s3://BUCKET/KEY", false},
     {"expect-env", 0, WIH_OPT_LIST, offsetof(probe_cfg, expect_env), "NAME",
@@ -61,6 +63,7 @@ static int run_probe(void *vcfg, int argc, char **argv)
     }
     if (c->timeout_s < 0) return wih_err_report(wih_err_new(WIH_EXIT_INPUT, "--timeout must be positive"));
     probe_opts o = {.profile = c->profile,
+                    .sdk = c->sdk,
                     .access = (const char *const *)c->access.v,
                     .naccess = c->access.n,
                     .expect_env = (const char *const *)c->expect_env.v,

@@ -260,7 +260,7 @@ static void print_diagnosis(const cJSON *stat, const cJSON *kase)
 {
     cJSON *all = cJSON_Duplicate(stat, true);
     const cJSON *f;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(kase, "diagnosis"))
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(kase, "findings"))
     {
         if (!has_id(all, js(f, "id")) && !(cJSON_GetArraySize(all) && !strcmp(js(f, "id"), "no-known-cause")))
             cJSON_AddItemToArray(all, cJSON_Duplicate(f, true));

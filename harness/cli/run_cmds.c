@@ -9,8 +9,8 @@
 #include "wiharness/runner.h"
 
 typedef struct {
-    wih_strlist labels, profiles, reports;
-    const char *artifacts, *state_dir;
+    wih_strlist labels, reports;
+    const char *artifacts, *state_dir, *profile;
     bool keep_on_failure;
     long parallel;
 } run_cfg;
@@ -23,8 +23,8 @@ static const wih_opt k_run_opts[] = {
     {"label", 'l', WIH_OPT_LIST, offsetof(run_cfg, labels), "KEY=VALUE",
      "only scenarios with this label (repeat = and; key!=value, key, !key too)", false},
     {"parallel", 0, WIH_OPT_INT, offsetof(run_cfg, parallel), "N", "run N cases at a time (default 4)", false},
-    {"profile", 0, WIH_OPT_LIST, offsetof(run_cfg, profiles), "P",
-     "only these profiles (aws-irsa, azure-wi, gcp-fleet; repeat or comma-separate)", true},
+    {"profile", 0, WIH_OPT_CHOICE, offsetof(run_cfg, profile), "aws-irsa|azure-wi|gcp-fleet",
+     "only this profile's cases", false},
     {"report", 0, WIH_OPT_LIST, offsetof(run_cfg, reports), "KIND=FILE",
      "also write junit=FILE (JUnit XML), json=FILE or html=FILE (one page: matrix, broken links, diagnosis; repeatable)", false},
     {"state-dir", 0, WIH_OPT_STR, offsetof(run_cfg, state_dir), "DIR",
@@ -63,7 +63,7 @@ static wih_err *ensure_chain(const char *state_dir, bool *started)
     *started = false;
     if (!ok) {
         fprintf(stderr, "wiharness run: no healthy local chain in %s: starting one (`wiharness up`)\n", dir);
-        cluster_local_opts o = {.state_dir = dir, .progress = stderr};
+        cluster_local_opts o = {.state_dir = dir, .progress = stderr, .node = true}; /* as `wiharness up` */
         bool reused = false;
         e = cluster_local_up(&o, &reused);
         *started = !e && !reused;
@@ -99,13 +99,8 @@ static scn_matrix *load_matrix(const run_cfg *c, int argc, char **argv, scn_list
     if (!*list) return NULL;
     scn_selector *sel = NULL;
     if (c->labels.n && !(sel = scn_selector_parse((const char *const *)c->labels.v, c->labels.n, e))) return NULL;
-    char **only = NULL;
-    if (c->profiles.n) {
-        only = calloc(c->profiles.n + 1, sizeof *only);
-        for (size_t i = 0; i < c->profiles.n; i++) only[i] = c->profiles.v[i];
-    }
-    scn_matrix *m = scn_matrix_build(*list, sel, (const char *const *)only, e);
-    free(only);
+    const char *only[] = {c->profile, NULL};
+    scn_matrix *m = scn_matrix_build(*list, sel, c->profile ? only : NULL, e);
     scn_selector_free(sel);
     return m;
 }

@@ -121,8 +121,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     cloud *c = cls;
     req_state *st = *con_cls;
     if (!st) {
-        st = calloc(1, sizeof *st);
-        if (!st) abort();
+        st = wih_xcalloc(1, sizeof *st);
         wih_buf_init(&st->body, REQ_MAX_BODY);
         *con_cls = st;
         return MHD_YES;
@@ -205,8 +204,7 @@ cloud *cloud_start(const cloud_opts *o, wih_err **err)
                            strlen(o->admin_token), CLOUD_ADMIN_TOKEN_MIN);
         return NULL;
     }
-    cloud *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    cloud *c = wih_xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->mu, NULL);
     c->reg = cJSON_Parse("{\"providers\":{},\"roles\":{}}");
     c->sessions = cJSON_CreateObject();

@@ -25,8 +25,7 @@ char *cloud_sha256_hex(const void *data, size_t len)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned n = 0;
     EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    char *out = malloc(2 * n + 1);
-    if (!out) abort();
+    char *out = wih_xmalloc(2 * n + 1);
     hex(md, n, out);
     return out;
 }
@@ -169,8 +168,7 @@ char *cloud_sigv4_signature(const char *secret, const char *amzdate, const char 
     hmac(k, 32, sts, sig);
     OPENSSL_cleanse(k, sizeof k);
     free(sts);
-    char *out = malloc(65);
-    if (!out) abort();
+    char *out = wih_xmalloc(65);
     hex(sig, 32, out);
     return out;
 }

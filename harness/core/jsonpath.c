@@ -142,7 +142,11 @@ wih_jpath *wih_jpath_parse(const char *expr, wih_err **err)
         wih_jp_step st = {.col = (int)i + 1};
         if (s[i] == '[') {
             i++;
-            if (parse_bracket(s, &i, &st, expr, err) < 0) goto fail;
+            if (parse_bracket(s, &i, &st, expr, err) < 0) {
+                free(st.key);
+                free(st.value);
+                goto fail;
+            }
         } else if (s[i] == '*' && (!s[i + 1] || s[i + 1] == '.' || s[i + 1] == '[')) {
             st.kind = WIH_JP_WILDCARD;
             i++;
@@ -194,6 +198,15 @@ static bool bare_ok(const char *k, const char *extra_bad)
     return true;
 }
 
+/* A [key=VALUE] value printed without quotes must parse back the same. */
+static bool value_bare_ok(const char *v)
+{
+    if (!*v || *v == '=') return false;
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+        if (*c < 0x20 || *c == 0x7f || isspace(*c) || strchr("]\"'", *c)) return false;
+    return true;
+}
+
 static void add_quoted(wih_buf *b, const char *s)
 {
     wih_buf_adds(b, "\"");
@@ -224,7 +237,7 @@ static void add_step(wih_buf *b, const wih_jp_step *s, bool first)
         if (bare_ok(s->key, "")) wih_buf_adds(b, s->key);
         else add_quoted(b, s->key);
         wih_buf_adds(b, "=");
-        if (*s->value && !strpbrk(s->value, "]\"' ") ) wih_buf_adds(b, s->value);
+        if (value_bare_ok(s->value)) wih_buf_adds(b, s->value);
         else add_quoted(b, s->value);
         wih_buf_adds(b, "]");
         break;

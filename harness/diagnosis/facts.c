@@ -35,8 +35,7 @@ const cJSON *diag_ptr_get(const cJSON *root, const char *ptr)
     while (cur && *p == '/') {
         p++;
         size_t n = strcspn(p, "/");
-        char *tok = malloc(n + 1);
-        if (!tok) abort();
+        char *tok = wih_xmalloc(n + 1);
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
             if (p[i] == '~' && i + 1 < n && (p[i + 1] == '0' || p[i + 1] == '1')) {
@@ -312,8 +311,7 @@ cJSON *diag_jsonl(const char *text, const char *field, const char *value)
     const char *p = text ? text : "";
     while (*p) {
         size_t n = strcspn(p, "\n");
-        char *line = malloc(n + 1);
-        if (!line) abort();
+        char *line = wih_xmalloc(n + 1);
         memcpy(line, p, n);
         line[n] = '\0';
         cJSON *o = cJSON_Parse(line);

@@ -18,21 +18,15 @@
 #include <string.h>
 #include <strings.h>
 
-#include "wiharness/probe.h"
+#include "probe_int.h"
 
 typedef struct dctx {
+    bool go; /* aws-sdk-go-v2's env chain instead of boto3's */
     probe_getenv_fn getenv_fn;
     probe_readfile_fn readfile;
     void *ctx;
     probe_cred *c;
 } dctx;
-
-static void sfree(char *s)
-{
-    if (!s) return;
-    OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
 
 const char *probe_source_name(probe_source s)
 {
@@ -55,7 +49,7 @@ void probe_cred_clear(probe_cred *c)
                     &c->audience, &c->subject_token_type, &c->token_url, &c->impersonation_url, &c->gsa,
                     &c->token_format_field, &c->token_file};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        if (*all[i]) sfree(*all[i]);
+        if (*all[i]) probe_free_secret(*all[i]);
     }
     cJSON_Delete(c->env);
     memset(c, 0, sizeof *c);
@@ -113,7 +107,10 @@ static void aws_endpoints(dctx *d)
     bool ignore = ign && !strcasecmp(ign, "true");
     const char *sts[] = {"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", NULL};
     const char *s3[] = {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", NULL};
-    const char *reg[] = {"AWS_REGION", "AWS_DEFAULT_REGION", NULL};
+    /* botocore's region variable is AWS_DEFAULT_REGION only (configprovider.py);
+     * aws-sdk-go-v2 reads AWS_REGION, then AWS_DEFAULT_REGION */
+    const char *reg_go[] = {"AWS_REGION", "AWS_DEFAULT_REGION", NULL}, *reg_py[] = {"AWS_DEFAULT_REGION", NULL};
+    const char *const *reg = d->go ? reg_go : reg_py;
     const char *ca[] = {"AWS_CA_BUNDLE", "SSL_CERT_FILE", NULL};
     c->sts_endpoint = ignore ? NULL : dup_set(first(d, sts));
     c->s3_endpoint = ignore ? NULL : dup_set(first(d, s3));
@@ -122,19 +119,42 @@ static void aws_endpoints(dctx *d)
     c->ca_file = dup_set(first(d, ca));
 }
 
+/* aws-sdk-go-v2 config.NewEnvConfig: AWS_ACCESS_KEY_ID|AWS_ACCESS_KEY and
+ * AWS_SECRET_ACCESS_KEY|AWS_SECRET_KEY, used only when both are there
+ * (Credentials.HasKeys), session token AWS_SESSION_TOKEN. */
+static bool aws_static_go(dctx *d)
+{
+    probe_cred *c = d->c;
+    const char *akn[] = {"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", NULL};
+    const char *skn[] = {"AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", NULL};
+    const char *ak = first(d, akn), *sk = first(d, skn);
+    if (!ak || !sk) return false;
+    const char *st = env(d, "AWS_SESSION_TOKEN");
+    decided(c, PROBE_SRC_STATIC_ENV, set(st) ? "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY + AWS_SESSION_TOKEN"
+                                             : "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY",
+            "aws-sdk-go-v2 resolveCredentialChain: static keys in the environment (HasKeys) come before web identity");
+    c->access_key = wih_strdup(ak);
+    c->secret_key = wih_strdup(sk);
+    c->session_token = dup_set(st);
+    c->fingerprint = wih_fingerprint(sk);
+    return true;
+}
+
 static void aws_chain(dctx *d)
 {
     probe_cred *c = d->c;
     c->cloud = "aws";
     aws_endpoints(d);
-    const char *ak = env(d, "AWS_ACCESS_KEY_ID");
+    if (d->go && aws_static_go(d)) return;
+    const char *ak = d->go ? NULL : env(d, "AWS_ACCESS_KEY_ID");
     if (set(ak)) {
         const char *sk = env(d, "AWS_SECRET_ACCESS_KEY");
-        const char *toks[] = {"AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN", NULL};
-        const char *st = first(d, toks);
+        const char *sec = env(d, "AWS_SECURITY_TOKEN"), *ses = env(d, "AWS_SESSION_TOKEN"); /* botocore's order */
+        const char *st = set(sec) ? sec : set(ses) ? ses : NULL;
         decided(c, PROBE_SRC_STATIC_ENV,
-                st ? "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY + AWS_SESSION_TOKEN"
-                   : "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY",
+                !st ? "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY"
+                : st == sec ? "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY + AWS_SECURITY_TOKEN"
+                            : "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY + AWS_SESSION_TOKEN",
                 "boto3 EnvProvider: static keys in the environment come first in the chain, before web identity");
         c->access_key = wih_strdup(ak);
         c->secret_key = dup_set(sk);
@@ -149,13 +169,17 @@ static void aws_chain(dctx *d)
     const char *sess = env(d, "AWS_ROLE_SESSION_NAME");
     if (set(tf)) {
         decided(c, PROBE_SRC_WEB_IDENTITY, "AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE",
-                "boto3 AssumeRoleWithWebIdentityProvider: no static keys in the environment, a web identity "
-                "token file is configured");
+                d->go ? "aws-sdk-go-v2 resolveCredentialChain: no complete static keys in the environment, "
+                        "AWS_WEB_IDENTITY_TOKEN_FILE is set"
+                      : "boto3 AssumeRoleWithWebIdentityProvider: no static keys in the environment, a web identity "
+                        "token file is configured");
         c->token_file = wih_strdup(tf);
         c->role_arn = dup_set(arn);
         c->session_name = dup_set(sess);
-        if (!set(arn)) c->error = wih_strdup("AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not "
-                                             "(botocore raises InvalidConfigError: no role ARN configured)");
+        if (!set(arn)) c->error = wih_strdup(d->go ? "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not "
+                                                     "(aws-sdk-go-v2: role ARN is not set)"
+                                                   : "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not "
+                                                     "(botocore raises InvalidConfigError: no role ARN configured)");
         return;
     }
     const char *full = env(d, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -313,7 +337,7 @@ static void google_file(dctx *d, const char *path, const char *var, const char *
                                 type ? type : "(none)");
     }
     cJSON_Delete(j);
-    sfree(text);
+    probe_free_secret(text);
 }
 
 static void google_chain(dctx *d)
@@ -340,7 +364,7 @@ static void google_chain(dctx *d)
     char *probe = adc ? d->readfile(d->ctx, adc, &len, &e) : NULL;
     wih_err_free(e);
     if (probe) {
-        sfree(probe);
+        probe_free_secret(probe);
         google_file(d, adc, "gcloud ADC file", "google-auth default(): no GOOGLE_APPLICATION_CREDENTIALS; the "
                                               "gcloud application-default credentials file exists");
     } else {
@@ -372,20 +396,39 @@ static const char *detect(dctx *d)
     return "aws";
 }
 
-int probe_discover(const char *profile, probe_getenv_fn getenv_fn, probe_readfile_fn readfile, void *ctx,
-                   probe_cred *out, wih_err **err)
+int probe_discover(const char *profile, const char *sdk, probe_getenv_fn getenv_fn, probe_readfile_fn readfile,
+                   void *ctx, probe_cred *out, wih_err **err)
 {
     memset(out, 0, sizeof *out);
-    dctx d = {getenv_fn, readfile, ctx, out};
+    dctx d = {sdk && !strcmp(sdk, "go"), getenv_fn, readfile, ctx, out};
     const char *cloud = profile ? cloud_of(profile) : detect(&d);
     if (!cloud) {
         *err = wih_err_new(WIH_EXIT_INPUT, "unknown profile \"%s\" (aws-irsa, azure-wi, gcp-fleet)", profile);
+        return -1;
+    }
+    if (sdk && strcmp(sdk, "boto3") && strcmp(sdk, "go")) {
+        *err = wih_err_new(WIH_EXIT_INPUT, "unknown --sdk \"%s\" (boto3, go)", sdk);
+        return -1;
+    }
+    if (sdk && strcmp(cloud, "aws")) {
+        *err = wih_err_new(WIH_EXIT_INPUT, "--sdk %s: only the AWS chain has SDK variants (the %s chain is "
+                           "azure-identity's / google-auth's)", sdk, cloud);
         return -1;
     }
     out->env = cJSON_CreateObject();
     if (!strcmp(cloud, "aws")) aws_chain(&d);
     else if (!strcmp(cloud, "azure")) azure_chain(&d);
     else google_chain(&d);
+    /* every identity variable that is set, whichever chain ran: a webhook's
+     * IRSA variables beside the static key that won, or AWS keys in an Azure
+     * pod, are facts diagnosis needs (only set ones, secrets fingerprinted) */
+    static const char *const seen[] = {
+        "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME", "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_STS_REGIONAL_ENDPOINTS",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_PROFILE", "AZURE_CLIENT_ID", "AZURE_TENANT_ID",
+        "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
+        "GOOGLE_APPLICATION_CREDENTIALS", NULL};
+    for (const char *const *n = seen; *n; n++) env(&d, *n);
     return 0;
 }
 

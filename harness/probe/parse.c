@@ -7,14 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wiharness/probe.h"
-
-static void cleanse_free(char *s)
-{
-    if (!s) return;
-    OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
+#include "probe_int.h"
 
 void probe_answer_clear(probe_answer *a)
 {
@@ -25,7 +18,7 @@ void probe_answer_clear(probe_answer *a)
     free(a->identity);
     free(a->account);
     free(a->subject);
-    cleanse_free(a->access_token);
+    probe_free_secret(a->access_token);
     free(a->expiration);
     memset(a, 0, sizeof *a);
 }
@@ -267,4 +260,46 @@ int probe_parse_google_generate(long status, const char *body, size_t len, probe
     }
     cJSON_Delete(j);
     return a->ok ? 0 : -1;
+}
+
+int probe_parse_google_tokeninfo(long status, const char *body, size_t len, probe_answer *a)
+{
+    memset(a, 0, sizeof *a);
+    a->status = status;
+    cJSON *j = json_body(body, len, a);
+    if (!j) return -1;
+    if (status >= 200 && status < 300) {
+        a->identity = jstr(j, "email");
+        char *exp = jstr(j, "expires_in");
+        if (exp) a->expires_in = strtol(exp, NULL, 10);
+        free(exp);
+        a->ok = a->identity != NULL;
+        if (!a->ok) fail(a, NULL, "%s", "the answer has no email");
+    } else {
+        oauth_error(j, a, false);
+    }
+    cJSON_Delete(j);
+    return a->ok ? 0 : -1;
+}
+
+char *probe_parse_entra_discovery(long status, const char *body, size_t len, probe_answer *a)
+{
+    memset(a, 0, sizeof *a);
+    a->status = status;
+    cJSON *j = json_body(body, len, a);
+    if (!j) return NULL;
+    char *te = NULL;
+    if (status >= 200 && status < 300) {
+        te = jstr(j, "token_endpoint");
+        a->ok = te && (!strncmp(te, "https://", 8) || !strncmp(te, "http://", 7));
+        if (!a->ok) {
+            free(te);
+            te = NULL;
+            fail(a, NULL, "%s", "the discovery document has no http(s) token_endpoint");
+        }
+    } else {
+        oauth_error(j, a, true);
+    }
+    cJSON_Delete(j);
+    return te;
 }

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wiharness/probe.h"
+#include "probe_int.h"
 
 #define FORM_CT "application/x-www-form-urlencoded"
 
-static void cleanse_free(char *s)
+void probe_free_secret(char *s)
 {
     if (!s) return;
     OPENSSL_cleanse(s, strlen(s));
@@ -25,14 +25,14 @@ void probe_req_free(probe_req *r)
     free(r->url);
     for (size_t i = 0; i < r->nheaders; i++) {
         free(r->headers[i].name);
-        if (r->headers[i].secret) cleanse_free(r->headers[i].value);
+        if (r->headers[i].secret) probe_free_secret(r->headers[i].value);
         else free(r->headers[i].value);
     }
     free(r->headers);
-    cleanse_free(r->body);
+    probe_free_secret(r->body);
     free(r->body_shown);
     free(r->sigv4);
-    cleanse_free(r->sigv4_user);
+    probe_free_secret(r->sigv4_user);
     free(r);
 }
 
@@ -152,17 +152,39 @@ static char *entra_token_url(const char *authority, const char *tenant)
     return u;
 }
 
+probe_req *probe_req_entra_discovery(const char *authority, const char *tenant)
+{
+    char *tok = entra_token_url(authority, tenant);
+    /* …/<tenant>/oauth2/v2.0/token → …/<tenant>/v2.0/.well-known/openid-configuration */
+    tok[strlen(tok) - strlen("/oauth2/v2.0/token")] = 0;
+    char *url = wih_asprintf("%s/v2.0/.well-known/openid-configuration", tok);
+    free(tok);
+    probe_req *r = req_new("Entra tenant discovery", "GET", url);
+    free(url);
+    return r;
+}
+
 probe_req *probe_req_entra_assertion(const char *authority, const char *tenant, const char *client_id,
                                      const char *scope, const char *assertion)
 {
     char *url = entra_token_url(authority, tenant);
-    probe_req *r = req_new("Entra token (client assertion)", "POST", url);
+    probe_req *r = probe_req_entra_assertion_at(url, client_id, scope, assertion);
     free(url);
-    form_field f[] = {{"client_id", client_id, false},
-                      {"grant_type", "client_credentials", false},
-                      {"scope", scope, false},
+    return r;
+}
+
+probe_req *probe_req_entra_assertion_at(const char *url, const char *client_id, const char *scope,
+                                        const char *assertion)
+{
+    probe_req *r = req_new("Entra token (client assertion)", "POST", url);
+    /* azure-identity's own AAD client (ClientAssertionCredential, which
+     * WorkloadIdentityCredential is) sends the fields sorted by name and makes
+     * no tenant discovery first (measured against azure-identity 1.27.0) */
+    form_field f[] = {{"client_assertion", assertion, true},
                       {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", false},
-                      {"client_assertion", assertion, true}};
+                      {"client_id", client_id, false},
+                      {"grant_type", "client_credentials", false},
+                      {"scope", scope, false}};
     req_form(r, f, sizeof f / sizeof f[0], true, FORM_CT);
     return r;
 }
@@ -171,12 +193,21 @@ probe_req *probe_req_entra_secret(const char *authority, const char *tenant, con
                                   const char *scope, const char *secret)
 {
     char *url = entra_token_url(authority, tenant);
-    probe_req *r = req_new("Entra token (client secret)", "POST", url);
+    probe_req *r = probe_req_entra_secret_at(url, client_id, scope, secret);
     free(url);
+    return r;
+}
+
+probe_req *probe_req_entra_secret_at(const char *url, const char *client_id, const char *scope, const char *secret)
+{
+    probe_req *r = req_new("Entra token (client secret)", "POST", url);
+    /* ClientSecretCredential goes through MSAL: tenant discovery first
+     * (probe_req_entra_discovery), then this (measured, msal 1.39.0) */
     form_field f[] = {{"client_id", client_id, false},
                       {"grant_type", "client_credentials", false},
-                      {"scope", scope, false},
-                      {"client_secret", secret, true}};
+                      {"client_info", "1", false},
+                      {"client_secret", secret, true},
+                      {"scope", scope, false}};
     req_form(r, f, sizeof f / sizeof f[0], true, FORM_CT);
     return r;
 }
@@ -199,6 +230,7 @@ probe_req *probe_req_google_generate(const char *impersonation_url, const char *
 {
     probe_req *r = req_new("Google IAM generateAccessToken", "POST", impersonation_url);
     cJSON *j = cJSON_CreateObject();
+    cJSON_AddNullToObject(j, "delegates"); /* google-auth impersonated_credentials sends it, null */
     cJSON *s = cJSON_AddArrayToObject(j, "scope");
     cJSON_AddItemToArray(s, cJSON_CreateString(scope));
     cJSON_AddStringToObject(j, "lifetime", "3600s");
@@ -210,8 +242,25 @@ probe_req *probe_req_google_generate(const char *impersonation_url, const char *
     req_header(r, "Content-Type", "application/json", false);
     char *auth = wih_asprintf("Bearer %s", federated_token ? federated_token : "");
     req_header(r, "Authorization", auth, true);
-    cleanse_free(auth);
+    probe_free_secret(auth);
     return r;
+}
+
+probe_req *probe_req_google_tokeninfo(const char *url, const char *access_token)
+{
+    probe_req *r = req_new("Google tokeninfo", "POST", url);
+    form_field f[] = {{"access_token", access_token, true}};
+    req_form(r, f, 1, true, FORM_CT);
+    return r;
+}
+
+char *probe_google_tokeninfo_url(const char *token_url)
+{
+    const char *p = token_url ? strstr(token_url, "://") : NULL;
+    if (!p || p == token_url) return NULL;
+    const char *host = p + 3, *end = host + strcspn(host, "/?#");
+    if (end == host) return NULL;
+    return wih_asprintf("%.*s/tokeninfo", (int)(end - token_url), token_url);
 }
 
 probe_req *probe_req_minio_web_identity(const char *endpoint, const char *token, int duration_s)

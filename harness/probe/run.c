@@ -9,19 +9,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "wiharness/probe.h"
+#include "probe_int.h"
 #include "wiharness/jwt.h"
 
 #define ENTRA_SCOPE "https://storage.azure.com/.default"
 #define GOOGLE_SCOPE "https://www.googleapis.com/auth/cloud-platform"
+#define GOOGLE_IAM_SCOPE "https://www.googleapis.com/auth/iam"
 #define MINIO_DURATION 900
-
-static void sfree(char *s)
-{
-    if (!s) return;
-    OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
 
 static const char *real_getenv(void *ctx, const char *name)
 {
@@ -71,7 +65,7 @@ static char *scrub(run *r, const char *msg)
             char *fp = wih_fingerprint(r->secrets[i]);
             char *n = wih_asprintf("%.*s<%s>%s", (int)(p - s), s, fp, p + strlen(r->secrets[i]));
             free(fp);
-            sfree(s);
+            probe_free_secret(s);
             s = n;
         }
     }
@@ -80,7 +74,7 @@ static char *scrub(run *r, const char *msg)
         size_t n = 0;
         while (p[n] && (strchr("-_.=", p[n]) || (p[n] >= '0' && p[n] <= '9') || ((p[n] | 32) >= 'a' && (p[n] | 32) <= 'z'))) n++;
         char *t = wih_asprintf("%.*s<jwt>%s", (int)(p - s), s, p + n);
-        sfree(s);
+        probe_free_secret(s);
         s = t;
     }
     if (strlen(s) > 300) strcpy(s + 297, "...");
@@ -158,19 +152,24 @@ static void read_token(run *r)
     snprintf(mode, sizeof mode, "%04o", (unsigned)(st.st_mode & 07777));
     if (r->c.token_format_field) {
         char *f = json_field(text, r->c.token_format_field);
-        sfree(text);
+        probe_free_secret(text);
         text = f;
-    } else {
-        text[strcspn(text, "\r\n")] = 0;
     }
     if (!text || !*text) {
         set_error(r, "the token file holds no token");
         free(text);
         return;
     }
+    /* sent as read, like the SDKs (botocore FileWebIdentityTokenLoader,
+     * azure-identity TokenFileMixin and google-auth read the file whole): a
+     * trailing newline reaches the cloud too; the claims are read without it */
     r->token = text;
     remember(r, text);
-    cJSON *claims = probe_token_claims(text);
+    size_t tl = strcspn(text, "\r\n \t");
+    char *trimmed = wih_asprintf("%.*s", (int)tl, text);
+    if (tl != strlen(text)) cJSON_AddBoolToObject(t, "trailing_whitespace", true);
+    cJSON *claims = probe_token_claims(trimmed);
+    probe_free_secret(trimmed);
     if (claims) {
         cJSON *c;
         while ((c = claims->child)) {
@@ -185,7 +184,7 @@ static void read_token(run *r)
     cJSON_AddStringToObject(t, "mode", mode);
     cJSON_AddNumberToObject(t, "uid", (double)st.st_uid);
     cJSON_AddNumberToObject(t, "gid", (double)st.st_gid);
-    char *fp = wih_fingerprint(text);
+    char *fp = wih_fingerprint(text); /* of the bytes sent */
     cJSON_AddStringToObject(t, "fingerprint", fp);
     if (!r->c.fingerprint) r->c.fingerprint = fp;
     else free(fp);
@@ -322,8 +321,13 @@ static void aws_exchange(run *r, cJSON *ex, cJSON *steps)
         r->deny_reason = "error";
         return;
     }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* the SDKs' default session names: botocore-session-<unix s>; aws-sdk-go-v2: <unix ns> */
     char *sess = c->session_name ? wih_strdup(c->session_name)
-                                 : wih_asprintf("botocore-session-%lld", (long long)time(NULL));
+               : r->o->sdk && !strcmp(r->o->sdk, "go")
+                   ? wih_asprintf("%lld", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec)
+                   : wih_asprintf("botocore-session-%lld", (long long)ts.tv_sec);
     probe_req *q = probe_req_aws_web_identity(c->sts_endpoint, c->role_arn, sess, r->token, 0);
     free(sess);
     probe_answer a;
@@ -337,15 +341,40 @@ static void aws_exchange(run *r, cJSON *ex, cJSON *steps)
     probe_req_free(q);
 }
 
+/* parse_fn shape for the discovery document: token_endpoint kept in identity. */
+static int parse_discovery(long status, const char *body, size_t len, probe_answer *a)
+{
+    char *te = probe_parse_entra_discovery(status, body, len, a);
+    a->identity = te;
+    return te ? 0 : -1;
+}
+
+/* The Entra token request: the client secret flow goes through MSAL (tenant
+ * discovery, then the document's token_endpoint); WorkloadIdentityCredential
+ * posts straight to <authority>/<tenant>/oauth2/v2.0/token. */
+static probe_req *entra_request(run *r, cJSON *steps)
+{
+    probe_cred *c = &r->c;
+    if (c->source != PROBE_SRC_CLIENT_SECRET)
+        return probe_req_entra_assertion(c->authority, c->tenant_id, c->client_id, ENTRA_SCOPE, r->token);
+    probe_req *d = probe_req_entra_discovery(c->authority, c->tenant_id);
+    probe_answer disc;
+    int drc = step(r, steps, d, c->ca_file, parse_discovery, &disc);
+    probe_req_free(d);
+    probe_req *q = drc == 0 ? probe_req_entra_secret_at(disc.identity, c->client_id, ENTRA_SCOPE, c->client_secret)
+                            : NULL;
+    probe_answer_clear(&disc);
+    return q;
+}
+
 static void azure_exchange(run *r, cJSON *ex, cJSON *steps)
 {
     probe_cred *c = &r->c;
-    probe_req *q = c->source == PROBE_SRC_CLIENT_SECRET
-                       ? probe_req_entra_secret(c->authority, c->tenant_id, c->client_id, ENTRA_SCOPE, c->client_secret)
-                       : probe_req_entra_assertion(c->authority, c->tenant_id, c->client_id, ENTRA_SCOPE, r->token);
+    probe_req *q = entra_request(r, steps);
+    if (!q) return;
     probe_answer a;
     if (step(r, steps, q, c->ca_file, probe_parse_entra, &a) == 0) {
-        static const char *const names[] = {"appid", "wih_client_id", NULL};
+        static const char *const names[] = {"appid", "azp", NULL};
         char *id = claim_of(a.access_token, names);
         cJSON_AddStringToObject(ex, "identity_from", id ? "access token claim" : "client_id the token was issued for");
         r->identity = id ? id : wih_strdup(c->client_id);
@@ -355,10 +384,43 @@ static void azure_exchange(run *r, cJSON *ex, cJSON *steps)
     probe_req_free(q);
 }
 
+/* Who the Google access token is for: tokeninfo (the cloud says), else the
+ * token's email claim, else the impersonated service account. A failing
+ * tokeninfo is not fatal (steps record it). */
+static char *google_identity(run *r, cJSON *steps, const char *token, cJSON *ex)
+{
+    char *url = probe_google_tokeninfo_url(r->c.token_url);
+    probe_req *q = url ? probe_req_google_tokeninfo(url, token) : NULL;
+    free(url);
+    probe_answer a;
+    char *id = NULL;
+    char *keep_err = r->error;
+    const char *keep = r->deny_reason;
+    r->error = NULL;
+    if (q && step(r, steps, q, r->c.ca_file, probe_parse_google_tokeninfo, &a) == 0) {
+        id = wih_strdup(a.identity);
+        cJSON_AddStringToObject(ex, "identity_from", "tokeninfo");
+    }
+    if (q) probe_answer_clear(&a);
+    free(r->error);
+    r->error = keep_err;
+    r->deny_reason = keep;
+    probe_req_free(q);
+    if (id) return id;
+    static const char *const names[] = {"email", NULL};
+    id = claim_of(token, names);
+    cJSON_AddStringToObject(ex, "identity_from", id ? "access token claim"
+                                                  : r->c.gsa ? "service account the token was issued for"
+                                                             : "federated token");
+    return id ? id : r->c.gsa ? wih_strdup(r->c.gsa) : wih_strdup("federated principal (no impersonation)");
+}
+
 static void google_exchange(run *r, cJSON *ex, cJSON *steps)
 {
     probe_cred *c = &r->c;
-    probe_req *q = probe_req_google_sts(c->token_url, c->audience, c->subject_token_type, GOOGLE_SCOPE, r->token);
+    /* google-auth asks STS for the iam scope when it impersonates next, else for the caller's scopes */
+    probe_req *q = probe_req_google_sts(c->token_url, c->audience, c->subject_token_type,
+                                        c->impersonation_url ? GOOGLE_IAM_SCOPE : GOOGLE_SCOPE, r->token);
     probe_answer fed, at;
     memset(&at, 0, sizeof at);
     if (step(r, steps, q, c->ca_file, probe_parse_google_sts, &fed) == 0) {
@@ -369,12 +431,7 @@ static void google_exchange(run *r, cJSON *ex, cJSON *steps)
             probe_req_free(g);
         }
         if (token) {
-            static const char *const names[] = {"email", "wih_service_account", NULL};
-            char *id = claim_of(token, names);
-            cJSON_AddStringToObject(ex, "identity_from", id ? "access token claim"
-                                                          : c->gsa ? "service account the token was issued for"
-                                                                   : "federated token");
-            r->identity = id ? id : c->gsa ? wih_strdup(c->gsa) : wih_strdup("federated principal (no impersonation)");
+            r->identity = google_identity(r, steps, token, ex);
             minio_exchange(r, steps, token);
         }
     }
@@ -402,7 +459,10 @@ static void exchange(run *r)
     if (!strcmp(c->cloud, "aws")) aws_exchange(r, ex, steps);
     else if (!strcmp(c->cloud, "azure")) azure_exchange(r, ex, steps);
     else google_exchange(r, ex, steps);
-    const cJSON *first = cJSON_GetArrayItem(steps, 0);
+    const cJSON *first = cJSON_GetArrayItem(steps, 0); /* the exchange proper: discovery is not it */
+    if (first && strstr(cJSON_GetStringValue(cJSON_GetObjectItem(first, "what")), "discovery") &&
+        cJSON_GetArraySize(steps) > 1)
+        first = cJSON_GetArrayItem(steps, 1);
     cJSON *last = cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1);
     cJSON *notes = cJSON_Duplicate(ex, true); /* identity_from, caller_identity_error: after the agreed keys */
     while (ex->child) cJSON_DeleteItemFromArray(ex, 0);
@@ -569,7 +629,7 @@ static void expect_env(run *r)
 cJSON *probe_run(const probe_opts *o, wih_err **err)
 {
     run r = {.o = o};
-    if (probe_discover(o->profile, real_getenv, real_readfile, NULL, &r.c, err) != 0) return NULL;
+    if (probe_discover(o->profile, o->sdk, real_getenv, real_readfile, NULL, &r.c, err) != 0) return NULL;
     r.v = cJSON_CreateObject();
     cJSON_AddNumberToObject(r.v, "probe", 1);
     const char *prof = o->profile ? o->profile
@@ -588,12 +648,12 @@ cJSON *probe_run(const probe_opts *o, wih_err **err)
     accesses(&r);
     add_str(r.v, "error", r.error);
     cJSON *v = r.v;
-    sfree(r.token);
+    probe_free_secret(r.token);
     s3_creds_clear(&r.s3);
     free(r.identity);
     free(r.deny_code);
     free(r.error);
-    for (size_t i = 0; i < r.nsecrets; i++) sfree(r.secrets[i]);
+    for (size_t i = 0; i < r.nsecrets; i++) probe_free_secret(r.secrets[i]);
     free(r.secrets);
     probe_cred_clear(&r.c);
     return v;
@@ -650,6 +710,10 @@ char *probe_verdict_print(cJSON *v, size_t max)
             }
         }
         s = cJSON_PrintUnformatted(v);
+    }
+    if (s && strlen(s) >= max) { /* cannot happen with the fields above; never more than max anyway */
+        free(s);
+        s = wih_asprintf("{\"probe\":1,\"error\":\"the verdict did not fit in %zu bytes\",\"truncated\":[\"all\"]}", max);
     }
     return s;
 }

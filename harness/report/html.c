@@ -2,8 +2,8 @@
  * scenario × profile matrix, and for every case with a diagnosis the chain
  * drawn link by link with the broken link marked, the findings beside it and
  * the facts one click away (<details>). No external assets, no script; every
- * string is escaped; the run is redacted again before it is drawn. Also the
- * diagnosis lines of the console and JUnit reports. Pure. docs/reports.md. */
+ * string is escaped; the run is redacted again before it is drawn.
+ * Pure. docs/reports.md. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,14 +80,14 @@ int report_broken_link(const cJSON *kase)
 {
     const cJSON *f;
     int best = -1;
-    cJSON_ArrayForEach(f, jget(kase, "diagnosis"))
+    cJSON_ArrayForEach(f, jget(kase, "findings"))
     {
         for (size_t i = 0; i < sizeof k_id_link / sizeof *k_id_link; i++)
             if (!strcmp(jstr(f, "id"), k_id_link[i].id) && (best < 0 || k_id_link[i].link < best)) best = k_id_link[i].link;
     }
     if (best >= 0) return best;
     const char *st = jstr(kase, "status");
-    if (!cJSON_GetArraySize(jget(kase, "diagnosis")) && strcmp(st, "failed")) return -1; /* passed, skipped, infrastructure */
+    if (!cJSON_GetArraySize(jget(kase, "findings")) && strcmp(st, "failed")) return -1; /* passed, skipped, infrastructure */
     return link_from_failure(kase);
 }
 
@@ -165,7 +165,7 @@ static void draw_findings(wih_buf *b, const cJSON *kase)
 {
     wih_buf_adds(b, "<div class=\"diagnosis\">\n");
     const cJSON *f;
-    cJSON_ArrayForEach(f, jget(kase, "diagnosis"))
+    cJSON_ArrayForEach(f, jget(kase, "findings"))
     {
         wih_buf_adds(b, "<div class=\"finding\"><code class=\"id\">");
         esc(b, jstr(f, "id"));
@@ -181,7 +181,7 @@ static void draw_findings(wih_buf *b, const cJSON *kase)
         }
         wih_buf_adds(b, "</div>\n");
     }
-    if (!cJSON_GetArraySize(jget(kase, "diagnosis"))) wih_buf_adds(b, "<p class=\"cause\">no diagnosis was run for this case</p>\n");
+    if (!cJSON_GetArraySize(jget(kase, "findings"))) wih_buf_adds(b, "<p class=\"cause\">no diagnosis was run for this case</p>\n");
     char *t = report_failure_text(kase);
     if (*t) {
         wih_buf_adds(b, "<pre class=\"failure\">");
@@ -313,21 +313,5 @@ char *report_html(const cJSON *run_in)
     }
     wih_buf_adds(&b, "</body></html>\n");
     cJSON_Delete(run);
-    return wih_buf_take(&b);
-}
-
-/* ------------------------------------------------------------ text */
-char *report_diagnosis_text(const cJSON *kase)
-{
-    wih_buf b;
-    wih_buf_init(&b, WIH_BUF_DEFAULT_MAX);
-    wih_buf_adds(&b, "");
-    const cJSON *f;
-    cJSON_ArrayForEach(f, jget(kase, "diagnosis"))
-    {
-        wih_buf_addf(&b, "diagnosis: [%s] %s%s%s%s\n", jstr(f, "id"), jstr(f, "cause"), *jstr(f, "where") ? " (" : "",
-                     jstr(f, "where"), *jstr(f, "where") ? ")" : "");
-        if (*jstr(f, "fix")) wih_buf_addf(&b, "    fix: %s\n", jstr(f, "fix"));
-    }
     return wih_buf_take(&b);
 }

@@ -209,9 +209,13 @@ char *report_failure_text(const cJSON *kase)
             wih_buf_addf(&b, "access %s %s: %s\n", jstr(m, "op"), jstr(m, "url"),
                          *jstr(m, "message") ? jstr(m, "message") : "not as expected");
     }
-    char *d = report_diagnosis_text(kase); /* html.c: the findings of diag_runtime */
-    wih_buf_adds(&b, d);
-    free(d);
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(kase, "findings"))
+    {
+        wih_buf_addf(&b, "diagnosis %s: %s", jstr(m, "id"), jstr(m, "cause"));
+        if (*jstr(m, "fix")) wih_buf_addf(&b, " Fix: %s", jstr(m, "fix"));
+        if (*jstr(m, "where")) wih_buf_addf(&b, " (%s)", jstr(m, "where"));
+        wih_buf_adds(&b, "\n");
+    }
     return wih_buf_take(&b);
 }
 
@@ -249,12 +253,12 @@ void report_console_case(FILE *out, const cJSON *kase, bool verbose)
         char *t = report_failure_text(kase);
         print_indented(out, t);
         free(t);
-    } else if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(kase, "diagnosis"))) {
+    } else if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(kase, "findings"))) {
         /* a misconfiguration scenario: the failure was the expectation */
         const cJSON *f;
         fputs("      diagnosed as expected:", out);
         const char *last = "";
-        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(kase, "diagnosis"))
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(kase, "findings"))
         {
             if (strcmp(jstr(f, "id"), last)) fprintf(out, " %s", jstr(f, "id"));
             last = jstr(f, "id");

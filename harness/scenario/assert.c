@@ -138,6 +138,16 @@ static bool is_path_key(const char *k)
     return strchr(k, '[') != NULL;
 }
 
+/* The report path of member k under path: a plain key is one member (quoted
+ * when it has dots: annotations["eks.amazonaws.com/role-arn"]); a path key
+ * is appended as written. */
+static char *child_path(const char *path, const char *k)
+{
+    if (!is_path_key(k)) return wih_jpath_join_key(path, k);
+    if (!*path) return wih_strdup(k);
+    return wih_asprintf("%s%s%s", path, k[0] == '[' ? "" : ".", k);
+}
+
 static int check_rec(const scn_scenario *s, const cJSON *e, const char *path, wih_err **err)
 {
     scn_leaf_kind k;
@@ -185,7 +195,7 @@ static int check_rec(const scn_scenario *s, const cJSON *e, const char *path, wi
                 }
                 wih_jpath_free(jp);
             }
-            p = wih_asprintf("%s.%s", path, c->string);
+            p = child_path(path, c->string);
         }
         int r = check_rec(s, c, p, err);
         free(p);
@@ -292,7 +302,7 @@ static int match_list(mctx *M, const cJSON *e, const cJSON *a, const char *path)
 static int match_map(mctx *M, const cJSON *e, const cJSON *a, const char *path, const char *why)
 {
     for (const cJSON *c = e->child; c; c = c->next) {
-        char *p = (!*path) ? wih_strdup(c->string) : wih_asprintf("%s.%s", path, c->string);
+        char *p = child_path(path, c->string);
         int r = 0;
         if (!is_path_key(c->string)) {
             r = match(M, c, a ? cJSON_GetObjectItemCaseSensitive(a, c->string) : NULL, p, why);
@@ -407,9 +417,9 @@ static char *checks_list(const cJSON *verdict)
 static char *result_text(const cJSON *c)
 {
     const char *res = jstr(c, "result"), *reason = jstr(c, "reason"), *code = jstr(c, "code");
-    return wih_asprintf("%s%s%s%s%s%s", res ? res : "null", reason || code ? " (" : "", reason ? "reason " : "",
-                        reason ? reason : "", code ? (reason ? ", code " : "code ") : "",
-                        code ? code : "");
+    if (!reason && !code) return wih_strdup(res ? res : "null");
+    return wih_asprintf("%s (%s%s%s%s%s)", res ? res : "null", reason ? "reason " : "", reason ? reason : "",
+                        reason && code ? ", " : "", code ? "code " : "", code ? code : "");
 }
 
 /* Who the cloud saw, and which credential won: "arn:… (role team-b) via static-env: AWS_ACCESS_KEY_ID". */

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include "scn_internal.h"
+#include "wiharness/diagnosis.h"
+#include "wiharness/jsonpath.h"
 #include "wiharness/yamljson.h"
 
 /* ------------------------------------------------------------- key tables */
@@ -543,6 +545,58 @@ static int parse_access(const ld *L, scn_scenario *s, const cJSON *c, size_t i, 
     return 0;
 }
 
+/* Path keys of expect.pod ("containers[name=x"): a syntax error points at
+ * the key itself (assert.c validates the rest). */
+static int check_path_keys(const ld *L, const cJSON *n, wih_err **err)
+{
+    for (const cJSON *c = n ? n->child : NULL; c; c = c->next) {
+        if (c->string && strchr(c->string, '[')) {
+            wih_err *pe = NULL;
+            wih_jpath *jp = wih_jpath_parse(c->string, &pe);
+            if (!jp) {
+                *err = at_key(L, c, "spec.expect.pod: a key with '[' is a path: %s", pe->msg);
+                wih_err_free(pe);
+                return -1;
+            }
+            wih_jpath_free(jp);
+        }
+        if (check_path_keys(L, c, err) < 0) return -1;
+    }
+    return 0;
+}
+
+/* expect.diagnosis: one finding id or a list; each must be a rule of
+ * include/wiharness/diagnosis.h (nearest id suggested). */
+static int parse_diagnosis(const ld *L, scn_scenario *s, const cJSON *dg, wih_err **err)
+{
+    const char *where = "spec.expect.diagnosis";
+    if (cJSON_IsString(dg) && !*dg->valuestring) {
+        *err = at(L, dg, "%s: expected a finding id, got an empty string", where);
+        return -1;
+    }
+    cJSON *list = cJSON_IsString(dg) ? cJSON_CreateArray() : NULL;
+    if (list) cJSON_AddItemReferenceToArray(list, (cJSON *)dg);
+    const cJSON *src = list ? list : dg;
+    int r = str_list(L, src, where, &s->expect.diagnosis, &s->expect.ndiagnosis, err);
+    size_t nrules = 0, i = 0;
+    const diag_rule *rules = diag_rules(&nrules);
+    const char **ids = calloc(nrules + 1, sizeof *ids);
+    if (!ids) abort();
+    for (size_t k = 0; k < nrules; k++) ids[k] = rules[k].id;
+    for (const cJSON *c = src->child; r == 0 && c; c = c->next, i++) {
+        if (diag_rule_find(c->valuestring)) continue;
+        const char *near = scn_nearest(c->valuestring, ids);
+        char idx[24] = "";
+        if (!list) snprintf(idx, sizeof idx, "[%zu]", i);
+        *err = at(L, list ? dg : c, "%s%s: unknown finding id '%s'%s%s%s (ids: docs/diagnosis.md)", where, idx, c->valuestring,
+                  near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        r = -1;
+    }
+    free(ids);
+    cJSON_Delete(list);
+    return r;
+}
+
 static int parse_expect(const ld *L, scn_scenario *s, const cJSON *v, wih_err **err)
 {
     if (!v) return 0;
@@ -553,7 +607,9 @@ static int parse_expect(const ld *L, scn_scenario *s, const cJSON *v, wih_err **
             *err = at(L, pod, "spec.expect.pod: expected a map (a partial pod), got %s", type_of(pod));
             return -1;
         }
-        if (scn_expect_pod_check(s, pod, err) < 0 || check_templates(L, s, pod, err) < 0) return -1;
+        if (check_path_keys(L, pod, err) < 0 || scn_expect_pod_check(s, pod, err) < 0 ||
+            check_templates(L, s, pod, err) < 0)
+            return -1;
         s->expect.pod = (cJSON *)pod; /* borrowed from the document: mismatches name its lines */
     }
     if (acc) {
@@ -569,20 +625,7 @@ static int parse_expect(const ld *L, scn_scenario *s, const cJSON *v, wih_err **
             if (parse_access(L, s, c, i, &s->expect.access[i], err) < 0) return -1;
         }
     }
-    if (dg) {
-        if (cJSON_IsString(dg)) {
-            cJSON *one = cJSON_CreateArray();
-            cJSON_AddItemToArray(one, cJSON_CreateString(dg->valuestring));
-            int r = str_list(L, one, "spec.expect.diagnosis", &s->expect.diagnosis, &s->expect.ndiagnosis, err);
-            cJSON_Delete(one);
-            if (r < 0 || !*dg->valuestring) {
-                if (r == 0) *err = at(L, dg, "spec.expect.diagnosis: expected a finding id, got an empty string");
-                return -1;
-            }
-        } else if (str_list(L, dg, "spec.expect.diagnosis", &s->expect.diagnosis, &s->expect.ndiagnosis, err) < 0) {
-            return -1;
-        }
-    }
+    if (dg) return parse_diagnosis(L, s, dg, err);
     return 0;
 }
 
@@ -783,11 +826,33 @@ static void list_push(scn_list *l, scn_scenario *s)
     l->items[l->n++] = s;
 }
 
-/* Every scenario document of one file's text. */
-static int load_text(const char *file, const char *text, const suite_defaults *def, scn_list *l, wih_err **err)
+/* Walking a directory, a YAML file is a scenario file when its first
+ * document says so (apiVersion wiharness/..., or kind Scenario); anything
+ * else there (values files, workflow specs) is data the scenarios refer to. */
+static bool looks_like_scenario(const wih_ydocs *docs)
+{
+    for (size_t i = 0; i < wih_ydocs_count(docs); i++) {
+        const cJSON *root = wih_ydocs_root(docs, i);
+        if (cJSON_IsNull(root)) continue;
+        const cJSON *av = member(root, "apiVersion"), *k = member(root, "kind");
+        return (cJSON_IsString(av) && !strncmp(av->valuestring, "wiharness/", 10)) ||
+               (cJSON_IsString(k) && !strcmp(k->valuestring, "Scenario"));
+    }
+    return false;
+}
+
+/* Every scenario document of one file's text. walking: skip a file that is
+ * not a scenario file (see looks_like_scenario). */
+static int load_text(const char *file, const char *text, const suite_defaults *def, bool walking, scn_list *l,
+                     wih_err **err)
 {
     wih_ydocs *docs = wih_yaml_load_string(file, text, strlen(text), err);
     if (!docs) return -1;
+    if (walking && !looks_like_scenario(docs)) {
+        wih_debug("%s: not a scenario file (no apiVersion wiharness/v1), skipped", file);
+        wih_ydocs_free(docs);
+        return 0;
+    }
     ld L = {file, text, docs};
     int *refs = calloc(1, sizeof *refs);
     if (!refs) abort();
@@ -818,14 +883,14 @@ static int load_text(const char *file, const char *text, const suite_defaults *d
     return r;
 }
 
-static int load_file(const char *path, const suite_defaults *def, scn_list *l, wih_err **err)
+static int load_file(const char *path, const suite_defaults *def, bool walking, scn_list *l, wih_err **err)
 {
     char *text = wih_read_file(path, WIH_YAML_MAX_BYTES, NULL, err);
     if (!text) {
         if (*err) (*err)->kind = WIH_EXIT_INPUT;
         return -1;
     }
-    int r = load_text(path, text, def, l, err);
+    int r = load_text(path, text, def, walking, l, err);
     free(text);
     return r;
 }
@@ -867,7 +932,7 @@ static int load_dir(const char *dir, const suite_defaults *parent, scn_list *l, 
         struct stat st;
         if (r == 0 && stat(p, &st) == 0) {
             if (S_ISDIR(st.st_mode)) r = load_dir(p, &d, l, err);
-            else if (S_ISREG(st.st_mode) && yaml_name(names[i])) r = load_file(p, &d, l, err);
+            else if (S_ISREG(st.st_mode) && yaml_name(names[i])) r = load_file(p, &d, true, l, err);
         }
         free(p);
         free(names[i]);
@@ -900,7 +965,7 @@ static int load_one_path(const char *path, scn_list *l, wih_err **err)
         char *tmp = wih_strdup(path);
         r = suite_apply_file(dirname(tmp), &d, err);
         free(tmp);
-        if (r == 0) r = load_file(path, &d, l, err);
+        if (r == 0) r = load_file(path, &d, false, l, err);
     }
     defaults_free(&d);
     return r;
@@ -949,7 +1014,7 @@ scn_list *scn_load_string(const char *name, const char *text, const char *suite_
     scn_list *l = calloc(1, sizeof *l);
     if (!l) abort();
     int r = suite_yaml ? suite_apply("suite.yaml", suite_yaml, &d, err) : 0;
-    if (r == 0) r = load_text(name, text, &d, l, err);
+    if (r == 0) r = load_text(name, text, &d, false, l, err);
     if (r == 0) r = check_unique(l, err);
     defaults_free(&d);
     if (r < 0) {

@@ -425,3 +425,75 @@ int scn_expand_tree(cJSON *tree, const scn_vars *v, wih_err **err)
         if (scn_expand_tree(c, v, err) < 0) return -1;
     return 0;
 }
+
+/* -------------------------------------------------------------------- dump */
+
+static cJSON *strv_json(char *const *v, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+    return a;
+}
+
+static cJSON *input_json(const scn_input *in)
+{
+    static const char *const kinds[] = {"none", "file", "inline", "git"};
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", kinds[in->kind]);
+    if (in->path) cJSON_AddStringToObject(o, "path", in->path);
+    if (in->tree) cJSON_AddItemToObject(o, "tree", cJSON_Duplicate(in->tree, 1));
+    return o;
+}
+
+static void add_opt_str(cJSON *o, const char *k, const char *v)
+{
+    if (v) cJSON_AddStringToObject(o, k, v);
+}
+
+static cJSON *access_json(const scn_access *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "op", scn_op_name(a->op));
+    cJSON_AddStringToObject(o, "url", a->url);
+    cJSON_AddStringToObject(o, "result", scn_result_name(a->result));
+    add_opt_str(o, "identity", a->identity);
+    add_opt_str(o, "reason", a->reason);
+    add_opt_str(o, "code", a->code);
+    cJSON_AddNumberToObject(o, "line", a->src.line);
+    return o;
+}
+
+cJSON *scn_scenario_json(const scn_scenario *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", s->name);
+    add_opt_str(o, "description", s->description);
+    cJSON_AddItemToObject(o, "labels", cJSON_Duplicate(s->labels, 1));
+    cJSON_AddItemToObject(o, "profiles", strv_json(s->profiles, s->nprofiles));
+    add_opt_str(o, "namespace", s->namespace_);
+    cJSON *sa = cJSON_AddObjectToObject(o, "serviceAccount");
+    cJSON_AddStringToObject(sa, "name", s->sa_name);
+    add_opt_str(sa, "role", s->sa_role);
+    cJSON *roles = cJSON_AddObjectToObject(o, "roles");
+    for (size_t i = 0; i < s->nroles; i++) {
+        cJSON *r = cJSON_AddObjectToObject(roles, s->roles[i].name);
+        cJSON_AddItemToObject(r, "trust", strv_json(s->roles[i].trust, s->roles[i].ntrust));
+        cJSON_AddItemToObject(r, "grants", cJSON_Duplicate(s->roles[i].grants, 1));
+    }
+    cJSON_AddItemToObject(o, "buckets", strv_json(s->buckets, s->nbuckets));
+    cJSON_AddItemToObject(o, "values", input_json(&s->values));
+    cJSON_AddStringToObject(o, "pool", s->pool);
+    cJSON_AddItemToObject(o, "workflow", input_json(&s->workflow));
+    cJSON *t = cJSON_AddObjectToObject(o, "timeouts_ms");
+    cJSON_AddNumberToObject(t, "admission", (double)s->timeouts.admission_ms);
+    cJSON_AddNumberToObject(t, "pod", (double)s->timeouts.pod_ms);
+    cJSON_AddNumberToObject(t, "access", (double)s->timeouts.access_ms);
+    cJSON *ex = cJSON_AddObjectToObject(o, "expect");
+    if (s->expect.pod) cJSON_AddItemToObject(ex, "pod", cJSON_Duplicate(s->expect.pod, 1));
+    cJSON *acc = cJSON_AddArrayToObject(ex, "access");
+    for (size_t i = 0; i < s->expect.naccess; i++) cJSON_AddItemToArray(acc, access_json(&s->expect.access[i]));
+    cJSON_AddItemToObject(ex, "diagnosis", strv_json(s->expect.diagnosis, s->expect.ndiagnosis));
+    cJSON_AddStringToObject(o, "file", s->file);
+    cJSON_AddNumberToObject(o, "line", s->src.line);
+    return o;
+}

@@ -121,6 +121,7 @@ static cJSON *run_checks(rcase *k, rctx *x, int64_t t0)
     else
         c = rcase_report(k, &pr, node ? &ar : NULL, secs);
     if (!e && !node) no_node(c, k);
+    if (!e) rcase_diagnose(k, c);
     scn_result_free(&pr);
     scn_result_free(&ar);
     return c;
@@ -151,7 +152,6 @@ static cJSON *run_case(rctx *x, kube_client *kc, const scn_case *cs)
     wih_err *e = rcase_setup(&k);
     if (!e) e = rcase_pods(&k);
     cJSON *c = e ? case_error(&k, e, (double)(wih_now_ms() - t0) / 1000.0, x) : run_checks(&k, x, t0);
-    if (!wih_interrupted()) rcase_diagnose(&k, c); /* runner_diag.c */
     bool bad = strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "passed") &&
                strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "skipped");
     if (bad && x->o->artifacts_dir) {

@@ -13,11 +13,11 @@ typedef struct rcase {
     char *prefix;         /* of real bucket and role names: "w1a2b3c-" */
     scn_vars vars;
     cJSON *sa;            /* the ServiceAccount applied */
-    cJSON *values;        /* the values tree the case used (expanded), for the diagnosis */
     cJSON *changes;       /* what the runner changed */
     cJSON *rendered;      /* the pods OSMO would create, after the changes */
     cJSON *admitted;      /* the pods as the API server has them (latest) */
     cJSON *verdict;       /* the probe's verdict, or NULL */
+    cJSON *values;        /* the values as given (templates expanded), for the diagnosis */
     char *pod_state;      /* why there is no verdict yet */
     void (*register_res)(struct rcase *);
     void *ctx;
@@ -33,17 +33,19 @@ wih_err *rcase_assert_pods(rcase *k, scn_result *r);
 wih_err *rcase_wait_verdict(rcase *k);
 /* The case's report entry (status from the results). */
 cJSON *rcase_report(rcase *k, const scn_result *pod, const scn_result *acc, double secs);
+/* Diagnosis findings (diagnosis.h diag_runtime) for a case that failed or
+ * names expected findings; checks expect.diagnosis into c. */
+void rcase_diagnose(rcase *k, cJSON *c);
 /* Artifacts of a failed case. */
 cJSON *rcase_artifacts(rcase *k);
 /* scn_role_of_fn over the case's roles (ctx = the rcase). */
 const char *rcase_role_of(void *ctx, const char *principal);
 void rcase_free(rcase *k);
 
-/* runner_diag.c (issue 14): the facts of a case (docs/diagnosis.md), and the
- * diagnosis of a case that did not pass or whose scenario lists
- * expect.diagnosis: kase.diagnosis = the findings, kase.facts = a summary;
- * an expected id not found is a mismatch (the case fails). */
+/* runner_diag.c (issue 14): the facts object of a case (docs/diagnosis.md)
+ * for diag_runtime, and its summary for people (kase.facts: reports,
+ * `wiharness reproduce`). */
 cJSON *rcase_facts(const rcase *k, const cJSON *kase);
-void rcase_diagnose(rcase *k, cJSON *kase);
+cJSON *rcase_facts_summary(const cJSON *facts);
 
 #endif

@@ -1,7 +1,7 @@
-/* The diagnosis of a case (issue 14, docs/diagnosis.md): the facts a case
- * collected → diag_runtime → "diagnosis" in the case's report entry, and the
- * check of spec.expect.diagnosis. Called for every case that did not pass and
- * for every case whose scenario lists expected finding ids. */
+/* The facts of a case for the diagnosis (issue 14, docs/diagnosis.md): what
+ * the case collected plus what the API server and the decision logs say, for
+ * diag_runtime (rcase_diagnose, runner_flow.c); and their summary for people
+ * (kase.facts). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,39 +181,6 @@ cJSON *rcase_facts(const rcase *k, const cJSON *kase)
     return f;
 }
 
-static bool has_finding(const cJSON *findings, const char *id)
-{
-    const cJSON *x;
-    cJSON_ArrayForEach(x, findings)
-    {
-        const char *i = jstr(x, "id");
-        if (i && !strcmp(i, id)) return true;
-    }
-    return false;
-}
-
-/* spec.expect.diagnosis: every listed id among the findings, else a mismatch. */
-static void check_expected(const rcase *k, cJSON *kase, const cJSON *findings)
-{
-    const scn_expect *x = &k->cs->scn->expect;
-    cJSON *mm = cJSON_GetObjectItemCaseSensitive(kase, "mismatches");
-    if (!mm) mm = cJSON_AddArrayToObject(kase, "mismatches");
-    for (size_t i = 0; i < x->ndiagnosis; i++) {
-        if (has_finding(findings, x->diagnosis[i])) continue;
-        cJSON *ids = cJSON_CreateArray();
-        const cJSON *f;
-        cJSON_ArrayForEach(f, findings) cJSON_AddItemToArray(ids, cJSON_CreateString(jstr(f, "id") ? jstr(f, "id") : "?"));
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "path", "expect.diagnosis");
-        cJSON_AddStringToObject(m, "expected", x->diagnosis[i]);
-        cJSON_AddItemToObject(m, "actual", ids);
-        cJSON_AddStringToObject(m, "message", "not among the findings");
-        cJSON_AddItemToArray(mm, m);
-        if (!strcmp(jstr(kase, "status"), "passed"))
-            cJSON_ReplaceItemInObject(kase, "status", cJSON_CreateString("failed"));
-    }
-}
-
 /* The pod as the team would see it: SA, labels, the main container's env
  * (values redacted later with the report), projected token volumes + mounts. */
 static cJSON *pod_summary(const cJSON *pod)
@@ -251,7 +218,7 @@ static cJSON *pod_summary(const cJSON *pod)
 }
 
 /* The facts worth showing with a finding (reports are read by people). */
-static cJSON *facts_summary(const cJSON *f)
+cJSON *rcase_facts_summary(const cJSON *f)
 {
     static const char *const keep[] = {"profile", "pool", "namespace", "webhook_registered", "namespace_labels",
                                        "webhook_call_error", "webhook_log", "cloud_log", "expected_identity",
@@ -266,32 +233,4 @@ static cJSON *facts_summary(const cJSON *f)
     const cJSON *ap = cJSON_GetObjectItemCaseSensitive(f, "admitted_pod");
     if (ap) cJSON_AddItemToObject(s, "admitted_pod", pod_summary(ap));
     return s;
-}
-
-void rcase_diagnose(rcase *k, cJSON *kase)
-{
-    const char *st = jstr(kase, "status");
-    const char *kind = jstr(kase, "error_kind");
-    bool bad = st && (!strcmp(st, "failed") || (!strcmp(st, "error") && !(kind && !strcmp(kind, "input"))));
-    bool want = k->cs->scn->expect.ndiagnosis > 0 && st && strcmp(st, "skipped");
-    if (!bad && !want) {
-        if (k->o && k->o->facts && st && strcmp(st, "skipped")) {
-            cJSON *facts = rcase_facts(k, kase);
-            cJSON_AddItemToObject(kase, "facts", facts_summary(facts));
-            cJSON_Delete(facts);
-        }
-        return;
-    }
-    cJSON *facts = rcase_facts(k, kase);
-    wih_err *e = NULL;
-    cJSON *findings = diag_runtime(facts, &e);
-    cJSON_AddItemToObject(kase, "facts", facts_summary(facts));
-    cJSON_Delete(facts);
-    if (!findings) {
-        cJSON_AddStringToObject(kase, "diagnosis_error", wih_err_str(e));
-        wih_err_free(e);
-        findings = cJSON_CreateArray();
-    }
-    if (want) check_expected(k, kase, findings);
-    cJSON_AddItemToObject(kase, "diagnosis", findings);
 }

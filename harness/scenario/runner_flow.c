@@ -5,6 +5,7 @@
 
 #include "runner_case.h"
 #include "wiharness/cloud.h"
+#include "wiharness/diagnosis.h"
 #include "wiharness/report.h"
 
 /* ------------------------------------------------------------ inputs */
@@ -73,7 +74,8 @@ static osmo_config *load_values(rcase *k, wih_err **err)
     const scn_input *in = &k->cs->scn->values;
     cJSON *t = in->kind == SCN_SRC_NONE ? guide_values(k, err) : load_input(k, in, &docs, err);
     if (!t) return NULL;
-    k->values = cJSON_Duplicate(t, true); /* for the diagnosis (runner_diag.c) */
+    cJSON_Delete(k->values);
+    k->values = cJSON_Duplicate(t, true);
     osmo_config *cfg = osmo_config_from_tree(t, NULL, OSMO_MODE_AUTO, err);
     cJSON_Delete(t);
     wih_ydocs_free(docs);
@@ -391,6 +393,48 @@ cJSON *rcase_report(rcase *k, const scn_result *pod, const scn_result *acc, doub
     return c;
 }
 
+/* ------------------------------------------------------------ diagnosis */
+static char *grep_lines(const char *path, const char *needle);
+
+void rcase_diagnose(rcase *k, cJSON *c)
+{
+    bool failed = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "failed");
+    cJSON *facts = failed || k->cs->scn->expect.ndiagnosis || k->o->facts ? rcase_facts(k, c) : NULL; /* runner_diag.c */
+    if (facts) cJSON_AddItemToObject(c, "facts", rcase_facts_summary(facts));
+    if (!failed && !k->cs->scn->expect.ndiagnosis) {
+        cJSON_Delete(facts);
+        return;
+    }
+    wih_err *e = NULL;
+    cJSON *found = diag_runtime(facts, &e);
+    cJSON_Delete(facts);
+    if (!found) {
+        wih_warn("%s [%s]: diagnosis: %s", k->cs->scn->name, k->cs->profile, wih_err_str(e));
+        wih_err_free(e);
+        found = cJSON_CreateArray();
+    }
+    cJSON *ids = cJSON_CreateArray();
+    const cJSON *x;
+    cJSON_ArrayForEach(x, found) cJSON_AddItemToArray(ids, cJSON_CreateString(kube_obj_str(x, "id") ? kube_obj_str(x, "id") : "?"));
+    for (size_t i = 0; i < k->cs->scn->expect.ndiagnosis; i++) {
+        const char *want = k->cs->scn->expect.diagnosis[i];
+        bool seen = false;
+        cJSON_ArrayForEach(x, ids) seen = seen || !strcmp(x->valuestring, want);
+        if (seen) continue;
+        cJSON *m = cJSON_CreateObject();
+        char *p = wih_asprintf("diagnosis[%zu]", i);
+        cJSON_AddStringToObject(m, "path", p);
+        cJSON_AddStringToObject(m, "expected", want);
+        cJSON_AddItemToObject(m, "actual", cJSON_Duplicate(ids, true));
+        cJSON_AddStringToObject(m, "message", "the diagnosis did not name it");
+        cJSON_AddItemToArray(cJSON_GetObjectItem(c, "mismatches"), m);
+        cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString("failed"));
+        free(p);
+    }
+    cJSON_Delete(ids);
+    cJSON_AddItemToObject(c, "findings", found);
+}
+
 /* ------------------------------------------------------------ artifacts */
 /* The lines of a log file that mention needle (redacted later). */
 static char *grep_lines(const char *path, const char *needle)
@@ -434,10 +478,10 @@ void rcase_free(rcase *k)
 {
     free(k->prefix);
     cJSON_Delete(k->sa);
-    cJSON_Delete(k->values);
     cJSON_Delete(k->changes);
     cJSON_Delete(k->rendered);
     cJSON_Delete(k->admitted);
     cJSON_Delete(k->verdict);
+    cJSON_Delete(k->values);
     free(k->pod_state);
 }

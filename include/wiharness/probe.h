@@ -59,14 +59,27 @@ probe_req *probe_req_aws_web_identity(const char *endpoint, const char *role_arn
  * session token goes in X-Amz-Security-Token (signed). */
 probe_req *probe_req_aws_caller_identity(const char *endpoint, const char *region, const s3_creds *creds);
 /* Entra client credentials with a federated client assertion, as
- * azure-identity's WorkloadIdentityCredential (MSAL) sends it:
- * POST <authority>/<tenant>/oauth2/v2.0/token, form client_id, grant_type=
- * client_credentials, scope, client_assertion_type=urn:ietf:params:oauth:
- * client-assertion-type:jwt-bearer, client_assertion. authority may end in
- * '/' and may lack a scheme (https:// is added, as azure-identity does). */
+ * azure-identity's WorkloadIdentityCredential sends it (its own AAD client,
+ * no discovery): POST <authority>/<tenant>/oauth2/v2.0/token, form sorted by
+ * name: client_assertion, client_assertion_type=urn:ietf:params:oauth:
+ * client-assertion-type:jwt-bearer, client_id, grant_type=client_credentials,
+ * scope. authority may end in '/' and may lack a scheme (https:// is added,
+ * as azure-identity does). */
 probe_req *probe_req_entra_assertion(const char *authority, const char *tenant, const char *client_id,
                                      const char *scope, const char *assertion);
-/* Entra client secret (EnvironmentCredential → ClientSecretCredential). */
+/* MSAL's tenant discovery before the token request: GET
+ * <authority>/<tenant>/v2.0/.well-known/openid-configuration (its
+ * token_endpoint is where the token request goes). MSAL's instance discovery
+ * (login.microsoftonline.com) is not made: the SDK tests turn it off too. */
+probe_req *probe_req_entra_discovery(const char *authority, const char *tenant);
+/* The same token requests sent to a token endpoint URL (from discovery). */
+probe_req *probe_req_entra_assertion_at(const char *token_url, const char *client_id, const char *scope,
+                                        const char *assertion);
+probe_req *probe_req_entra_secret_at(const char *token_url, const char *client_id, const char *scope,
+                                     const char *secret);
+/* Entra client secret (EnvironmentCredential → ClientSecretCredential, via
+ * MSAL: after tenant discovery): form client_id, grant_type, client_info=1,
+ * client_secret, scope. */
 probe_req *probe_req_entra_secret(const char *authority, const char *tenant, const char *client_id,
                                   const char *scope, const char *secret);
 /* Google STS token exchange (RFC 8693) as google-auth's identity_pool
@@ -77,8 +90,18 @@ probe_req *probe_req_entra_secret(const char *authority, const char *tenant, con
 probe_req *probe_req_google_sts(const char *token_url, const char *audience, const char *subject_token_type,
                                 const char *scope, const char *subject_token);
 /* IAM Credentials generateAccessToken: POST <impersonation url>,
- * Authorization: Bearer <federated token>, JSON {"scope":[scope],"lifetime":"3600s"}. */
+ * Authorization: Bearer <federated token>, JSON
+ * {"delegates":null,"scope":[scope],"lifetime":"3600s"} (google-auth's body).
+ * Before it, the STS exchange asks for scope https://www.googleapis.com/auth/iam,
+ * as google-auth does when it impersonates. */
 probe_req *probe_req_google_generate(const char *impersonation_url, const char *scope, const char *federated_token);
+/* Google tokeninfo (who an access token is for): POST <url>, form
+ * access_token=<token> (POST keeps the token out of URLs). Real Google serves
+ * it at https://oauth2.googleapis.com/tokeninfo; the mock on the origin of
+ * its token_url (probe_google_tokeninfo_url). */
+probe_req *probe_req_google_tokeninfo(const char *url, const char *access_token);
+/* <scheme>://<host[:port]> of token_url + "/tokeninfo", or NULL. Pure. */
+char *probe_google_tokeninfo_url(const char *token_url);
 /* MinIO STS AssumeRoleWithWebIdentity (what ci/demo does with the cloud's
  * access token): POST <minio>/ form Action, DurationSeconds, Version,
  * WebIdentityToken. Unsigned. */
@@ -118,8 +141,14 @@ cJSON *probe_answer_describe(const probe_answer *a);
 int probe_parse_sts(long status, const char *body, size_t len, probe_answer *out); /* AWS and MinIO STS XML */
 int probe_parse_caller_identity(long status, const char *body, size_t len, probe_answer *out);
 int probe_parse_entra(long status, const char *body, size_t len, probe_answer *out);
+/* The token_endpoint of a tenant discovery document (caller frees), or NULL
+ * with out->code/message. */
+char *probe_parse_entra_discovery(long status, const char *body, size_t len, probe_answer *out);
 int probe_parse_google_sts(long status, const char *body, size_t len, probe_answer *out);
 int probe_parse_google_generate(long status, const char *body, size_t len, probe_answer *out);
+/* tokeninfo {"email","azp","aud","expires_in",…}: identity = email; errors
+ * {"error":"invalid_token","error_description"}. */
+int probe_parse_google_tokeninfo(long status, const char *body, size_t len, probe_answer *out);
 
 /* ------------------------------------------------------------ discovery */
 typedef enum {
@@ -164,11 +193,15 @@ void probe_cred_clear(probe_cred *c);
  *   gcp-fleet google-auth ADC: GOOGLE_APPLICATION_CREDENTIALS (external_account
  *             or a service-account key).
  * profile NULL: the first cloud whose credential variables are present (AWS,
- * Azure, Google). Fills out (caller clears); returns 0, or -1 + err (exit 2)
+ * Azure, Google). sdk (AWS only): NULL or "boto3" (default), "go" for
+ * aws-sdk-go-v2, whose env chain differs in the details: AWS_ACCESS_KEY /
+ * AWS_SECRET_KEY are read as fallbacks, only AWS_SESSION_TOKEN is a session
+ * token, and a key without its secret is ignored (falls through to web
+ * identity) instead of an error. Fills out (caller clears); returns 0, or -1 + err (exit 2)
  * for an unknown profile. Everything else is data in out. Pure: env through
  * getenv, files through readfile. */
-int probe_discover(const char *profile, probe_getenv_fn getenv_fn, probe_readfile_fn readfile, void *ctx,
-                   probe_cred *out, wih_err **err);
+int probe_discover(const char *profile, const char *sdk, probe_getenv_fn getenv_fn, probe_readfile_fn readfile,
+                   void *ctx, probe_cred *out, wih_err **err);
 /* {"cloud","source","detail","why","error","endpoints":{…},"token_file",…}
  * (fixtures; no secrets). */
 cJSON *probe_cred_describe(const probe_cred *c);
@@ -181,6 +214,7 @@ cJSON *probe_token_claims(const char *token);
 /* ------------------------------------------------------------ the probe */
 typedef struct probe_opts {
     const char *profile;             /* NULL = detect */
+    const char *sdk;                 /* AWS: NULL/"boto3" or "go" (probe_discover) */
     const char *const *access;       /* "OP:s3://bucket/key", OP read|write|list|delete */
     size_t naccess;
     const char *const *expect_env;   /* names recorded in "env" even when unset */

@@ -81,7 +81,7 @@ int report_write_file(const cJSON *run, report_kind kind, const char *path, wih_
 
 /* ------------------------------------------------------------ diagnosis (html.c) */
 /* A case that did not pass, or whose scenario expects finding ids, carries
- *   "diagnosis": [{"id","cause","fix","where"}…]   (diag_runtime's findings)
+ *   "findings": [{"id","cause","fix","where"}…]   (diag_runtime's, runner_flow.c)
  *   "facts": {profile, pool, namespace, service_account, admitted_pod: {name,
  *             serviceAccountName, labels, env, volumeMounts, token_volumes},
  *             webhook_log, cloud_log, webhook_registered, namespace_labels,
@@ -95,9 +95,6 @@ const char *report_link_name(int link);
  * webhook, else pod); -1 for a case without findings that did not fail
  * (passed, skipped, an infrastructure error). */
 int report_broken_link(const cJSON *kase);
-/* The diagnosis lines of a case ("diagnosis: [id] cause (where)\n    fix: …\n"
- * per finding; "" when none), for the console and JUnit. New string. */
-char *report_diagnosis_text(const cJSON *kase);
 /* One self-contained HTML page (no external assets, no script): the scenario
  * × profile matrix, and per case with a broken link the chain with that link
  * marked (li.link.broken, data-link=NAME), the findings and fixes beside it,

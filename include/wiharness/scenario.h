@@ -123,9 +123,11 @@ typedef struct scn_list {
 
 /* -------------------------------------------------------------- loading */
 /* A file holds one or more scenario documents (separated by ---); a
- * directory is walked recursively (*.yaml, *.yml; suite.yaml is the
- * directory's defaults, not a scenario; names starting with "." or "_" are
- * skipped). Every error is WIH_EXIT_INPUT at file:line:col; an unknown key
+ * directory is walked recursively (*.yaml, *.yml whose first document has
+ * apiVersion wiharness/... or kind Scenario — other YAML there is data, e.g.
+ * values files; suite.yaml is the directory's defaults; names starting with
+ * "." or "_" are skipped). A file given directly is always a scenario file
+ * and gets its own directory's suite.yaml. Every error is WIH_EXIT_INPUT at file:line:col; an unknown key
  * names the nearest valid one ("unknown key 'profile' in spec (did you mean
  * 'profiles'?)"); duplicate scenario names across the load are an error. */
 scn_list *scn_load_path(const char *path, wih_err **err);
@@ -145,6 +147,10 @@ bool scn_pos(const scn_scenario *s, const cJSON *node, scn_src *out);
 /* An input error at node ("file:line:col: msg"). */
 wih_err *scn_err_at(const scn_scenario *s, const cJSON *node, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The loaded model as JSON (for `run --list`, reports and tests): every
+ * field after defaults, timeouts in ms, inputs as {kind, path|tree}. New tree. */
+cJSON *scn_scenario_json(const scn_scenario *s);
 
 /* The keys the loader accepts, as dotted paths ("spec.serviceAccount.identity.role",
  * "spec.expect.access[].op", "suite: spec.timeouts.pod"), NULL-terminated,
@@ -204,16 +210,19 @@ int scn_expand_tree(cJSON *tree, const scn_vars *v, wih_err **err);
 
 /* ----------------------------------------------------------- assertions */
 /* expect.pod is a partial tree: every key in it must match, others are
- * ignored. A key may be a path (jsonpath.h): `containers[name=osmo-ctrl]`,
- * `env[name=AWS_ROLE_ARN]`, `metadata.annotations["a.b/c"]`. Leaves:
- *   a scalar             equal (type and value)
+ * ignored. A key containing '[' is a path (jsonpath.h):
+ * `containers[name=osmo-ctrl]`, `env[name=AWS_ROLE_ARN].value`; any other key
+ * is ONE member, dots included (`eks.amazonaws.com/role-arn`). A path key
+ * selecting several nodes (`containers[*]`) requires each to match. Leaves:
+ *   a scalar             equal (type and value: "8080" is not 8080)
  *   "$absent"            the node must not exist
  *   "$present"           the node must exist (any value)
- *   {"$regex": "RE"}     a string matching the POSIX extended RE
+ *   {"$regex": "RE"}     a string matching the POSIX extended RE (unanchored)
  *   {"$eq": X}           X literally (so "$absent" itself can be matched)
  * A list without selectors matches as a subset: each expected item must
  * match some distinct actual item, in any order.
- * (Validated at load time: a bad regex or path is WIH_EXIT_INPUT at its line.) */
+ * (Validated at load time: a bad regex, path or operator, or a near miss
+ * like "$absnt", is WIH_EXIT_INPUT at its line.) */
 typedef enum {
     SCN_M_MISMATCH, /* present and different (the runner may still retry until the deadline) */
     SCN_M_NOT_YET,  /* required but absent (may appear later: poll until the deadline) */

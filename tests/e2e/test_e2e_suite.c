@@ -153,6 +153,7 @@ START_TEST(static_key_wins_and_is_named)
                   out);
     ck_assert_msg(strstr(out, "credential used: static-env"), "the winning credential is not named:\n%s", out);
     ck_assert_msg(!strstr(out, "result: expected allowed"), "access was not allowed:\n%s", out);
+    ck_assert_msg(strstr(out, "diagnosis static-credential-wins"), "the diagnosis does not name it:\n%s", out);
     /* no secret in anything the run wrote */
     char *report = wih_asprintf("%s/static.json", g_base);
     char *rj = wih_read_file(report, 4 << 20, NULL, NULL);

@@ -18,7 +18,7 @@ static char *g_base, *g_dir;
 static bool has_id(const cJSON *kase, const char *id)
 {
     const cJSON *f;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItem(kase, "diagnosis"))
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(kase, "findings"))
     {
         const char *i = cJSON_GetStringValue(cJSON_GetObjectItem(f, "id"));
         if (i && !strcmp(i, id)) return true;

@@ -11,7 +11,9 @@
  *     denied with reason bucket-refused (MinIO's AccessDenied);
  *   a static AWS key left in the env wins over web identity (static-env) and
  *     GetCallerIdentity names that key's owner (team-b's session);
- *   an untrusted ServiceAccount → exchange-refused; no credentials → no-credentials;
+ *   an untrusted ServiceAccount → exchange-refused with each provider's code
+ *     (STS AccessDenied, AADSTS70021, PERMISSION_DENIED); no credentials →
+ *     no-credentials;
  *   the verdict file equals stdout and is < 4096 bytes; no secret in any log. */
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -207,15 +209,51 @@ static void aws_env(char **env, int *n, const char *token_path)
     env[(*n)++] = kv("AWS_CA_BUNDLE", pg_env(&P, "WIH_CA_FILE"));
 }
 
+/* A pod object for SA app that no node runs (nodeName names no node), so a
+ * token can be bound to it as the kubelet binds projected tokens. Returns its uid. */
+static char *pod_for_binding(const char *name)
+{
+    char *manifest = wih_asprintf("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
+                                  "\"namespace\":\"probe-test\"},\"spec\":{\"serviceAccountName\":\"app\","
+                                  "\"nodeName\":\"no-such-node\",\"containers\":[{\"name\":\"c\",\"image\":\"none\"}]}}",
+                                  name);
+    char *path = wih_path_join(P.tmp, "bound-pod.json");
+    wih_err *e = NULL;
+    ck_assert_int_eq(wih_write_file(path, manifest, strlen(manifest), 0600, &e), 0);
+    char *out = NULL;
+    ck_assert_int_eq(pg_kubectl(&P, &out, "create", "-f", path, NULL), 0);
+    free(out);
+    ck_assert_int_eq(pg_kubectl(&P, &out, "get", "pod", name, "-n", "probe-test", "-o", "jsonpath={.metadata.uid}", NULL),
+                     0);
+    free(path);
+    free(manifest);
+    return out;
+}
+
 START_TEST(aws_irsa)
 {
-    char *tf = token_file("app", "sts.amazonaws.com", "aws-token", NULL);
+    /* bound to a pod, as the kubelet's projected token is */
+    char *uid = pod_for_binding("probe-bound");
+    char *tok = NULL;
+    int rc = pg_kubectl(&P, &tok, "create", "token", "app", "-n", "probe-test", "--audience", "sts.amazonaws.com",
+                        "--bound-object-kind", "Pod", "--bound-object-name", "probe-bound", "--bound-object-uid", uid,
+                        NULL);
+    ck_assert_msg(rc == 0, "kubectl create token --bound-object-kind Pod: exit %d", rc);
+    tok[strcspn(tok, "\r\n")] = 0;
+    pg_secret(&P, tok);
+    char *tf = wih_path_join(P.tmp, "aws-token");
+    wih_err *e = NULL;
+    ck_assert_int_eq(wih_write_file(tf, tok, strlen(tok), 0600, &e), 0);
+    OPENSSL_cleanse(tok, strlen(tok));
+    free(tok);
+    free(uid);
     char *env[16];
     int n = 0;
     aws_env(env, &n, tf);
     env[n] = NULL;
     cJSON *v = run_probe("aws-irsa", env, k_team_ab);
     assert_team_a(v, "web-identity", "assumed-role/team-a/");
+    ck_assert_str_eq(vstr(v, "token.pod"), "probe-bound");
     ck_assert_str_eq(vstr(v, "credential.detail"), "AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE");
     /* the mock STS answers GetCallerIdentity (SigV4 with the session credentials) */
     ck_assert_str_eq(vstr(v, "exchange.identity_from"), "GetCallerIdentity");
@@ -228,9 +266,9 @@ START_TEST(aws_irsa)
 }
 END_TEST
 
-START_TEST(azure_wi)
+static cJSON *azure_probe(const char *sa, const char *name)
 {
-    char *tf = token_file("app", "api://AzureADTokenExchange", "azure-token", NULL);
+    char *tf = token_file(sa, "api://AzureADTokenExchange", name, NULL);
     char *env[] = {kv("AZURE_CLIENT_ID", entra_id),
                    kv("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000001"),
                    kv("AZURE_FEDERATED_TOKEN_FILE", tf),
@@ -239,18 +277,68 @@ START_TEST(azure_wi)
                    kv("WIH_S3_ENDPOINT", pg_env(&P, "AWS_ENDPOINT_URL_S3")),
                    NULL};
     cJSON *v = run_probe("azure-wi", env, k_team_ab);
-    assert_team_a(v, "workload-identity", entra_id);
+    free_env(env);
+    free(tf);
+    return v;
+}
+
+/* aws-sdk-go-v2's chain: the same exchange; its default session name is the unix time in ns */
+START_TEST(aws_irsa_go_sdk)
+{
+    char *tf = token_file("app", "sts.amazonaws.com", "aws-token-go", NULL);
+    char *env[16];
+    int n = 0;
+    aws_env(env, &n, tf);
+    env[n++] = kv("AWS_ACCESS_KEY_ID", "AKIAPARTIALONLY"); /* no secret: Go ignores it, boto3 would fail */
+    env[n] = NULL;
+    const char *args[] = {"--sdk", "go", "--access", "write:s3://team-a-data/probe/go.txt", NULL};
+    cJSON *v = run_probe("aws-irsa", env, args);
+    ck_assert_str_eq(vstr(v, "credential.source"), "web-identity");
+    const char *id = vstr(v, "exchange.identity");
+    const char *sess = strstr(id, "assumed-role/team-a/");
+    ck_assert_msg(sess && strspn(sess + strlen("assumed-role/team-a/"), "0123456789") >= 18, "identity %s", id);
+    assert_access(v, 0, "allowed", NULL, NULL, "assumed-role/team-a/");
     cJSON_Delete(v);
     free_env(env);
     free(tf);
 }
 END_TEST
 
+START_TEST(azure_wi)
+{
+    cJSON *v = azure_probe("app", "azure-token");
+    assert_team_a(v, "workload-identity", entra_id);
+    ck_assert_str_eq(vstr(v, "exchange.identity_from"), "access token claim"); /* appid, as Entra app tokens */
+    cJSON_Delete(v);
+}
+END_TEST
+
+/* refused at the exchange: every access denied with the provider's code */
+static void assert_refused(const cJSON *v, int status, const char *code)
+{
+    const cJSON *ex = cJSON_GetObjectItem(v, "exchange");
+    ck_assert_msg(cJSON_IsFalse(cJSON_GetObjectItem(ex, "ok")), "the exchange succeeded");
+    ck_assert_int_eq(cJSON_GetObjectItem(ex, "status")->valueint, status);
+    for (int i = 0; i < 4; i++) assert_access(v, i, "denied", "exchange-refused", code, NULL);
+}
+
+START_TEST(azure_untrusted_sa)
+{
+    cJSON *v = azure_probe("other", "azure-token-other");
+    ck_assert_str_eq(vstr(v, "credential.source"), "workload-identity");
+    assert_refused(v, 400, "AADSTS70021");
+    cJSON_Delete(v);
+}
+END_TEST
+
+
 /* The credential file Fleet's pod spec mounts (an external_account) with the
  * given audience, and a token with the given audience. */
-static void gcp_case(const char *file_aud, const char *token_aud, const char *name)
+/* Run the probe for gcp-fleet with the credential file Fleet's pod spec mounts
+ * (an external_account with file_aud) and SA's token with token_aud. */
+static cJSON *gcp_probe(const char *sa, const char *file_aud, const char *token_aud, const char *name)
 {
-    char *tf = token_file("app", token_aud, name, NULL);
+    char *tf = token_file(sa, token_aud, name, NULL);
     cJSON *cfg = cJSON_CreateObject();
     cJSON_AddStringToObject(cfg, "type", "external_account");
     cJSON_AddStringToObject(cfg, "audience", file_aud);
@@ -271,14 +359,21 @@ static void gcp_case(const char *file_aud, const char *token_aud, const char *na
     char *env[] = {kv("GOOGLE_APPLICATION_CREDENTIALS", gac), kv("REQUESTS_CA_BUNDLE", pg_env(&P, "WIH_CA_FILE")),
                    kv("WIH_S3_ENDPOINT", pg_env(&P, "AWS_ENDPOINT_URL_S3")), NULL};
     cJSON *v = run_probe("gcp-fleet", env, k_team_ab);
-    assert_team_a(v, "external-account", google_sa);
-    cJSON_Delete(v);
     free_env(env);
     free(text);
     free(gac);
     free(imp);
     cJSON_Delete(cfg);
     free(tf);
+    return v;
+}
+
+static void gcp_case(const char *file_aud, const char *token_aud, const char *name)
+{
+    cJSON *v = gcp_probe("app", file_aud, token_aud, name);
+    assert_team_a(v, "external-account", google_sa);
+    ck_assert_str_eq(vstr(v, "exchange.identity_from"), "tokeninfo"); /* the mock's tokeninfo names the GSA */
+    cJSON_Delete(v);
 }
 
 /* as Google documents Fleet: identitynamespace:<pool>:<provider>, token audience <pool> */
@@ -292,6 +387,14 @@ END_TEST
 START_TEST(gcp_pool_provider)
 {
     gcp_case(WIF, "https:" WIF, "gcp-token-wif");
+}
+END_TEST
+
+START_TEST(gcp_untrusted_sa)
+{
+    cJSON *v = gcp_probe("other", CLOUD_GOOGLE_FLEET_AUDIENCE, CLOUD_GOOGLE_FLEET_POOL, "gcp-token-other");
+    assert_refused(v, 403, "PERMISSION_DENIED");
+    cJSON_Delete(v);
 }
 END_TEST
 
@@ -344,6 +447,7 @@ START_TEST(static_key_wins)
     char *fp = wih_fingerprint(b.secret_key);
     ck_assert_str_eq(vstr(v, "credential.fingerprint"), fp);
     ck_assert_str_eq(vstr(v, "env.AWS_SECRET_ACCESS_KEY"), fp);
+    ck_assert_str_eq(vstr(v, "env.AWS_ROLE_ARN"), role_arn); /* the webhook's variables, beside the key that won */
     free(fp);
     /* the static key's owner answered, not team-a's role */
     /* GetCallerIdentity names the key's owner: team-b's session, not team-a's role */
@@ -369,9 +473,7 @@ START_TEST(untrusted_sa_exchange_refused)
     env[n] = NULL;
     cJSON *v = run_probe("aws-irsa", env, k_team_ab);
     ck_assert_str_eq(vstr(v, "credential.source"), "web-identity");
-    ck_assert_msg(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "exchange"), "ok")), "exchange succeeded");
-    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "exchange"), "status")->valueint, 403);
-    for (int i = 0; i < 4; i++) assert_access(v, i, "denied", "exchange-refused", "AccessDenied", NULL);
+    assert_refused(v, 403, "AccessDenied");
     cJSON_Delete(v);
     free_env(env);
     free(tf);
@@ -408,11 +510,14 @@ int main(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, aws_irsa);
+    tcase_add_test(tc, aws_irsa_go_sdk);
     tcase_add_test(tc, azure_wi);
     tcase_add_test(tc, gcp_fleet);
     tcase_add_test(tc, gcp_pool_provider);
     tcase_add_test(tc, static_key_wins);
     tcase_add_test(tc, untrusted_sa_exchange_refused);
+    tcase_add_test(tc, azure_untrusted_sa);
+    tcase_add_test(tc, gcp_untrusted_sa);
     tcase_add_test(tc, no_credentials);
     tcase_add_test(tc, no_secret_in_any_log);
     suite_add_tcase(s, tc);

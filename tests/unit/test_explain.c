@@ -275,7 +275,7 @@ START_TEST(usage_errors)
         {{NULL}, "give --values FILE and/or --sa FILE"},
         {{"--sa", sa, "--output", "yaml"}, "--output must be text or json"},
         {{"--sa", "/nonexistent/sa.yaml"}, "/nonexistent/sa.yaml"},
-        {{"--sa", sa, "--profile", "aws"}, "unknown profile \"aws\""},
+        {{"--sa", sa, "--profile", "aws"}, "--profile must be aws-irsa, azure-wi, gcp-fleet or gcp-pfnet, not 'aws'"},
         {{"--vales", "x"}, "did you mean '--values'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

@@ -86,6 +86,8 @@ static probe_req *build(const cJSON *in)
                                     S(in, "subject_token"));
     if (!strcmp(kind, "google-generate"))
         return probe_req_google_generate(S(in, "url"), S(in, "scope"), S(in, "federated_token"));
+    if (!strcmp(kind, "entra-discovery")) return probe_req_entra_discovery(S(in, "authority"), S(in, "tenant"));
+    if (!strcmp(kind, "google-tokeninfo")) return probe_req_google_tokeninfo(S(in, "url"), S(in, "access_token"));
     if (!strcmp(kind, "minio-web-identity")) return probe_req_minio_web_identity(S(in, "endpoint"), S(in, "token"), dur);
     ck_abort_msg("unknown request kind %s", kind);
     return NULL;
@@ -109,7 +111,7 @@ START_TEST(request_cases)
         ck_assert_msg(!diff, "%s: %s", v[i], diff);
         /* the wire body carries the secret, the description never does */
         char *shown = cJSON_PrintUnformatted(got);
-        const char *secrets[] = {"token", "assertion", "subject_token", "secret", "federated_token", "secret_key",
+        const char *secrets[] = {"token", "access_token", "assertion", "subject_token", "secret", "federated_token", "secret_key",
                                  "session_token"};
         for (size_t k = 0; k < sizeof secrets / sizeof secrets[0]; k++) {
             const char *sv = S(in, secrets[k]);
@@ -146,10 +148,16 @@ START_TEST(response_cases)
         const char *kind = S(in, "kind");
         long status = (long)cJSON_GetObjectItem(in, "status")->valuedouble;
         probe_answer a;
-        int rc = !strcmp(kind, "sts")               ? probe_parse_sts(status, body, len, &a)
+        if (!strcmp(kind, "entra-discovery")) { /* the token endpoint found is shown as identity */
+            char *te = probe_parse_entra_discovery(status, body, len, &a);
+            a.identity = te;
+        }
+        int rc = !strcmp(kind, "entra-discovery") ? (a.identity ? 0 : -1)
+                 : !strcmp(kind, "sts")               ? probe_parse_sts(status, body, len, &a)
                  : !strcmp(kind, "caller-identity") ? probe_parse_caller_identity(status, body, len, &a)
                  : !strcmp(kind, "entra")           ? probe_parse_entra(status, body, len, &a)
                  : !strcmp(kind, "google-sts")      ? probe_parse_google_sts(status, body, len, &a)
+                 : !strcmp(kind, "google-tokeninfo") ? probe_parse_google_tokeninfo(status, body, len, &a)
                                                     : probe_parse_google_generate(status, body, len, &a);
         cJSON *got = probe_answer_describe(&a);
         char *diff = wih_json_diff(want, got);
@@ -219,7 +227,7 @@ START_TEST(discover_cases)
         ck_assert_msg(in && want, "%s: in.json/expect.json missing or not JSON", v[i]);
         probe_cred c;
         wih_err *e = NULL;
-        int rc = probe_discover(S(in, "profile"), fx_getenv, fx_read, in, &c, &e);
+        int rc = probe_discover(S(in, "profile"), S(in, "sdk"), fx_getenv, fx_read, in, &c, &e);
         const char *werr = S(want, "_error");
         if (werr) {
             ck_assert_msg(rc == -1, "%s: expected an error", v[i]);
@@ -305,6 +313,23 @@ START_TEST(access_specs)
 }
 END_TEST
 
+START_TEST(tokeninfo_url)
+{
+    const char *cases[][2] = {{"https://10.0.0.1:8443/v1/token", "https://10.0.0.1:8443/tokeninfo"},
+                              {"https://sts.googleapis.com/v1/token", "https://sts.googleapis.com/tokeninfo"},
+                              {"http://h", "http://h/tokeninfo"},
+                              {"no-scheme/v1/token", NULL},
+                              {"https:///v1/token", NULL}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *u = probe_google_tokeninfo_url(cases[i][0]);
+        if (cases[i][1]) ck_assert_str_eq(u, cases[i][1]);
+        else ck_assert_msg(!u, "%s: %s", cases[i][0], u);
+        free(u);
+    }
+    ck_assert_ptr_null(probe_google_tokeninfo_url(NULL));
+}
+END_TEST
+
 START_TEST(verdict_limit)
 {
     cJSON *v = cJSON_CreateObject();
@@ -335,6 +360,13 @@ START_TEST(verdict_limit)
     ck_assert_int_lt(cJSON_GetArraySize(cJSON_GetObjectItem(back, "access")), 60);
     cJSON_Delete(back);
     free(s);
+    /* a limit nothing fits in: still below it, still JSON, and says so */
+    s = probe_verdict_print(v, 100);
+    ck_assert_uint_lt(strlen(s), 100);
+    back = cJSON_Parse(s);
+    ck_assert_msg(back && strstr(s, "did not fit"), "%s", s);
+    cJSON_Delete(back);
+    free(s);
     cJSON_Delete(v);
     /* a small verdict is printed as it is */
     v = cJSON_Parse("{\"probe\":1,\"access\":[]}");
@@ -354,6 +386,7 @@ int main(void)
     tcase_add_test(t, discover_cases);
     tcase_add_test(t, token_claims);
     tcase_add_test(t, access_specs);
+    tcase_add_test(t, tokeninfo_url);
     tcase_add_test(t, verdict_limit);
     suite_add_tcase(s, t);
     return wih_test_run(s);

@@ -147,8 +147,8 @@ START_TEST(diagnosis_in_failure_text)
     free(p);
     const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(run, "cases"), 1);
     char *t = report_failure_text(c);
-    ck_assert_msg(strstr(t, "diagnosis: [azure-use-label-missing]"), "%s", t);
-    ck_assert_msg(strstr(t, "    fix: add to pod template"), "%s", t);
+    ck_assert_msg(strstr(t, "diagnosis azure-use-label-missing: "), "%s", t);
+    ck_assert_msg(strstr(t, " Fix: add to pod template"), "%s", t);
     free(t);
     ck_assert_int_eq(report_broken_link(cJSON_GetArrayItem(cJSON_GetObjectItem(run, "cases"), 0)), -1);
     ck_assert_str_eq(report_link_name(report_broken_link(c)), "template");
