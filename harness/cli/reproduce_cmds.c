@@ -21,7 +21,8 @@ typedef struct {
 #define RO(n, f, m, h) {n, 0, WIH_OPT_STR, offsetof(repro_cfg, f), m, h, false}
 static const wih_opt k_repro_opts[] = {
     RO("pool", pool, "NAME", "the pool the team submits to (default: default)"),
-    RO("profile", profile, "P", "aws-irsa, azure-wi or gcp-fleet (required)"),
+    {"profile", 0, WIH_OPT_CHOICE, offsetof(repro_cfg, profile), WIH_PROFILE_CHOICES,
+     "the team's provider (required; the profiles the local chain serves)", false},
     RO("sa", sa, "FILE", "the team's ServiceAccount manifest (required)"),
     RO("save", save, "FILE", "also write the generated scenario to FILE (loadable by `wiharness run`)"),
     RO("state-dir", state_dir, "DIR", "the local chain's state dir (default as `wiharness up`)"),

@@ -53,7 +53,7 @@ static char *parse_bare(const char *s, size_t *i, const char *stops)
     while (s[*i] && !strchr(stops, s[*i])) (*i)++;
     size_t en = *i;
     while (en > st && isspace((unsigned char)s[en - 1])) en--;
-    return strndup(s + st, en - st);
+    return wih_xstrndup(s + st, en - st);
 }
 
 static int parse_index(const char *s, size_t *i, long *out)
@@ -122,17 +122,14 @@ static int parse_bracket(const char *s, size_t *i, wih_jp_step *st, const char *
 
 static void steps_push(wih_jpath *p, wih_jp_step st)
 {
-    wih_jp_step *ns = realloc(p->steps, (p->n + 1) * sizeof *ns);
-    if (!ns) abort();
-    p->steps = ns;
+    p->steps = wih_xrealloc(p->steps, (p->n + 1) * sizeof *p->steps);
     p->steps[p->n++] = st;
 }
 
 wih_jpath *wih_jpath_parse(const char *expr, wih_err **err)
 {
     if (!expr) expr = "";
-    wih_jpath *p = calloc(1, sizeof *p);
-    if (!p) abort();
+    wih_jpath *p = wih_xcalloc(1, sizeof *p);
     p->text = wih_strdup(expr);
     const char *s = expr;
     size_t i = 0;
@@ -154,7 +151,7 @@ wih_jpath *wih_jpath_parse(const char *expr, wih_err **err)
             size_t b = i;
             while (name_char((unsigned char)s[i])) i++;
             st.kind = WIH_JP_KEY;
-            st.key = strndup(s + b, i - b);
+            st.key = wih_xstrndup(s + b, i - b);
         } else {
             const char *what = s[i] ? "expected a key, '[' or '*'" : p->n || i ? "path ends after '.'" : "empty path";
             if (err) *err = perr(expr, i, what);
@@ -308,9 +305,7 @@ static void nv_push(nodevec *nv, const cJSON *n)
 {
     if (nv->n == nv->cap) {
         nv->cap = nv->cap ? nv->cap * 2 : 8;
-        const cJSON **nn = realloc(nv->v, nv->cap * sizeof *nn);
-        if (!nn) abort();
-        nv->v = nn;
+        nv->v = wih_xrealloc((void *)nv->v, nv->cap * sizeof *nv->v);
     }
     nv->v[nv->n++] = n;
 }
@@ -524,8 +519,7 @@ static void replace_node(cJSON *n, cJSON *c, cJSON *fresh)
 static int set_child(const wih_jpath *p, size_t i, cJSON *n, cJSON *c, const cJSON *value, wih_err **err)
 {
     if (i + 1 == p->n) {
-        cJSON *dup = cJSON_Duplicate(value, 1);
-        if (!dup) abort();
+        cJSON *dup = cJSON_Duplicate(value, 1); /* never NULL: cJSON follows the OOM rule */
         replace_node(n, c, dup);
         return 1;
     }
@@ -638,7 +632,6 @@ char *wih_json_trim(const cJSON *node, size_t max)
 {
     if (!node) return wih_strdup("absent");
     char *s = cJSON_PrintUnformatted(node);
-    if (!s) abort();
     size_t len = strlen(s);
     if (max < 8) max = 8;
     if (len <= max) return s;
@@ -695,7 +688,6 @@ static void diff_rec(const cJSON *e, const cJSON *a, const char *path, cJSON *ou
 cJSON *wih_json_diff_list(const cJSON *expect, const cJSON *actual)
 {
     cJSON *out = cJSON_CreateArray();
-    if (!out) abort();
     diff_rec(expect, actual, "$", out);
     return out;
 }

@@ -35,9 +35,7 @@ static void add_item(scn_result *r, scn_mismatch_kind k, const char *path, char 
 {
     if (r->n == r->cap_) {
         r->cap_ = r->cap_ ? r->cap_ * 2 : 8;
-        scn_mismatch *ni = realloc(r->items, r->cap_ * sizeof *ni);
-        if (!ni) abort();
-        r->items = ni;
+        r->items = wih_xrealloc(r->items, r->cap_ * sizeof *r->items);
     }
     scn_mismatch *m = &r->items[r->n++];
     *m = (scn_mismatch){k, wih_strdup(path), expected, actual, why, {0}};
@@ -273,8 +271,7 @@ static bool trial(mctx *M, const cJSON *e, const cJSON *a, scn_result *out)
 static int match_list(mctx *M, const cJSON *e, const cJSON *a, const char *path)
 {
     int na = cJSON_GetArraySize(a), i = 0;
-    bool *used = calloc((size_t)na + 1, sizeof *used);
-    if (!used) abort();
+    bool *used = wih_xcalloc((size_t)na + 1, sizeof *used);
     for (const cJSON *ce = e->child; ce; ce = ce->next, i++) {
         char *p = wih_asprintf("%s[%d]", path, i);
         bool found = false;

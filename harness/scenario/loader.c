@@ -198,8 +198,7 @@ static int str_list(const ld *L, const cJSON *v, const char *where, char ***out,
         return -1;
     }
     size_t cnt = (size_t)cJSON_GetArraySize(v), i = 0;
-    char **r = calloc(cnt + 1, sizeof *r);
-    if (!r) abort();
+    char **r = wih_xcalloc(cnt + 1, sizeof *r);
     for (const cJSON *c = v->child; c; c = c->next, i++) {
         const char *dup = NULL;
         for (size_t k = 0; k < i && cJSON_IsString(c); k++)
@@ -378,8 +377,7 @@ static int role_ref(const ld *L, const scn_scenario *s, const cJSON *v, const ch
 {
     for (size_t i = 0; i < s->nroles; i++)
         if (!strcmp(s->roles[i].name, v->valuestring)) return 0;
-    const char **names = calloc(s->nroles + 1, sizeof *names);
-    if (!names) abort();
+    const char **names = wih_xcalloc(s->nroles + 1, sizeof *names);
     for (size_t i = 0; i < s->nroles; i++) names[i] = s->roles[i].name;
     const char *near = scn_nearest(v->valuestring, names);
     *err = at(L, v, "%s: no role '%s' in spec.cloud.roles%s%s%s", where, v->valuestring,
@@ -434,8 +432,7 @@ static int parse_cloud(const ld *L, scn_scenario *s, const cJSON *v, wih_err **e
         *err = at(L, roles, "spec.cloud.roles: expected a map role name → {trust, grants}, got %s", type_of(roles));
         return -1;
     }
-    s->roles = calloc((size_t)cJSON_GetArraySize(roles) + 1, sizeof *s->roles);
-    if (!s->roles) abort();
+    s->roles = wih_xcalloc((size_t)cJSON_GetArraySize(roles) + 1, sizeof *s->roles);
     for (const cJSON *r = roles->child; r; r = r->next) {
         if (!dns_label(r->string, 63)) {
             *err = at_key(L, r, "spec.cloud.roles: role name '%s' must be lowercase letters, digits and '-'",
@@ -580,8 +577,7 @@ static int parse_diagnosis(const ld *L, scn_scenario *s, const cJSON *dg, wih_er
     int r = str_list(L, src, where, &s->expect.diagnosis, &s->expect.ndiagnosis, err);
     size_t nrules = 0, i = 0;
     const diag_rule *rules = diag_rules(&nrules);
-    const char **ids = calloc(nrules + 1, sizeof *ids);
-    if (!ids) abort();
+    const char **ids = wih_xcalloc(nrules + 1, sizeof *ids);
     for (size_t k = 0; k < nrules; k++) ids[k] = rules[k].id;
     for (const cJSON *c = src->child; r == 0 && c; c = c->next, i++) {
         if (diag_rule_find(c->valuestring)) continue;
@@ -617,8 +613,7 @@ static int parse_expect(const ld *L, scn_scenario *s, const cJSON *v, wih_err **
             *err = at(L, acc, "spec.expect.access: expected a list, got %s", type_of(acc));
             return -1;
         }
-        s->expect.access = calloc((size_t)cJSON_GetArraySize(acc) + 1, sizeof *s->expect.access);
-        if (!s->expect.access) abort();
+        s->expect.access = wih_xcalloc((size_t)cJSON_GetArraySize(acc) + 1, sizeof *s->expect.access);
         size_t i = 0;
         for (const cJSON *c = acc->child; c; c = c->next, i++) {
             s->expect.naccess++;
@@ -679,8 +674,7 @@ static int parse_spec(const ld *L, scn_scenario *s, const cJSON *spec, const sui
         const char *const *src = def && def->profiles ? (const char *const *)def->profiles : scn_profiles_known();
         size_t n = 0;
         while (src[n]) n++;
-        s->profiles = calloc(n + 1, sizeof *s->profiles);
-        if (!s->profiles) abort();
+        s->profiles = wih_xcalloc(n + 1, sizeof *s->profiles);
         for (size_t i = 0; i < n; i++) s->profiles[i] = wih_strdup(src[i]);
         s->nprofiles = n;
     }
@@ -699,7 +693,7 @@ static int parse_spec(const ld *L, scn_scenario *s, const cJSON *spec, const sui
                 return -1;
             }
     } else {
-        s->buckets = calloc(1, sizeof *s->buckets);
+        s->buckets = wih_xcalloc(1, sizeof *s->buckets);
     }
     if (parse_sa(L, s, member(spec, "serviceAccount"), err) < 0 || parse_cloud(L, s, member(spec, "cloud"), err) < 0)
         return -1;
@@ -721,8 +715,7 @@ static int parse_spec(const ld *L, scn_scenario *s, const cJSON *spec, const sui
 
 static scn_scenario *parse_doc(const ld *L, const cJSON *root, const suite_defaults *def, wih_err **err)
 {
-    scn_scenario *s = calloc(1, sizeof *s);
-    if (!s) abort();
+    scn_scenario *s = wih_xcalloc(1, sizeof *s);
     s->file = wih_strdup(L->file);
     char *tmp = wih_strdup(L->file);
     s->dir = wih_strdup(dirname(tmp));
@@ -756,8 +749,7 @@ static void defaults_copy(suite_defaults *to, const suite_defaults *from)
     to->t = from->t;
     to->labels = from->labels ? cJSON_Duplicate(from->labels, 1) : NULL;
     if (from->profiles) {
-        to->profiles = calloc(from->nprofiles + 1, sizeof *to->profiles);
-        if (!to->profiles) abort();
+        to->profiles = wih_xcalloc(from->nprofiles + 1, sizeof *to->profiles);
         for (size_t i = 0; i < from->nprofiles; i++) to->profiles[i] = wih_strdup(from->profiles[i]);
         to->nprofiles = from->nprofiles;
     }
@@ -820,9 +812,7 @@ static int suite_apply_file(const char *dir, suite_defaults *d, wih_err **err)
 
 static void list_push(scn_list *l, scn_scenario *s)
 {
-    scn_scenario **ni = realloc(l->items, (l->n + 1) * sizeof *ni);
-    if (!ni) abort();
-    l->items = ni;
+    l->items = wih_xrealloc(l->items, (l->n + 1) * sizeof *l->items);
     l->items[l->n++] = s;
 }
 
@@ -854,8 +844,7 @@ static int load_text(const char *file, const char *text, const suite_defaults *d
         return 0;
     }
     ld L = {file, text, docs};
-    int *refs = calloc(1, sizeof *refs);
-    if (!refs) abort();
+    int *refs = wih_xcalloc(1, sizeof *refs);
     *refs = 1; /* ours until the end of this function */
     int r = 0;
     size_t found = 0;
@@ -920,9 +909,7 @@ static int load_dir(const char *dir, const suite_defaults *parent, scn_list *l, 
     size_t n = 0;
     for (struct dirent *e; dh && (e = readdir(dh));) {
         if (e->d_name[0] == '.' || e->d_name[0] == '_' || !strcmp(e->d_name, "suite.yaml")) continue;
-        char **nn = realloc(names, (n + 1) * sizeof *nn);
-        if (!nn) abort();
-        names = nn;
+        names = wih_xrealloc(names, (n + 1) * sizeof *names);
         names[n++] = wih_strdup(e->d_name);
     }
     if (dh) closedir(dh);
@@ -988,8 +975,7 @@ static int check_unique(const scn_list *l, wih_err **err)
 
 scn_list *scn_load_paths(const char *const *paths, size_t n, wih_err **err)
 {
-    scn_list *l = calloc(1, sizeof *l);
-    if (!l) abort();
+    scn_list *l = wih_xcalloc(1, sizeof *l);
     for (size_t i = 0; i < n; i++)
         if (load_one_path(paths[i], l, err) < 0) {
             scn_list_free(l);
@@ -1011,8 +997,7 @@ scn_list *scn_load_string(const char *name, const char *text, const char *suite_
 {
     suite_defaults d;
     base_defaults(&d);
-    scn_list *l = calloc(1, sizeof *l);
-    if (!l) abort();
+    scn_list *l = wih_xcalloc(1, sizeof *l);
     int r = suite_yaml ? suite_apply("suite.yaml", suite_yaml, &d, err) : 0;
     if (r == 0) r = load_text(name, text, &d, false, l, err);
     if (r == 0) r = check_unique(l, err);

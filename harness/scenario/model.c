@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "scn_internal.h"
-#include "wiharness/cli.h" /* wih_edit_distance (moving to core.h) */
 #include "wiharness/core.h"
 
 static const char *const k_profiles[] = {"aws-irsa", "azure-wi", "gcp-fleet", NULL};
@@ -26,17 +25,10 @@ const char *scn_result_name(scn_result_kind r)
 
 const char *scn_nearest(const char *given, const char *const *valid)
 {
-    const char *best = NULL;
-    size_t bestd = 4;
-    for (size_t i = 0; valid[i]; i++) {
-        size_t d = wih_edit_distance(given, valid[i]);
-        if (*given && strlen(given) >= 3 && !strncmp(valid[i], given, strlen(given))) d = 1;
-        if (d < bestd) {
-            bestd = d;
-            best = valid[i];
-        }
-    }
-    return best;
+    const char *near = wih_nearest(given, valid);
+    if (!near) return NULL;
+    bool prefix = strlen(given) >= 3 && !strncmp(near, given, strlen(given));
+    return prefix || wih_edit_distance(given, near) <= 3 ? near : NULL;
 }
 
 /* ---------------------------------------------------------------- durations */
@@ -196,12 +188,12 @@ static int sel_term_parse(const char *x, sel_term *t, wih_err **err)
 {
     const char *ne = strstr(x, "!="), *eq = strchr(x, '=');
     if (ne) {
-        t->key = strndup(x, (size_t)(ne - x));
+        t->key = wih_xstrndup(x, (size_t)(ne - x));
         t->value = wih_strdup(ne + 2);
         t->negate = true;
     } else if (eq) {
         size_t kl = (size_t)(eq - x);
-        t->key = strndup(x, kl);
+        t->key = wih_xstrndup(x, kl);
         t->value = wih_strdup(eq[1] == '=' ? eq + 2 : eq + 1);
     } else {
         t->negate = x[0] == '!';
@@ -218,15 +210,12 @@ static int sel_term_parse(const char *x, sel_term *t, wih_err **err)
 
 scn_selector *scn_selector_parse(const char *const *exprs, size_t n, wih_err **err)
 {
-    scn_selector *sel = calloc(1, sizeof *sel);
-    if (!sel) abort();
+    scn_selector *sel = wih_xcalloc(1, sizeof *sel);
     for (size_t i = 0; i < n; i++) {
         /* "-l a=b,c=d" is the same as "-l a=b -l c=d" (kubectl's spelling) */
         char *copy = wih_strdup(exprs[i]), *save = NULL;
         for (char *part = strtok_r(copy, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
-            sel_term *nt = realloc(sel->t, (sel->n + 1) * sizeof *nt);
-            if (!nt) abort();
-            sel->t = nt;
+            sel->t = wih_xrealloc(sel->t, (sel->n + 1) * sizeof *sel->t);
             sel->t[sel->n] = (sel_term){0};
             if (sel_term_parse(part, &sel->t[sel->n++], err) < 0) {
                 free(copy);
@@ -292,8 +281,7 @@ scn_matrix *scn_matrix_build(const scn_list *l, const scn_selector *sel, const c
                                    only[i], near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
             return NULL;
         }
-    scn_matrix *m = calloc(1, sizeof *m);
-    if (!m) abort();
+    scn_matrix *m = wih_xcalloc(1, sizeof *m);
     size_t cap = 0;
     for (size_t i = 0; i < l->n; i++) {
         const scn_scenario *s = l->items[i];
@@ -302,9 +290,7 @@ scn_matrix *scn_matrix_build(const scn_list *l, const scn_selector *sel, const c
             if (only && !in_list(s->profiles[p], only)) continue;
             if (m->n == cap) {
                 cap = cap ? cap * 2 : 16;
-                scn_case *nc = realloc(m->cases, cap * sizeof *nc);
-                if (!nc) abort();
-                m->cases = nc;
+                m->cases = wih_xrealloc(m->cases, cap * sizeof *m->cases);
             }
             m->cases[m->n++] = (scn_case){s, s->profiles[p], wih_asprintf("%s/%s", s->name, s->profiles[p])};
         }

@@ -64,6 +64,7 @@ int wih_test_cli(char **out, char **err, const char *stdin_data, ...)
 }
 
 /* wih_json_diff lives in the library now (include/wiharness/jsonpath.h). */
+
 /* ---------------------------------------------------- the fixture-case driver */
 static int cmp_names(const void *a, const void *b)
 {

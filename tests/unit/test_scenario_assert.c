@@ -5,7 +5,6 @@
  *   principals.json   [{role, principal}] for identity checks (prefix "...*")
  *   expect.json       {matched, mismatched, not_yet, items: scn_result_json without "file"}
  * Templates expand with namespace ns1, SA osmo-workflow, bucket prefix "r1-". */
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,20 +78,16 @@ static void run_case(const char *cdir, const char *name)
 
 START_TEST(assert_cases)
 {
-    char *dir = wih_fixture("scenario/assert");
-    DIR *d = opendir(dir);
-    ck_assert_msg(d != NULL, "no %s", dir);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.' || e->d_name[0] == '_') continue;
-        char *cdir = wih_path_join(dir, e->d_name);
-        run_case(cdir, e->d_name);
+    wih_cases cs;
+    char *why = wih_cases_list("scenario/assert", 9, &cs); /* 8 cases + _shared */
+    ck_assert_msg(why == NULL, "%s", why);
+    for (size_t i = 0; i < cs.n; i++) {
+        if (cs.names[i][0] == '_') continue; /* files the cases link to */
+        char *cdir = wih_path_join(cs.root, cs.names[i]);
+        run_case(cdir, cs.names[i]);
         free(cdir);
-        n++;
     }
-    closedir(d);
-    ck_assert_msg(n >= 8, "only %d assert cases in %s", n, dir);
-    free(dir);
+    wih_cases_free(&cs);
 }
 END_TEST
 

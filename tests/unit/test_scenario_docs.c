@@ -36,7 +36,7 @@ START_TEST(doc_examples_load)
         p += 8;
         char *end = strstr(p, "```");
         ck_assert_msg(end != NULL, "unclosed ```yaml block");
-        char *text = strndup(p, (size_t)(end - p));
+        char *text = wih_xstrndup(p, (size_t)(end - p));
         block++;
         bool is_scn = strstr(text, "kind: Scenario") != NULL, is_suite = strstr(text, "kind: Suite") != NULL;
         char *name = wih_asprintf("%s/fixtures/scenario/docs-examples/example-%d.yaml", WIH_SOURCE_DIR, block);

@@ -4,7 +4,6 @@
  *           expect.json the loaded list as scn_scenario_json dumps, with the
  *                       case directory written as "<case>".
  * Plus matrix, selectors, templates and durations. */
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -78,20 +77,15 @@ static void run_case(const char *cdir, const char *name)
 
 START_TEST(load_cases)
 {
-    char *dir = wih_fixture("scenario/load");
-    DIR *d = opendir(dir);
-    ck_assert_msg(d != NULL, "no %s", dir);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.') continue;
-        char *cdir = wih_path_join(dir, e->d_name);
-        run_case(cdir, e->d_name);
+    wih_cases cs;
+    char *why = wih_cases_list("scenario/load", 30, &cs);
+    ck_assert_msg(why == NULL, "%s", why);
+    for (size_t i = 0; i < cs.n; i++) {
+        char *cdir = wih_path_join(cs.root, cs.names[i]);
+        run_case(cdir, cs.names[i]);
         free(cdir);
-        n++;
     }
-    closedir(d);
-    ck_assert_msg(n >= 30, "only %d load cases in %s", n, dir);
-    free(dir);
+    wih_cases_free(&cs);
 }
 END_TEST
 
