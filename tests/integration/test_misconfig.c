@@ -41,7 +41,21 @@ START_TEST(misconfig_suite_diagnosed)
     char *out = NULL, *err = NULL;
     int rc = wih_test_cli(&out, &err, NULL, "run", "--state-dir", g_dir, "--parallel", "2", "--report", rj, "--report",
                           rh, suite, NULL);
-    if (rc != 0) fprintf(stderr, "%s\n%s\n", out, err); /* Check's messages are short */
+    if (rc != 0) { /* Check's messages are short: the output, and the verdicts of the cases that failed */
+        fprintf(stderr, "%s\n%s\n", out, err);
+        char *t = wih_read_file(json, 64 << 20, NULL, NULL);
+        cJSON *r = t ? cJSON_Parse(t) : NULL;
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(r, "cases"))
+        {
+            if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "passed")) continue;
+            char *v = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "verdict"));
+            fprintf(stderr, "verdict of %s: %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(c, "scenario")), v ? v : "none");
+            free(v);
+        }
+        cJSON_Delete(r);
+        free(t);
+    }
     ck_assert_msg(rc == 0, "misconfig suite: exit %d (output above)", rc);
     wih_err *e = NULL;
     char *t = wih_read_file(json, 64 << 20, NULL, &e);
