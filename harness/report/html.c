@@ -121,7 +121,9 @@ static char *link_detail(const cJSON *kase, int link)
         return l ? wih_asprintf("%s %s", jstr(l, "decision"), jstr(l, "reason")) : wih_strdup("no decision recorded");
     }
     case 5: {
-        const cJSON *t = cJSON_GetArrayItem(jget(pod, "token_volumes"), 0);
+        const cJSON *t = NULL, *x; /* the identity token, not the API server's kube-api-access-* */
+        cJSON_ArrayForEach(x, jget(pod, "token_volumes")) if (!t && strncmp(jstr(x, "volume"), "kube-api-access", 15)) t = x;
+        if (!t && cJSON_GetArraySize(jget(pod, "token_volumes"))) return wih_strdup("no identity token (only the API server's own)");
         if (t) return wih_asprintf("%s aud %s, %gs", jstr(t, "path"), jstr(t, "audience"),
                                    cJSON_GetNumberValue(jget(t, "expirationSeconds")));
         const char *path = jstr(jget(v, "token"), "path");
@@ -183,11 +185,21 @@ static void draw_findings(wih_buf *b, const cJSON *kase)
     }
     if (!cJSON_GetArraySize(jget(kase, "findings"))) wih_buf_adds(b, "<p class=\"cause\">no diagnosis was run for this case</p>\n");
     char *t = report_failure_text(kase);
-    if (*t) {
+    wih_buf fb;
+    wih_buf_init(&fb, WIH_BUF_DEFAULT_MAX);
+    wih_buf_adds(&fb, "");
+    for (char *l = t, *nl; l && *l; l = nl ? nl + 1 : NULL) { /* up to the findings: drawn above */
+        nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) : strlen(l);
+        if (!strncmp(l, "diagnosis ", 10)) break;
+        wih_buf_addf(&fb, "%.*s\n", (int)n, l);
+    }
+    if (fb.len) {
         wih_buf_adds(b, "<pre class=\"failure\">");
-        esc(b, t);
+        esc(b, fb.data);
         wih_buf_adds(b, "</pre>\n");
     }
+    wih_buf_free(&fb);
     free(t);
     wih_buf_adds(b, "</div>\n");
 }
@@ -278,7 +290,7 @@ static const char k_style[] =
     "td.passed{background:#c8f0c8}td.failed{background:#f8c0c0}td.error{background:#f8d8a0}td.skipped{background:#e4e4e4}"
     "section.case{border:1px solid #ccc;border-radius:6px;padding:10px;margin:12px 0}"
     ".row{display:flex;gap:16px;align-items:flex-start}"
-    "ol.chain{list-style:none;margin:0;padding:0;min-width:260px}"
+    "ol.chain{list-style:none;margin:0;padding:0;min-width:260px;flex:0 0 45%;max-width:45%}"
     "li.link{border:2px solid #888;border-radius:4px;margin:0 0 14px;padding:4px 8px;position:relative}"
     "li.link:not(:last-child)::after{content:'\\2193';position:absolute;left:12px;bottom:-15px;color:#666}"
     "li.link .name{font-weight:bold;display:block}li.link .detail{font-size:12px;color:#444;word-break:break-all}"
@@ -286,7 +298,7 @@ static const char k_style[] =
     "li.broken{background:#ff2020;border-color:#900;color:#fff}li.broken .detail{color:#fff}"
     "li.unreached{background:#eee;border-color:#bbb;color:#888}"
     ".mark{display:block;font-weight:bold}"
-    ".diagnosis{flex:1}.finding{border-left:4px solid #c00;padding:2px 8px;margin-bottom:8px}"
+    ".fix{white-space:pre-wrap}.diagnosis{flex:1}.finding{border-left:4px solid #c00;padding:2px 8px;margin-bottom:8px}"
     "code.id{font-weight:bold}.where{color:#666;font-size:12px}"
     "pre{white-space:pre-wrap;word-break:break-all;background:#f6f6f6;padding:6px;font-size:12px}";
 
