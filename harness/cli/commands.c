@@ -20,9 +20,10 @@ extern const wih_cmd wih_cmd_cloud_bucket_create;
 extern const wih_cmd wih_cmd_cloud_serve;
 extern const wih_cmd wih_cmd_run;
 extern const wih_cmd wih_cmd_reproduce;
-extern const wih_cmd wih_cmd_probe;
 extern const wih_cmd wih_cmd_image_build;
 extern const wih_cmd wih_cmd_node_relay;
+extern const wih_cmd wih_cmd_node_selftest;
+extern const wih_cmd wih_cmd_probe;
 
 const wih_cmd *const wih_commands[] = {
     /* the local chain */
@@ -58,6 +59,7 @@ const wih_cmd *const wih_commands[] = {
     /* images for pods (the local node imports its own) */
     &wih_cmd_image_build,
     &wih_cmd_node_relay,
+    &wih_cmd_node_selftest,
     /* the installation */
     &wih_cmd_smoke,
     &wih_cmd_version,

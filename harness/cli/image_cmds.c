@@ -16,7 +16,7 @@ typedef struct {
 static const wih_opt k_opts[] = {
     {"ca", 0, WIH_OPT_STR, offsetof(image_cfg, ca), "FILE",
      "a CA certificate (PEM) to add to the image's CA bundle, e.g. your chain's pki/ca.crt", false},
-    {"output", 'o', WIH_OPT_STR, offsetof(image_cfg, output), "FILE", "where to write the tar (required)", false},
+    {"archive", 0, WIH_OPT_STR, offsetof(image_cfg, output), "FILE", "where to write the tar (required)", false},
     {"pause", 0, WIH_OPT_FLAG, offsetof(image_cfg, pause), NULL, "write the sandbox (pause) image instead", false},
 };
 
@@ -26,7 +26,7 @@ static int run_build(void *vcfg, int argc, char **argv)
     (void)argc;
     (void)argv;
     if (!c->output) {
-        fprintf(stderr, "wiharness image build: --output FILE is required\n");
+        fprintf(stderr, "wiharness image build: --archive FILE is required\n");
         return WIH_EXIT_INPUT;
     }
     char *ref = NULL;

@@ -22,7 +22,7 @@ static const wih_opt k_run_opts[] = {
      "leave a failed case's namespace, roles and buckets up and print how to look", false},
     {"label", 'l', WIH_OPT_LIST, offsetof(run_cfg, labels), "KEY=VALUE",
      "only scenarios with this label (repeat = and; key!=value, key, !key too)", false},
-    {"parallel", 0, WIH_OPT_INT, offsetof(run_cfg, parallel), "N", "run N cases at a time (default 4)", false},
+    {"parallel", 0, WIH_OPT_INT, offsetof(run_cfg, parallel), "N", "run N cases at a time (default 2)", false},
     {"profile", 0, WIH_OPT_CHOICE, offsetof(run_cfg, profile), "aws-irsa|azure-wi|gcp-fleet",
      "only this profile's cases", false},
     {"report", 0, WIH_OPT_LIST, offsetof(run_cfg, reports), "KIND=FILE",
@@ -127,7 +127,7 @@ static int run_run(void *vcfg, int argc, char **argv)
         return wih_err_report(e);
     }
     runner_opts ro = {.state_dir = c->state_dir, .artifacts_dir = c->artifacts, .keep_on_failure = c->keep_on_failure,
-                      .parallel = c->parallel ? (int)c->parallel : 4, .out = stdout,
+                      .parallel = c->parallel ? (int)c->parallel : 2, .out = stdout,
                       .tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO)};
     cJSON *run = report_run_new();
     int rc = runner_run(m, &ro, run, &e);

@@ -382,13 +382,14 @@ static wih_err *teardown_chain(const char *dir, const cJSON *state, const cluste
     const cJSON *comps = cJSON_GetObjectItem(state, "components");
     wih_err *err = NULL;
     bool node_clean = false;
+    int64_t t0 = wih_now_ms();
     for (int i = NCOMP - 1; i >= 0; i--) {
         const lcomp *t = &k_table[i];
         const cJSON *c = cJSON_GetObjectItem(comps, t->name);
         if (c && comp_alive(c)) {
             const cJSON *api = cJSON_GetObjectItem(comps, "kube-apiserver");
             if (t->before_stop && api && comp_alive(api)) t->before_stop(dir, state, o);
-            lc_progress(o, "stopping %s (pid %ld)", t->name, jnum(c, "pid"));
+            lc_progress(o, "stopping %s (pid %ld) at %lld ms", t->name, jnum(c, "pid"), (long long)(wih_now_ms() - t0));
             if (!stop_pid(c, t->grace_ms) && !err)
                 err = wih_err_new(WIH_EXIT_INFRA, "%s (pid %ld) survived SIGKILL", t->name, jnum(c, "pid"));
         }
@@ -419,15 +420,18 @@ static void teardown_cleanup(void *ctx)
 }
 
 /* ------------------------------------------------------------------- up */
-static bool reusable(const char *dir, const cJSON *old, const cluster_local_opts *o)
+/* NULL when the old chain can be reused, else why not */
+static const char *not_reusable(const char *dir, const cJSON *old, const cluster_local_opts *o)
 {
     const cJSON *comps = cJSON_GetObjectItem(old, "components");
     for (int i = 0; i < NCOMP; i++) {
         const cJSON *c = cJSON_GetObjectItem(comps, k_table[i].name);
-        if (wanted(&k_table[i], o) != (c != NULL)) return false;
-        if (c && !comp_healthy(dir, k_table[i].name, c)) return false;
+        if (c && !comp_healthy(dir, k_table[i].name, c)) return "is not healthy";
     }
-    return true;
+    for (int i = 0; i < NCOMP; i++)
+        if (wanted(&k_table[i], o) != (cJSON_GetObjectItem(comps, k_table[i].name) != NULL))
+            return "is not the chain asked for (node, webhook, cloud)";
+    return NULL;
 }
 
 static void fresh_dir(const char *dir)
@@ -506,7 +510,8 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
     wih_err_free(err);
     err = NULL;
     if (old) {
-        if (reusable(dir, old, o)) {
+        const char *why = not_reusable(dir, old, o);
+        if (!why) {
             lc_progress(o, "reusing the healthy local chain in %s", dir);
             *reused = true;
             cJSON_Delete(old);
@@ -514,7 +519,7 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
             free(dir);
             return NULL;
         }
-        lc_progress(o, "the local chain in %s is not healthy (or not the one asked for): replacing it", dir);
+        lc_progress(o, "the local chain in %s %s: replacing it", dir, why);
         wih_err *e = teardown_chain(dir, old, o);
         cJSON_Delete(old);
         if (e) {

@@ -12,6 +12,7 @@
 #include "wiharness/cloud.h"
 #include "wiharness/kube.h"
 #include "wiharness/storage.h"
+#include "wiharness/webhook.h"
 
 /* ------------------------------------------------------------- etcd, API */
 wih_err *lc_start_etcd(lchain *c)
@@ -177,7 +178,8 @@ static wih_err *spawn_self(const cluster_local_opts *o, const char *dir, const c
     return err;
 }
 
-/* `<wiharness> webhook serve` as a persistent process, registered when ready. */
+/* The webhook (webhook_serve, as a persistent process of its own through
+ * webhook_serve_argv), registered when ready. */
 static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, const char *pki, const char *kubeconfig,
                               int64_t timeout, cluster_svc *out)
 {
@@ -186,36 +188,25 @@ static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, cons
     if (port < 0) return err;
     char *ready = wih_path_join(dir, "webhook.ready"), *dlog = wih_path_join(dir, "logs/webhook-decisions.jsonl");
     unlink(ready);
-    char *ports = wih_asprintf("%d", port);
-    char *args[24];
-    int n = 0;
-    args[n++] = NULL; /* the binary */
-    args[n++] = "--no-color";
-    args[n++] = "webhook";
-    args[n++] = "serve";
-    args[n++] = "--kubeconfig";
-    args[n++] = (char *)kubeconfig;
-    args[n++] = "--pki";
-    args[n++] = (char *)pki;
-    args[n++] = "--port";
-    args[n++] = ports;
-    args[n++] = "--ready-file";
-    args[n++] = ready;
-    args[n++] = "--decision-log";
-    args[n++] = dlog;
-    if (o->profiles) {
-        args[n++] = "--profiles";
-        args[n++] = (char *)o->profiles;
-    }
-    if (o->webhook_options) {
-        args[n++] = "--options";
-        args[n++] = (char *)o->webhook_options;
-    }
-    args[n] = NULL;
+    char *plist = o->profiles ? wih_strdup(o->profiles) : NULL, *save = NULL;
+    const char *profiles[8] = {0};
+    int np = 0;
+    for (char *t = plist ? strtok_r(plist, ",", &save) : NULL; t && np < 7; t = strtok_r(NULL, ",", &save)) profiles[np++] = t;
+    webhook_serve_opts wo = {.kubeconfig = kubeconfig,
+                             .pki = pki,
+                             .port = port,
+                             .ready_file = ready,
+                             .decision_log = dlog,
+                             .options = o->webhook_options,
+                             .profiles = np ? profiles : NULL};
+    char **args = webhook_serve_argv(&wo, "wiharness");
+    char *argv0 = args[0]; /* spawn_self puts the real binary there */
     err = spawn_self(o, dir, "webhook", args, port, timeout, out);
+    args[0] = argv0;
+    webhook_serve_argv_free(args);
+    free(plist);
     free(ready);
     free(dlog);
-    free(ports);
     return err ? wih_err_wrap(err, "starting the mock identity webhook") : NULL;
 }
 
@@ -226,7 +217,9 @@ static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, cons
  * provider. Secrets live only in 0600 files of the state dir. */
 
 /* The webhook's cloud endpoints: the mock cloud's, at the address the pods it
- * mutates reach it (the bridge address with a node, else loopback). */
+ * mutates reach it (the bridge address with a node, else loopback): Azure's
+ * authority host, Google's STS and IAM credentials, and Fleet's documented
+ * audiences (cloud.h), which the mock accepts. */
 static wih_err *webhook_options_file(lchain *c, char **path)
 {
     const char *host = c->node ? c->plan.gateway : "127.0.0.1";
@@ -242,8 +235,8 @@ static wih_err *webhook_options_file(lchain *c, char **path)
                            "  workloadIdentityPool: \"%s\"\n"
                            "  tokenUrl: https://%s:%d/v1/token\n"
                            "  impersonationUrl: https://%s:%d\n",
-                           host, c->cport, &CLOUD_GOOGLE_WIF_AUDIENCE[strlen("//iam.googleapis.com/")],
-                           CLOUD_GOOGLE_WIF_AUDIENCE, host, c->cport, host, c->cport);
+                           host, c->cport, CLOUD_GOOGLE_FLEET_AUDIENCE, CLOUD_GOOGLE_FLEET_POOL, host, c->cport, host,
+                           c->cport);
     wih_err *err = NULL;
     wih_write_file(*path, y, strlen(y), 0600, &err);
     free(y);
@@ -502,8 +495,9 @@ wih_err *lc_start_relay(lchain *c)
 }
 
 /* ------------------------------------------------------------- stop hooks */
-/* Delete every pod through the API and wait (≤ 15 s) until the kubelet has
- * stopped them: that runs the CNI DEL and removes each sandbox's netns. */
+/* Delete every pod through the API (dropping finalizers) and wait (≤ 15 s)
+ * until the kubelet has stopped them: that runs the CNI DEL and removes each
+ * sandbox's netns. */
 void lc_drain_pods(const char *dir, const cJSON *state, const cluster_local_opts *o)
 {
     const char *kcp = cJSON_GetStringValue(cJSON_GetObjectItem(state, "kubeconfig"));
@@ -516,8 +510,23 @@ void lc_drain_pods(const char *dir, const cJSON *state, const cluster_local_opts
         cJSON *md = cJSON_GetObjectItem(it, "metadata");
         kube_ref r = {"v1", "Pod", cJSON_GetStringValue(cJSON_GetObjectItem(md, "namespace")),
                       cJSON_GetStringValue(cJSON_GetObjectItem(md, "name"))};
+        /* a finished pod holds no process: gone at once (the kubelet still
+         * removes its sandbox on the watch event); a running one gets 1 s */
+        const char *ph = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(it, "status"), "phase"));
+        bool done = ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"));
         wih_err *e = NULL;
-        if (kube_delete(kc, &r, 1, 0, &e) == 0) n++;
+        /* a finalizer nobody here serves (OSMO's osmo.nvidia.com/cleanup) would
+         * keep the pod forever: the chain is going, drop them */
+        if (cJSON_GetArraySize(cJSON_GetObjectItem(md, "finalizers"))) {
+            char *path = wih_asprintf("/api/v1/namespaces/%s/pods/%s", r.ns, r.name);
+            cJSON *patch = cJSON_Parse("{\"metadata\":{\"finalizers\":null}}");
+            cJSON_Delete(kube_request(kc, "PATCH", path, "application/merge-patch+json", patch, NULL, &e));
+            wih_err_free(e);
+            e = NULL;
+            cJSON_Delete(patch);
+            free(path);
+        }
+        if (kube_delete(kc, &r, done ? 0 : 1, 0, &e) == 0) n++;
         wih_err_free(e);
     }
     cJSON_Delete(list);
@@ -544,6 +553,9 @@ wih_err *lc_node_teardown(const cJSON *state, const cluster_local_opts *o)
     cJSON *recs = node_records(&p);
     wih_err *err = node_teardown(&p, recs, o->progress);
     cJSON_Delete(recs);
+    /* its data (containerd's content, IPAM leases, images) goes too, but never
+     * across a mount that is still there (node_teardown said so) */
+    if (!err) wih_rm_rf(p.dir);
     node_plan_free(&p);
     return err;
 }

@@ -259,6 +259,34 @@ wih_err *cluster_pki_create(const char *dir, bool force)
     return NULL;
 }
 
+wih_err *cluster_kubeconfig_write(const char *path, const char *server, const char *ca, const char *crt,
+                                  const char *key, const char *user)
+{
+    char *y = wih_asprintf("apiVersion: v1\n"
+                           "kind: Config\n"
+                           "clusters:\n"
+                           "- name: wiharness-local\n"
+                           "  cluster:\n"
+                           "    server: %s\n"
+                           "    certificate-authority: %s\n"
+                           "users:\n"
+                           "- name: \"%s\"\n"
+                           "  user:\n"
+                           "    client-certificate: %s\n"
+                           "    client-key: %s\n"
+                           "contexts:\n"
+                           "- name: wiharness-local\n"
+                           "  context:\n"
+                           "    cluster: wiharness-local\n"
+                           "    user: \"%s\"\n"
+                           "current-context: wiharness-local\n",
+                           server, ca, user, crt, key, user);
+    wih_err *err = NULL;
+    wih_write_file(path, y, strlen(y), 0600, &err);
+    free(y);
+    return err ? wih_err_wrap(err, "writing the kubeconfig %s", path) : NULL;
+}
+
 /* ------------------------------------------------------- in memory */
 static char *pem_of(X509 *c, EVP_PKEY *k)
 {
@@ -308,32 +336,4 @@ out:
     EVP_PKEY_free(cakey);
     EVP_PKEY_free(k);
     return err ? wih_err_wrap(err, "making the certificate for %s", r->cn) : NULL;
-}
-
-wih_err *cluster_kubeconfig_write(const char *path, const char *server, const char *ca, const char *crt,
-                                  const char *key, const char *user)
-{
-    char *y = wih_asprintf("apiVersion: v1\n"
-                           "kind: Config\n"
-                           "clusters:\n"
-                           "- name: wiharness-local\n"
-                           "  cluster:\n"
-                           "    server: %s\n"
-                           "    certificate-authority: %s\n"
-                           "users:\n"
-                           "- name: \"%s\"\n"
-                           "  user:\n"
-                           "    client-certificate: %s\n"
-                           "    client-key: %s\n"
-                           "contexts:\n"
-                           "- name: wiharness-local\n"
-                           "  context:\n"
-                           "    cluster: wiharness-local\n"
-                           "    user: \"%s\"\n"
-                           "current-context: wiharness-local\n",
-                           server, ca, user, crt, key, user);
-    wih_err *err = NULL;
-    wih_write_file(path, y, strlen(y), 0600, &err);
-    free(y);
-    return err ? wih_err_wrap(err, "writing the kubeconfig %s", path) : NULL;
 }

@@ -180,8 +180,10 @@ static void stop_tasks(const node_plan *p, const cJSON *recs, FILE *progress)
             kill_wait(init, 0);
         }
         if (shim_ok) {
+            /* its containers are gone and containerd with them: nothing left
+             * for it to report (a shim waits on SIGTERM for containerd) */
             say(progress, "  stopping shim of %.12s (pid %d)", id, (int)shim);
-            kill_wait(shim, 2000);
+            kill_wait(shim, 0);
         }
     }
     free(runc);
@@ -256,6 +258,9 @@ static void remove_log_links(const node_plan *p)
     free(logs);
 }
 
+/* The container's cgroup in every hierarchy, then its parents (containerd's
+ * "/k8s.io") as far as they are empty: rmdir never removes a cgroup that
+ * another chain's containers still use. */
 static void remove_cgroup(const char *cg)
 {
     DIR *d = opendir("/sys/fs/cgroup");
@@ -263,7 +268,12 @@ static void remove_cgroup(const char *cg)
     while (d && (e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
         char *p = wih_asprintf("/sys/fs/cgroup/%s/%s", e->d_name, cg[0] == '/' ? cg + 1 : cg);
-        rmdir(p);
+        size_t root = strlen("/sys/fs/cgroup/") + strlen(e->d_name);
+        while (strlen(p) > root && rmdir(p) == 0) {
+            char *slash = strrchr(p, '/');
+            if (!slash) break;
+            *slash = '\0';
+        }
         free(p);
     }
     if (d) closedir(d);
@@ -330,6 +340,9 @@ wih_err *node_teardown(const node_plan *p, const cJSON *recs, FILE *progress)
         if (s && s[0] == '/') unlink(s);
     }
     remove_log_links(p);
+    /* the shims' socket dir (containerd's fixed /run/containerd/s), if we
+     * left it empty */
+    if (rmdir("/run/containerd/s") == 0) rmdir("/run/containerd");
     delete_bridge(p);
     cJSON *lo = node_leftovers(p, recs);
     wih_err *err = NULL;

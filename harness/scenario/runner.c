@@ -103,6 +103,25 @@ static void no_node(cJSON *c, const rcase *k)
     free(m);
 }
 
+/* The probe could not reach the mock cloud or MinIO at all (a transport error,
+ * no HTTP status): that is the chain failing, not the identity — an
+ * infrastructure error naming it, never a failed check. */
+static void transport_blame(cJSON *c, const cJSON *verdict)
+{
+    if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "failed")) return;
+    const cJSON *ex = cJSON_GetObjectItem(verdict, "exchange"), *steps = cJSON_GetObjectItem(ex, "steps");
+    const cJSON *last = cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1);
+    const char *err = cJSON_GetStringValue(cJSON_GetObjectItem(ex, "error"));
+    const cJSON *st = cJSON_GetObjectItem(last, "status");
+    if (cJSON_IsTrue(cJSON_GetObjectItem(ex, "ok")) || !err || !cJSON_IsNumber(st) || st->valueint != 0) return;
+    char *m = wih_asprintf("infrastructure: the probe got no answer from %s: %s",
+                           kube_obj_str(last, "endpoint") ? kube_obj_str(last, "endpoint") : "the mock cloud", err);
+    cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString("error"));
+    cJSON_DeleteItemFromObject(c, "message");
+    cJSON_AddStringToObject(c, "message", m);
+    free(m);
+}
+
 static cJSON *run_checks(rcase *k, rctx *x, int64_t t0)
 {
     scn_result pr, ar;
@@ -122,6 +141,7 @@ static cJSON *run_checks(rcase *k, rctx *x, int64_t t0)
         c = rcase_report(k, &pr, node ? &ar : NULL, secs);
     if (!e && !node) no_node(c, k);
     if (!e) rcase_diagnose(k, c);
+    if (!e && k->verdict) transport_blame(c, k->verdict);
     scn_result_free(&pr);
     scn_result_free(&ar);
     return c;
