@@ -19,6 +19,7 @@ extern const wih_cmd wih_cmd_cloud_role_list;
 extern const wih_cmd wih_cmd_cloud_bucket_create;
 extern const wih_cmd wih_cmd_cloud_serve;
 extern const wih_cmd wih_cmd_run;
+extern const wih_cmd wih_cmd_reproduce;
 extern const wih_cmd wih_cmd_image_build;
 extern const wih_cmd wih_cmd_node_relay;
 extern const wih_cmd wih_cmd_node_selftest;
@@ -33,6 +34,7 @@ const wih_cmd *const wih_commands[] = {
 #ifndef WIH_NO_RUNNER
     /* scenarios */
     &wih_cmd_run,
+    &wih_cmd_reproduce,
 #endif
     &wih_cmd_down,
     /* the chain's mock cloud: roles and buckets */

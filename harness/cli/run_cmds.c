@@ -60,7 +60,7 @@ static const wih_opt k_run_opts[] = {
     {"profile", 0, WIH_OPT_CHOICE, offsetof(run_cfg, profile), "aws-irsa|azure-wi|gcp-fleet",
      "only this profile's cases", false},
     {"report", 0, WIH_OPT_LIST, offsetof(run_cfg, reports), "KIND=FILE",
-     "also write junit=FILE (JUnit XML) or json=FILE (repeatable)", false},
+     "also write junit=FILE (JUnit XML), json=FILE or html=FILE (one page: matrix, broken links, diagnosis)", false},
     {"rerun-failed", 0, WIH_OPT_STR, offsetof(run_cfg, rerun_failed), "REPORT.json",
      "only the cases REPORT.json (a --report json= file) lists as failed or error", false},
     {"shard", 0, WIH_OPT_STR, offsetof(run_cfg, shard), "I/N",

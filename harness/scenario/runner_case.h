@@ -43,4 +43,10 @@ cJSON *rcase_artifacts(rcase *k);
 const char *rcase_role_of(void *ctx, const char *principal);
 void rcase_free(rcase *k);
 
+/* runner_diag.c (issue 14): the facts object of a case (docs/diagnosis.md)
+ * for diag_runtime, and its summary for people (kase.facts: reports,
+ * `wiharness reproduce`). */
+cJSON *rcase_facts(const rcase *k, const cJSON *kase);
+cJSON *rcase_facts_summary(const cJSON *facts);
+
 #endif

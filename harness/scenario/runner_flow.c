@@ -438,56 +438,15 @@ cJSON *rcase_report(rcase *k, const scn_result *pod, const scn_result *acc, doub
 /* ------------------------------------------------------------ diagnosis */
 static char *grep_lines(const char *path, const char *needle);
 
-static cJSON *source(const char *file, const cJSON *tree)
-{
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "file", file);
-    cJSON_AddNumberToObject(s, "doc", 0);
-    cJSON_AddItemToObject(s, "tree", cJSON_Duplicate(tree, true));
-    return s;
-}
-
-static cJSON *case_facts(rcase *k, const cJSON *c)
-{
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "profile", k->cs->profile);
-    cJSON_AddStringToObject(f, "pool", k->cs->scn->pool ? k->cs->scn->pool : "default");
-    if (k->res) cJSON_AddStringToObject(f, "namespace", k->res->ns);
-    const scn_input *vi = &k->cs->scn->values;
-    if (k->values) cJSON_AddItemToObject(f, "values", source(vi->kind == SCN_SRC_FILE ? vi->path : k->cs->scn->file, k->values));
-    if (k->sa) cJSON_AddItemToArray(cJSON_AddArrayToObject(f, "service_accounts"), source("(generated ServiceAccount)", k->sa));
-    const cJSON *rp = cJSON_GetArrayItem(k->rendered, 0), *ap = cJSON_GetArrayItem(k->admitted, 0);
-    if (rp) cJSON_AddItemToObject(f, "rendered_pod", cJSON_Duplicate(rp, true));
-    if (ap) cJSON_AddItemToObject(f, "admitted_pod", cJSON_Duplicate(ap, true));
-    const char *pod = kube_obj_str(ap, "metadata.name");
-    char *wl = pod ? wih_read_file(k->ch->webhook_log, 64 << 20, NULL, NULL) : NULL;
-    cJSON *lines = wl ? diag_jsonl(wl, "pod", pod) : NULL;
-    free(wl);
-    /* every profile's webhook sees the pod; the case is about one of them */
-    for (int i = cJSON_GetArraySize(lines) - 1; i >= 0; i--) {
-        const char *p = kube_obj_str(cJSON_GetArrayItem(lines, i), "profile");
-        if (p && strcmp(p, k->cs->profile)) cJSON_DeleteItemFromArray(lines, i);
-    }
-    if (lines) cJSON_AddItemToObject(f, "webhook_log", lines);
-    if (k->res) {
-        char *subj = wih_asprintf("system:serviceaccount:%s:", k->res->ns);
-        char *cl = grep_lines(k->ch->cloud_log, subj);
-        cJSON_AddItemToObject(f, "cloud_log", diag_jsonl(cl, NULL, NULL));
-        free(cl);
-        free(subj);
-    }
-    if (k->verdict) cJSON_AddItemToObject(f, "probe", cJSON_Duplicate(k->verdict, true));
-    char *fail = report_failure_text(c);
-    cJSON_AddStringToObject(f, "failure", fail);
-    free(fail);
-    return f;
-}
-
 void rcase_diagnose(rcase *k, cJSON *c)
 {
     bool failed = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "failed");
-    if (!failed && !k->cs->scn->expect.ndiagnosis) return;
-    cJSON *facts = case_facts(k, c);
+    cJSON *facts = failed || k->cs->scn->expect.ndiagnosis || k->o->facts ? rcase_facts(k, c) : NULL; /* runner_diag.c */
+    if (facts) cJSON_AddItemToObject(c, "facts", rcase_facts_summary(facts));
+    if (!failed && !k->cs->scn->expect.ndiagnosis) {
+        cJSON_Delete(facts);
+        return;
+    }
     wih_err *e = NULL;
     cJSON *found = diag_runtime(facts, &e);
     cJSON_Delete(facts);

@@ -84,6 +84,8 @@ typedef struct runner_opts {
      * and is never deleted. */
     const char *namespace_;
     bool reuse_namespace;
+    bool facts;                /* every case carries "facts" (runner_diag.c), also when it
+                                * passed: what `wiharness reproduce` prints */
 } runner_opts;
 
 /* Run every case; each finished case is added to run (report.h) and printed.
