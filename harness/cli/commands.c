@@ -19,10 +19,12 @@ extern const wih_cmd wih_cmd_cloud_role_list;
 extern const wih_cmd wih_cmd_cloud_bucket_create;
 extern const wih_cmd wih_cmd_cloud_serve;
 extern const wih_cmd wih_cmd_run;
+extern const wih_cmd wih_cmd_reproduce;
 extern const wih_cmd wih_cmd_image_build;
 extern const wih_cmd wih_cmd_node_relay;
 extern const wih_cmd wih_cmd_node_selftest;
 extern const wih_cmd wih_cmd_probe;
+extern const wih_cmd wih_cmd_osmo_submit;
 
 const wih_cmd *const wih_commands[] = {
     /* the local chain */
@@ -32,6 +34,7 @@ const wih_cmd *const wih_commands[] = {
 #ifndef WIH_NO_RUNNER
     /* scenarios */
     &wih_cmd_run,
+    &wih_cmd_reproduce,
 #endif
     &wih_cmd_down,
     /* the chain's mock cloud: roles and buckets */
@@ -42,6 +45,7 @@ const wih_cmd *const wih_commands[] = {
     &wih_cmd_render,
     &wih_cmd_gen_sa,
     &wih_cmd_gen_values,
+    &wih_cmd_osmo_submit,
     /* diagnosis: what is misconfigured, and the fix */
     &wih_cmd_explain,
     /* the mock identity webhook */

@@ -1,21 +1,55 @@
 /* wiharness run [PATH…] — run scenarios against the local chain (docs/runner.md). */
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "wiharness/backends.h"
 #include "wiharness/cli.h"
+#include "wiharness/osmo_api.h"
+#include "wiharness/yamljson.h"
 #include "wiharness/cluster.h"
 #include "wiharness/report.h"
 #include "wiharness/runner.h"
+#include "wiharness/shard.h"
+#include "wiharness/source.h"
 
 typedef struct {
     wih_strlist labels, reports;
     const char *artifacts, *state_dir, *profile;
+    const char *shard, *rerun_failed;
+    const char *backend, *context, *kubeconfig, *identity, *probe_image, *name, *namespace_;
+    bool reuse_namespace;
+    const char *submitter, *osmo_url, *osmo_token_file;
+    bool dry_run;
+    cJSON *sources; /* provenance of git+ PATHs (not an option) */
     bool keep_on_failure;
     long parallel;
 } run_cfg;
 
 static const wih_opt k_run_opts[] = {
+    {"backend", 0, WIH_OPT_CHOICE, offsetof(run_cfg, backend), "local|kind|existing",
+     "where the cluster comes from (default local; docs/backends.md)", false},
+    {"context", 0, WIH_OPT_STR, offsetof(run_cfg, context), "CTX", "--backend existing: the kubeconfig context", false},
+    {"identity", 0, WIH_OPT_CHOICE, offsetof(run_cfg, identity), "mock|real",
+     "--backend existing: the mock webhook and cloud (default) or the cloud's own", false},
+    {"kubeconfig", 0, WIH_OPT_STR, offsetof(run_cfg, kubeconfig), "FILE",
+     "--backend existing: the kubeconfig (default KUBECONFIG, ~/.kube/config)", false},
+    {"name", 0, WIH_OPT_STR, offsetof(run_cfg, name), "N", "--backend kind: the cluster name (default wiharness)", false},
+    {"namespace", 0, WIH_OPT_STR, offsetof(run_cfg, namespace_), "N",
+     "--backend existing: every case in namespace N, one at a time (the run creates N unless --reuse-namespace)",
+     false},
+    {"reuse-namespace", 0, WIH_OPT_FLAG, offsetof(run_cfg, reuse_namespace), NULL,
+     "--backend existing: run inside the existing --namespace N (only the objects the run made are deleted)", false},
+    {"submitter", 0, WIH_OPT_CHOICE, offsetof(run_cfg, submitter), "direct|osmo",
+     "who creates the pods: the runner (direct, default) or an OSMO service (--osmo-url; docs/backends.md)", false},
+    {"osmo-url", 0, WIH_OPT_STR, offsetof(run_cfg, osmo_url), "URL", "--submitter osmo: the OSMO service", false},
+    {"osmo-token-file", 0, WIH_OPT_STR, offsetof(run_cfg, osmo_token_file), "FILE",
+     "--submitter osmo: the token when OSMO_TOKEN is unset", false},
+    {"dry-run", 0, WIH_OPT_FLAG, offsetof(run_cfg, dry_run), NULL,
+     "--submitter osmo: print each case's submit request (token as a fingerprint), send nothing", false},
+    {"probe-image", 0, WIH_OPT_STR, offsetof(run_cfg, probe_image), "IMAGE",
+     "--backend existing: the probe image the cluster pulls (default: the chain's)", false},
     {"artifacts", 0, WIH_OPT_STR, offsetof(run_cfg, artifacts), "DIR",
      "write each failed case's pod, events, decision-log lines and probe verdict under DIR (redacted)", false},
     {"keep-on-failure", 0, WIH_OPT_FLAG, offsetof(run_cfg, keep_on_failure), NULL,
@@ -26,7 +60,11 @@ static const wih_opt k_run_opts[] = {
     {"profile", 0, WIH_OPT_CHOICE, offsetof(run_cfg, profile), "aws-irsa|azure-wi|gcp-fleet",
      "only this profile's cases", false},
     {"report", 0, WIH_OPT_LIST, offsetof(run_cfg, reports), "KIND=FILE",
-     "also write junit=FILE (JUnit XML) or json=FILE (repeatable)", false},
+     "also write junit=FILE (JUnit XML), json=FILE or html=FILE (one page: matrix, broken links, diagnosis)", false},
+    {"rerun-failed", 0, WIH_OPT_STR, offsetof(run_cfg, rerun_failed), "REPORT.json",
+     "only the cases REPORT.json (a --report json= file) lists as failed or error", false},
+    {"shard", 0, WIH_OPT_STR, offsetof(run_cfg, shard), "I/N",
+     "only shard I of N (stable: a hash of scenario/profile, docs/ci.md)", false},
     {"state-dir", 0, WIH_OPT_STR, offsetof(run_cfg, state_dir), "DIR",
      "the local chain's state dir (default ${XDG_STATE_HOME:-~/.local/state}/wiharness/local)", false},
 };
@@ -85,7 +123,149 @@ static int write_reports(const run_cfg *c, const cJSON *run)
     return rc;
 }
 
-static scn_matrix *load_matrix(const run_cfg *c, int argc, char **argv, scn_list **list, wih_err **e)
+static bool kube_name_ok(const char *n)
+{
+    size_t l = strlen(n);
+    if (!l || l > 63 || n[0] == '-' || n[l - 1] == '-') return false;
+    for (size_t i = 0; i < l; i++)
+        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '-')) return false;
+    return true;
+}
+
+/* --submitter osmo: with --dry-run, each case's POST /api/pool/P/workflow
+ * (the scenario's workflow, buckets by their logical names, the token as a
+ * fingerprint); submitting for real from run is not wired yet (exit 3). */
+static int osmo_cases(const run_cfg *c, const scn_matrix *m)
+{
+    if (!c->osmo_url) {
+        fprintf(stderr, "wiharness run: --submitter osmo needs --osmo-url URL\n");
+        return WIH_EXIT_INPUT;
+    }
+    wih_err *e = NULL;
+    if (!c->dry_run)
+        return wih_err_report(wih_err_new(WIH_EXIT_INFRA, "--submitter osmo: submitting from run is not wired yet; "
+                                          "use --dry-run, or `wiharness osmo submit` (docs/backends.md)"));
+    char *token = osmo_api_token(c->osmo_token_file, &e);
+    if (!token) return wih_err_report(e);
+    cJSON *all = cJSON_CreateArray();
+    int rc = WIH_EXIT_OK;
+    for (size_t i = 0; i < m->n && rc == WIH_EXIT_OK; i++) {
+        const scn_case *cs = &m->cases[i];
+        scn_vars v = {.namespace_ = "osmo-workflows", .service_account = cs->scn->sa_name, .profile = cs->profile,
+                      .scenario = cs->scn->name, .bucket_prefix = ""};
+        cJSON *wf = runner_workflow(cs, &v, &e);
+        char *yaml = wf ? wih_yaml_emit(wf) : NULL;
+        probe_req *r = yaml ? osmo_api_submit_req(c->osmo_url, cs->scn->pool ? cs->scn->pool : "default", yaml, token,
+                                                  false, &e)
+                            : NULL;
+        if (r) {
+            cJSON *one = cJSON_CreateObject();
+            cJSON_AddStringToObject(one, "case", cs->id);
+            cJSON_AddItemToObject(one, "request", probe_req_describe(r));
+            cJSON_AddItemToArray(all, one);
+        } else {
+            rc = wih_err_report(e);
+        }
+        probe_req_free(r);
+        free(yaml);
+        cJSON_Delete(wf);
+    }
+    if (rc == WIH_EXIT_OK) {
+        char *s = cJSON_Print(all);
+        printf("%s\n", s);
+        free(s);
+    }
+    cJSON_Delete(all);
+    OPENSSL_cleanse(token, strlen(token));
+    free(token);
+    return rc;
+}
+
+static bool is_existing(const run_cfg *c)
+{
+    return c->backend && !strcmp(c->backend, "existing");
+}
+
+/* --backend: local (the default), kind, existing (docs/backends.md). */
+static wih_err *check_backend(const run_cfg *c)
+{
+    const char *b = c->backend ? c->backend : "local";
+    if ((c->namespace_ || c->reuse_namespace) && strcmp(b, "existing"))
+        return wih_err_new(WIH_EXIT_INPUT, "--namespace/--reuse-namespace go with --backend existing");
+    if (!strcmp(b, "local")) return NULL;
+    if (!strcmp(b, "kind")) {
+        wih_err *e = kind_available(NULL, NULL);
+        if (e) return e;
+        return wih_err_new(WIH_EXIT_INFRA, "--backend kind: kind and a Docker engine are here, but serving the mock "
+                                           "webhook, cloud and MinIO on the kind network is not wired into run yet "
+                                           "(docs/backends.md)");
+    }
+    if (strcmp(b, "existing"))
+        return wih_err_new(WIH_EXIT_INPUT, "--backend %s: expected local, kind or existing", b);
+    if (c->namespace_ && !kube_name_ok(c->namespace_))
+        return wih_err_new(WIH_EXIT_INPUT, "--namespace %s: not a namespace name (RFC 1123 label)", c->namespace_);
+    existing_opts eo = {.kubeconfig = c->kubeconfig, .context = c->context, .identity = c->identity,
+                        .probe_image = c->probe_image, .namespace_ = c->namespace_,
+                        .reuse_namespace = c->reuse_namespace};
+    wih_err *e = existing_check(&eo);
+    if (e) return e;
+    if (c->identity && !strcmp(c->identity, "real"))
+        return wih_err_new(WIH_EXIT_INFRA, "--identity real: the runner does not drive real clouds yet "
+                                           "(the request builders are in harness/storage; docs/backends.md)");
+    /* identity mock: the local chain's mock webhook, cloud and MinIO serve the cluster */
+    char *dir = c->state_dir ? wih_strdup(c->state_dir) : cluster_local_default_dir();
+    bool ok = false;
+    cJSON_Delete(cluster_local_status(dir, &ok, &e));
+    wih_err_free(e);
+    e = ok ? NULL
+           : wih_err_new(WIH_EXIT_INFRA, "--backend existing --identity mock: the mock webhook, cloud and MinIO "
+                                         "come from the local chain in %s, which is not healthy (wiharness up)", dir);
+    free(dir);
+    return e;
+}
+
+/* PATHs with git+URL#REF:DIR exported (at REF) into temp dirs (source.h). */
+static char **git_paths(run_cfg *c, int argc, char **argv, wih_err **e)
+{
+    char **out = wih_xcalloc((size_t)argc + 1, sizeof *out);
+    for (int i = 0; i < argc; i++) {
+        if (!src_is_git(argv[i])) {
+            out[i] = wih_strdup(argv[i]);
+            continue;
+        }
+        char *tmp = wih_tmpdir("wih-git-scenarios", false, e);
+        cJSON *prov = NULL;
+        if (!tmp || src_git_export(argv[i], NULL, tmp, &prov, e)) {
+            free(tmp);
+            for (int j = 0; j < i; j++) free(out[j]);
+            free(out);
+            return NULL;
+        }
+        if (!c->sources) c->sources = cJSON_CreateArray();
+        cJSON_AddItemToArray(c->sources, prov);
+        out[i] = tmp;
+    }
+    return out;
+}
+
+/* --rerun-failed, then --shard (docs/ci.md). */
+static int narrow_matrix(const run_cfg *c, scn_matrix *m, wih_err **e)
+{
+    if (c->rerun_failed) {
+        cJSON *ids = shard_failed_ids(c->rerun_failed, e);
+        if (!ids) return -1;
+        shard_keep_ids(m, ids);
+        cJSON_Delete(ids);
+    }
+    if (c->shard) {
+        int i = 0, n = 0;
+        if (shard_parse(c->shard, &i, &n, e)) return -1;
+        shard_filter(m, i, n);
+    }
+    return 0;
+}
+
+static scn_matrix *load_matrix(run_cfg *c, int argc, char **argv, scn_list **list, wih_err **e)
 {
     for (size_t i = 0; i < c->reports.n; i++) {
         report_kind k;
@@ -94,7 +274,11 @@ static scn_matrix *load_matrix(const run_cfg *c, int argc, char **argv, scn_list
     }
     char *def = argc ? NULL : bundled_dir();
     const char *one[] = {def};
-    *list = argc ? scn_load_paths((const char *const *)argv, (size_t)argc, e) : scn_load_paths(one, 1, e);
+    char **paths = argc ? git_paths(c, argc, argv, e) : NULL;
+    if (argc && !paths) return NULL;
+    *list = argc ? scn_load_paths((const char *const *)paths, (size_t)argc, e) : scn_load_paths(one, 1, e);
+    for (int i = 0; paths && i < argc; i++) free(paths[i]);
+    free(paths);
     free(def);
     if (!*list) return NULL;
     scn_selector *sel = NULL;
@@ -102,6 +286,10 @@ static scn_matrix *load_matrix(const run_cfg *c, int argc, char **argv, scn_list
     const char *only[] = {c->profile, NULL};
     scn_matrix *m = scn_matrix_build(*list, sel, c->profile ? only : NULL, e);
     scn_selector_free(sel);
+    if (m && narrow_matrix(c, m, e)) {
+        scn_matrix_free(m);
+        return NULL;
+    }
     return m;
 }
 
@@ -116,20 +304,46 @@ static int run_run(void *vcfg, int argc, char **argv)
     scn_list *list = NULL;
     scn_matrix *m = load_matrix(c, argc, argv, &list, &e);
     if (!m) {
+        cJSON_Delete(c->sources);
         scn_list_free(list);
         return wih_err_report(e);
     }
     if (!m->n) fprintf(stderr, "wiharness run: no scenario matches\n");
+    if (c->submitter && !strcmp(c->submitter, "osmo")) {
+        int orc = osmo_cases(c, m);
+        cJSON_Delete(c->sources);
+        scn_matrix_free(m);
+        scn_list_free(list);
+        return orc;
+    }
+    if (!m->n && (c->shard || c->rerun_failed)) { /* an empty shard or nothing to rerun: no chain, empty reports */
+        cJSON *run = report_run_new();
+        report_summarize(run, 0);
+        int wr = write_reports(c, run);
+        cJSON_Delete(run);
+        cJSON_Delete(c->sources);
+        scn_matrix_free(m);
+        scn_list_free(list);
+        return wr;
+    }
     bool started = false;
-    if ((e = ensure_chain(c->state_dir, &started))) {
+    if ((e = check_backend(c)) || (!is_existing(c) && (e = ensure_chain(c->state_dir, &started)))) {
+        cJSON_Delete(c->sources);
         scn_matrix_free(m);
         scn_list_free(list);
         return wih_err_report(e);
     }
     runner_opts ro = {.state_dir = c->state_dir, .artifacts_dir = c->artifacts, .keep_on_failure = c->keep_on_failure,
                       .parallel = c->parallel ? (int)c->parallel : 2, .out = stdout,
-                      .tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO)};
+                      .tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO),
+                      .kubeconfig = is_existing(c) ? c->kubeconfig : NULL,
+                      .context = is_existing(c) ? c->context : NULL,
+                      .probe_image = is_existing(c) ? c->probe_image : NULL,
+                      .namespace_ = is_existing(c) ? c->namespace_ : NULL,
+                      .reuse_namespace = c->reuse_namespace};
     cJSON *run = report_run_new();
+    if (c->sources) cJSON_AddItemToObject(run, "sources", c->sources);
+    c->sources = NULL;
     int rc = runner_run(m, &ro, run, &e);
     if (e) {
         rc = wih_err_report(e);
@@ -158,6 +372,9 @@ const wih_cmd wih_cmd_run = {
                "changes are in every report), admission, the node runs the probe, the assertions, then\n"
                "cleanup in reverse order (also on Ctrl-C). With no healthy chain `up` runs first and\n"
                "`down` after (only then). PATH is a scenario file or a directory (suite.yaml = defaults).\n"
+               "--backend existing --context CTX runs the cases in any cluster a kubeconfig reaches (RBAC\n"
+               "checked first); PATH may be git+URL#REF:DIR; --shard I/N and --rerun-failed REPORT.json\n"
+               "narrow the cases (docs/backends.md, docs/ci.md).\n"
                "Exit codes: 0 all passed, 1 a case failed, 2 a bad scenario (file:line:col),\n"
                "3 infrastructure (the component is named), 130 interrupted.",
     .opts = k_run_opts,

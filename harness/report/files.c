@@ -157,8 +157,10 @@ int report_parse_spec(const char *spec, report_kind *kind, const char **path, wi
         *kind = REPORT_JUNIT;
     else if (eq && eq[1] && n == 4 && !strncmp(spec, "json", 4))
         *kind = REPORT_JSON;
+    else if (eq && eq[1] && n == 4 && !strncmp(spec, "html", 4))
+        *kind = REPORT_HTML; /* html.c */
     else {
-        *err = wih_err_new(WIH_EXIT_INPUT, "--report '%s': expected junit=FILE or json=FILE", spec);
+        *err = wih_err_new(WIH_EXIT_INPUT, "--report '%s': expected junit=FILE, json=FILE or html=FILE", spec);
         return -1;
     }
     *path = eq + 1;
@@ -167,11 +169,13 @@ int report_parse_spec(const char *spec, report_kind *kind, const char **path, wi
 
 int report_write_file(const cJSON *run, report_kind kind, const char *path, wih_err **err)
 {
-    char *text = kind == REPORT_JUNIT ? report_junit(run, err) : report_json(run);
+    char *text = kind == REPORT_JUNIT ? report_junit(run, err) : kind == REPORT_HTML ? report_html(run) : report_json(run);
     if (!text) return -1;
     int rc = wih_write_file(path, text, strlen(text), 0644, err);
     free(text);
-    if (rc) *err = wih_err_wrap(*err, "writing the %s report", kind == REPORT_JUNIT ? "junit" : "json");
+    if (rc)
+        *err = wih_err_wrap(*err, "writing the %s report",
+                            kind == REPORT_JUNIT ? "junit" : kind == REPORT_HTML ? "html" : "json");
     return rc;
 }
 

@@ -253,6 +253,17 @@ void report_console_case(FILE *out, const cJSON *kase, bool verbose)
         char *t = report_failure_text(kase);
         print_indented(out, t);
         free(t);
+    } else if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(kase, "findings"))) {
+        /* a misconfiguration scenario: the failure was the expectation */
+        const cJSON *f;
+        fputs("      diagnosed as expected:", out);
+        const char *last = "";
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(kase, "findings"))
+        {
+            if (strcmp(jstr(f, "id"), last)) fprintf(out, " %s", jstr(f, "id"));
+            last = jstr(f, "id");
+        }
+        fputs("\n", out);
     }
     if (failed || verbose) print_changes(out, kase);
     if (*jstr(kase, "artifacts")) fprintf(out, "      artifacts: %s\n", jstr(kase, "artifacts"));

@@ -53,11 +53,19 @@ static void unlink_res(rctx *x, rcase_res *res)
     unlock(x);
 }
 
+/* The cluster: the chain's kubeconfig, or --backend existing's context. */
+static kube_config_opts kube_opts(const rctx *x)
+{
+    if (x->o->kubeconfig || x->o->context)
+        return (kube_config_opts){.kubeconfig = x->o->kubeconfig, .context = x->o->context};
+    return (kube_config_opts){.kubeconfig = x->ch.kubeconfig};
+}
+
 /* The cleanup-stack entry: whatever is still live (SIGINT, exit). */
 static void cleanup_live(void *vx)
 {
     rctx *x = vx;
-    kube_config_opts ko = {.kubeconfig = x->ch.kubeconfig};
+    kube_config_opts ko = kube_opts(x);
     wih_err *e = NULL;
     kube_client *kc = kube_client_new(&ko, &e);
     wih_err_free(e);
@@ -185,8 +193,13 @@ static cJSON *run_case(rctx *x, kube_client *kc, const scn_case *cs)
         unlink_res(x, k.res);
         if (bad && x->o->keep_on_failure && !wih_interrupted()) {
             const cJSON *p = cJSON_GetArrayItem(k.admitted, 0);
-            char *how = wih_asprintf("kubectl --kubeconfig %s -n %s get pod %s -o yaml", x->ch.kubeconfig, k.res->ns,
-                                     p ? kube_obj_str(p, "metadata.name") : "");
+            char *how = x->o->context
+                            ? wih_asprintf("kubectl%s%s --context %s -n %s get pod %s -o yaml",
+                                           x->o->kubeconfig ? " --kubeconfig " : "",
+                                           x->o->kubeconfig ? x->o->kubeconfig : "", x->o->context, k.res->ns,
+                                           p ? kube_obj_str(p, "metadata.name") : "")
+                            : wih_asprintf("kubectl --kubeconfig %s -n %s get pod %s -o yaml", x->ch.kubeconfig,
+                                           k.res->ns, p ? kube_obj_str(p, "metadata.name") : "");
             cJSON_AddStringToObject(c, "inspect", how);
             free(how);
             blame_chain(x, c, NULL);
@@ -213,7 +226,7 @@ static cJSON *run_case(rctx *x, kube_client *kc, const scn_case *cs)
 static void *worker(void *vx)
 {
     rctx *x = vx;
-    kube_config_opts ko = {.kubeconfig = x->ch.kubeconfig};
+    kube_config_opts ko = kube_opts(x);
     wih_err *e = NULL;
     kube_client *kc = kube_client_new(&ko, &e);
     for (;;) {
@@ -249,7 +262,7 @@ static void *worker(void *vx)
 /* Every namespace the run deleted is gone before the run says it is done. */
 static void wait_deleted(rctx *x)
 {
-    kube_config_opts ko = {.kubeconfig = x->ch.kubeconfig};
+    kube_config_opts ko = kube_opts(x);
     wih_err *e = NULL;
     kube_client *kc = kube_client_new(&ko, &e);
     wih_err_free(e);
@@ -260,22 +273,85 @@ static void wait_deleted(rctx *x)
     kube_client_free(kc);
 }
 
+/* --namespace N: created by the run (an existing N is refused), or, with
+ * --reuse-namespace, it must exist and is never deleted. */
+static wih_err *shared_namespace(rctx *x, bool *made)
+{
+    kube_config_opts ko = kube_opts(x);
+    wih_err *e = NULL;
+    kube_client *kc = kube_client_new(&ko, &e);
+    if (!kc) return e;
+    const char *n = x->o->namespace_;
+    if (x->o->reuse_namespace) {
+        kube_ref r = {"v1", "Namespace", NULL, n};
+        cJSON *got = kube_get(kc, &r, &e);
+        cJSON_Delete(got);
+        if (e && e->http_status == 404) {
+            wih_err_free(e);
+            e = wih_err_new(WIH_EXIT_INFRA, "--reuse-namespace: namespace %s does not exist", n);
+        }
+    } else {
+        cJSON *ns = cJSON_CreateObject();
+        cJSON_AddStringToObject(ns, "apiVersion", "v1");
+        cJSON_AddStringToObject(ns, "kind", "Namespace");
+        cJSON *md = cJSON_AddObjectToObject(ns, "metadata");
+        cJSON_AddStringToObject(md, "name", n);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(md, "labels"), "wiharness.io/runner", "true");
+        cJSON *got = kube_create(kc, ns, &e);
+        cJSON_Delete(ns);
+        cJSON_Delete(got);
+        *made = !e;
+        if (e && e->http_status == 409) {
+            wih_err_free(e);
+            e = wih_err_new(WIH_EXIT_INFRA, "--namespace %s: it already exists and this run did not create it "
+                            "(add --reuse-namespace to run inside it)", n);
+        }
+    }
+    kube_client_free(kc);
+    return e ? wih_err_wrap(e, "--namespace %s", n) : NULL;
+}
+
+static void delete_shared_namespace(rctx *x)
+{
+    kube_config_opts ko = kube_opts(x);
+    wih_err *e = NULL;
+    kube_client *kc = kube_client_new(&ko, &e);
+    kube_ref r = {"v1", "Namespace", NULL, x->o->namespace_};
+    if (kc) kube_delete(kc, &r, -1, 0, &e);
+    if (e) wih_warn("deleting namespace %s: %s", x->o->namespace_, wih_err_str(e));
+    wih_err_free(e);
+    kube_client_free(kc);
+}
+
 int runner_run(const scn_matrix *m, const runner_opts *o, cJSON *run, wih_err **err)
 {
     rctx x = {.o = o, .m = m, .deleted = cJSON_CreateArray()};
     if ((*err = chain_load(o->state_dir, &x.ch))) return wih_err_exit(*err);
+    if (o->probe_image) {
+        free(x.ch.probe_image);
+        x.ch.probe_image = wih_strdup(o->probe_image);
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    bool made_ns = false;
+    if (o->namespace_ && (*err = shared_namespace(&x, &made_ns))) {
+        chain_clear(&x.ch);
+        return wih_err_exit(*err);
+    }
     pthread_mutex_init(&x.mu, NULL);
     x.cases = calloc(m->n ? m->n : 1, sizeof *x.cases);
     int h = wih_cleanup_push("the runner's scenario namespaces, roles and buckets", cleanup_live, &x);
     int64_t t0 = wih_now_ms();
-    int n = o->parallel < 1 ? 1 : o->parallel > 16 ? 16 : o->parallel;
+    int n = o->namespace_ || o->parallel < 1 ? 1 : o->parallel > 16 ? 16 : o->parallel; /* one namespace: one case at a time */
     if ((size_t)n > m->n) n = m->n ? (int)m->n : 1;
     pthread_t th[16];
     for (int i = 0; i < n; i++) pthread_create(&th[i], NULL, worker, &x);
     for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
     report_console_progress(stderr, o->tty, 0, 0, NULL);
     wih_cleanup_pop(h, true);
+    if (made_ns) {
+        cJSON_AddItemToArray(x.deleted, cJSON_CreateString(o->namespace_));
+        delete_shared_namespace(&x);
+    }
     wait_deleted(&x);
     for (size_t i = 0; i < m->n; i++)
         if (x.cases[i]) report_add_case(run, x.cases[i]);

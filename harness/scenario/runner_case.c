@@ -28,8 +28,9 @@ static void dns_clip(char *s, size_t max)
     while (n && s[n - 1] == '-') s[--n] = 0;
 }
 
-static char *case_ns(const scn_case *cs, const char *hex)
+static char *case_ns(const scn_case *cs, const runner_opts *o, const char *hex)
 {
+    if (o && o->namespace_) return wih_strdup(o->namespace_);
     if (cs->scn->namespace_) return wih_strdup(cs->scn->namespace_);
     char *base = wih_asprintf("%s", cs->scn->name);
     dns_clip(base, 28);
@@ -134,8 +135,33 @@ static cJSON *sa_manifest(rcase *k, wih_err **err)
     return sa;
 }
 
+static wih_err *make_sa(rcase *k)
+{
+    wih_err *e = NULL;
+    cJSON *sa = sa_manifest(k, &e);
+    if (!sa) return wih_err_wrap(e, "the ServiceAccount");
+    if (!k->o->namespace_) {
+        cJSON *got = kube_apply(k->kc, sa, &e);
+        k->sa = sa;
+        cJSON_Delete(got);
+        return e ? wih_err_wrap(e, "creating ServiceAccount %s", k->cs->scn->sa_name) : NULL;
+    }
+    /* a shared namespace: created (never applied over one that is there), then ours to delete */
+    cJSON *got = kube_create(k->kc, sa, &e);
+    k->sa = sa;
+    cJSON_Delete(got);
+    if (e && e->http_status == 409) {
+        wih_err_free(e);
+        return wih_err_new(WIH_EXIT_INFRA, "ServiceAccount %s already exists in namespace %s and was not created "
+                           "by this run: the runner leaves it alone", k->cs->scn->sa_name, k->res->ns);
+    }
+    if (!e) k->res->sa = wih_strdup(k->cs->scn->sa_name);
+    return e ? wih_err_wrap(e, "creating ServiceAccount %s", k->cs->scn->sa_name) : NULL;
+}
+
 static wih_err *make_namespace_and_sa(rcase *k)
 {
+    if (k->o->namespace_) return make_sa(k); /* the run's --namespace: never made or deleted per case */
     cJSON *ns = cJSON_CreateObject();
     cJSON_AddStringToObject(ns, "apiVersion", "v1");
     cJSON_AddStringToObject(ns, "kind", "Namespace");
@@ -145,16 +171,18 @@ static wih_err *make_namespace_and_sa(rcase *k)
     cJSON_AddStringToObject(lb, "wiharness.io/runner", "true");
     wih_err *e = NULL;
     k->res->ns_made = true;
-    cJSON *got = kube_apply(k->kc, ns, &e);
+    /* created, never applied: a namespace the run did not make is never touched */
+    cJSON *got = kube_create(k->kc, ns, &e);
     cJSON_Delete(ns);
     cJSON_Delete(got);
+    if (e && e->http_status == 409) {
+        k->res->ns_made = false;
+        wih_err_free(e);
+        return wih_err_new(WIH_EXIT_INFRA, "namespace %s already exists and was not created by this run: "
+                           "the runner leaves it alone", k->res->ns);
+    }
     if (e) return wih_err_wrap(e, "creating namespace %s", k->res->ns);
-    cJSON *sa = sa_manifest(k, &e);
-    if (!sa) return wih_err_wrap(e, "the ServiceAccount");
-    got = kube_apply(k->kc, sa, &e);
-    k->sa = sa;
-    cJSON_Delete(got);
-    return e ? wih_err_wrap(e, "creating ServiceAccount %s", k->cs->scn->sa_name) : NULL;
+    return make_sa(k);
 }
 
 wih_err *rcase_setup(rcase *k)
@@ -162,7 +190,7 @@ wih_err *rcase_setup(rcase *k)
     char *hex = wih_random_hex(3);
     k->res = calloc(1, sizeof *k->res);
     if (!k->res) abort();
-    k->res->ns = case_ns(k->cs, hex);
+    k->res->ns = case_ns(k->cs, k->o, hex);
     k->prefix = wih_asprintf("w%s-", hex);
     free(hex);
     k->vars = (scn_vars){.namespace_ = k->res->ns, .service_account = k->cs->scn->sa_name,

@@ -21,6 +21,7 @@ typedef struct rcase {
     char *pod_state;      /* why there is no verdict yet */
     void (*register_res)(struct rcase *);
     void *ctx;
+    cJSON *sources;       /* provenance of git/file inputs (source.h), or NULL */
 } rcase;
 
 wih_err *rcase_setup(rcase *k);
@@ -41,5 +42,11 @@ cJSON *rcase_artifacts(rcase *k);
 /* scn_role_of_fn over the case's roles (ctx = the rcase). */
 const char *rcase_role_of(void *ctx, const char *principal);
 void rcase_free(rcase *k);
+
+/* runner_diag.c (issue 14): the facts object of a case (docs/diagnosis.md)
+ * for diag_runtime, and its summary for people (kase.facts: reports,
+ * `wiharness reproduce`). */
+cJSON *rcase_facts(const rcase *k, const cJSON *kase);
+cJSON *rcase_facts_summary(const cJSON *facts);
 
 #endif

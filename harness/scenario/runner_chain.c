@@ -239,12 +239,32 @@ static wih_err *remove_namespace(const rchain *c, kube_client *kc, const char *n
     return e ? wih_err_wrap(e, "deleting namespace %s", ns) : NULL;
 }
 
+/* A shared namespace (--namespace): only the case's own pods and ServiceAccount. */
+static wih_err *remove_own_objects(kube_client *kc, const rcase_res *res)
+{
+    wih_err *first = NULL;
+    for (size_t i = res->npods; i-- > 0;) {
+        kube_ref r = {"v1", "Pod", res->ns, res->pods[i]};
+        wih_err *e = NULL;
+        kube_delete(kc, &r, 0, 30000, &e);
+        keep_first(&first, e ? wih_err_wrap(e, "deleting pod %s", res->pods[i]) : NULL);
+    }
+    if (res->sa) {
+        kube_ref r = {"v1", "ServiceAccount", res->ns, res->sa};
+        wih_err *e = NULL;
+        kube_delete(kc, &r, -1, 0, &e);
+        keep_first(&first, e ? wih_err_wrap(e, "deleting ServiceAccount %s", res->sa) : NULL);
+    }
+    return first;
+}
+
 wih_err *chain_cleanup(const rchain *c, kube_client *kc, rcase_res *res)
 {
     if (res->done) return NULL;
     res->done = true;
     wih_err *first = NULL;
     if (res->ns_made && kc) keep_first(&first, remove_namespace(c, kc, res->ns));
+    if (!res->ns_made && kc) keep_first(&first, remove_own_objects(kc, res));
     for (size_t i = res->nroles; i-- > 0;) keep_first(&first, remove_role(c, res->roles[i]));
     if (res->nbuckets) {
         s3_client *s3 = s3_client_new(c->minio_url, &c->root, c->ca_file);
@@ -289,6 +309,9 @@ void rcase_res_free(rcase_res *r)
     free(r->ns);
     for (size_t i = 0; i < r->nroles; i++) free(r->roles[i]);
     for (size_t i = 0; i < r->nbuckets; i++) free(r->buckets[i]);
+    for (size_t i = 0; i < r->npods; i++) free(r->pods[i]);
+    free(r->pods);
+    free(r->sa);
     free(r->roles);
     free(r->buckets);
     free(r);

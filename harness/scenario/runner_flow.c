@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "runner_case.h"
+#include "wiharness/source.h"
 #include "wiharness/cloud.h"
 #include "wiharness/diagnosis.h"
 #include "wiharness/report.h"
@@ -47,19 +48,44 @@ static cJSON *default_workflow(const rcase *k)
     return w;
 }
 
+/* A git+URL#REF:PATH input (source.h): read at REF, parsed with the source as
+ * its name, provenance recorded in the case. */
+static cJSON *git_input(rcase *k, const scn_input *in, wih_ydocs **docs, wih_err **err)
+{
+    cJSON *prov = NULL;
+    size_t n = 0;
+    char *text = src_read(in->path, NULL, &n, &prov, err);
+    if (!text) {
+        *err = wih_err_wrap(*err, "%s:%d:%d", k->cs->scn->file, in->src.line, in->src.col);
+        return NULL;
+    }
+    cJSON *t = NULL;
+    if ((*docs = wih_yaml_load_string(in->path, text, n, err))) {
+        if (wih_ydocs_count(*docs) != 1)
+            *err = wih_err_new(WIH_EXIT_INPUT, "%s: expected one YAML document", in->path);
+        else
+            t = cJSON_Duplicate(wih_ydocs_root(*docs, 0), true);
+    }
+    free(text);
+    if (!k->sources) k->sources = cJSON_CreateArray();
+    cJSON_AddItemToArray(k->sources, prov);
+    return t;
+}
+
 /* A scenario input as a tree (copied, templates expanded); *docs keeps file positions. */
-static cJSON *load_input(const rcase *k, const scn_input *in, wih_ydocs **docs, wih_err **err)
+static cJSON *load_input(rcase *k, const scn_input *in, wih_ydocs **docs, wih_err **err)
 {
     cJSON *t = NULL;
     *docs = NULL;
     if (in->kind == SCN_SRC_FILE) {
         t = wih_yaml_load_one(in->path, docs, err);
         if (t) t = cJSON_Duplicate(t, true);
+        if (t && !k->sources) k->sources = cJSON_CreateArray();
+        if (t) cJSON_AddItemToArray(k->sources, src_file_provenance(in->path));
     } else if (in->kind == SCN_SRC_INLINE) {
         t = cJSON_Duplicate(in->tree, true);
     } else if (in->kind == SCN_SRC_GIT) {
-        *err = wih_err_new(WIH_EXIT_INPUT, "%s:%d:%d: git values (%s) are not supported by the runner yet",
-                           k->cs->scn->file, in->src.line, in->src.col, in->path);
+        t = git_input(k, in, docs, err);
     }
     if (t && scn_expand_tree(t, &k->vars, err)) {
         cJSON_Delete(t);
@@ -132,6 +158,17 @@ static wih_err *change_pods(rcase *k, cJSON *pods, const cJSON *wf)
     return NULL;
 }
 
+cJSON *runner_workflow(const scn_case *cs, const scn_vars *v, wih_err **err)
+{
+    rcase k = {.cs = cs, .vars = *v};
+    wih_ydocs *wd = NULL;
+    const scn_input *wi = &cs->scn->workflow;
+    cJSON *wf = wi->kind == SCN_SRC_NONE ? default_workflow(&k) : load_input(&k, wi, &wd, err);
+    wih_ydocs_free(wd);
+    cJSON_Delete(k.sources);
+    return wf;
+}
+
 wih_err *rcase_pods(rcase *k)
 {
     wih_err *e = NULL;
@@ -162,6 +199,10 @@ wih_err *rcase_pods(rcase *k)
         cJSON *got = kube_create(k->kc, p, &e);
         if (!got) return wih_err_wrap(e, "creating pod %s", kube_obj_str(p, "metadata.name"));
         cJSON_AddItemToArray(k->admitted, got);
+        if (k->o->namespace_) { /* a shared namespace: remember each pod to delete it */
+            k->res->pods = wih_xrealloc(k->res->pods, (k->res->npods + 1) * sizeof *k->res->pods);
+            k->res->pods[k->res->npods++] = wih_strdup(kube_obj_str(got, "metadata.name"));
+        }
     }
     return NULL;
 }
@@ -387,6 +428,7 @@ cJSON *rcase_report(rcase *k, const scn_result *pod, const scn_result *acc, doub
     cJSON *al = cJSON_AddArrayToObject(c, "access");
     for (size_t i = 0; acc && i < k->cs->scn->expect.naccess; i++) cJSON_AddItemToArray(al, access_entry(k, i, acc));
     cJSON_AddItemToObject(c, "changes", cJSON_Duplicate(k->changes, true));
+    if (k->sources) cJSON_AddItemToObject(c, "sources", cJSON_Duplicate(k->sources, true));
     const cJSON *p = cJSON_GetArrayItem(k->admitted, 0);
     if (p && kube_obj_str(p, "metadata.name")) cJSON_AddStringToObject(c, "pod", kube_obj_str(p, "metadata.name"));
     if (k->verdict) cJSON_AddItemToObject(c, "verdict", cJSON_Duplicate(k->verdict, true));
@@ -396,56 +438,15 @@ cJSON *rcase_report(rcase *k, const scn_result *pod, const scn_result *acc, doub
 /* ------------------------------------------------------------ diagnosis */
 static char *grep_lines(const char *path, const char *needle);
 
-static cJSON *source(const char *file, const cJSON *tree)
-{
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "file", file);
-    cJSON_AddNumberToObject(s, "doc", 0);
-    cJSON_AddItemToObject(s, "tree", cJSON_Duplicate(tree, true));
-    return s;
-}
-
-static cJSON *case_facts(rcase *k, const cJSON *c)
-{
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "profile", k->cs->profile);
-    cJSON_AddStringToObject(f, "pool", k->cs->scn->pool ? k->cs->scn->pool : "default");
-    if (k->res) cJSON_AddStringToObject(f, "namespace", k->res->ns);
-    const scn_input *vi = &k->cs->scn->values;
-    if (k->values) cJSON_AddItemToObject(f, "values", source(vi->kind == SCN_SRC_FILE ? vi->path : k->cs->scn->file, k->values));
-    if (k->sa) cJSON_AddItemToArray(cJSON_AddArrayToObject(f, "service_accounts"), source("(generated ServiceAccount)", k->sa));
-    const cJSON *rp = cJSON_GetArrayItem(k->rendered, 0), *ap = cJSON_GetArrayItem(k->admitted, 0);
-    if (rp) cJSON_AddItemToObject(f, "rendered_pod", cJSON_Duplicate(rp, true));
-    if (ap) cJSON_AddItemToObject(f, "admitted_pod", cJSON_Duplicate(ap, true));
-    const char *pod = kube_obj_str(ap, "metadata.name");
-    char *wl = pod ? wih_read_file(k->ch->webhook_log, 64 << 20, NULL, NULL) : NULL;
-    cJSON *lines = wl ? diag_jsonl(wl, "pod", pod) : NULL;
-    free(wl);
-    /* every profile's webhook sees the pod; the case is about one of them */
-    for (int i = cJSON_GetArraySize(lines) - 1; i >= 0; i--) {
-        const char *p = kube_obj_str(cJSON_GetArrayItem(lines, i), "profile");
-        if (p && strcmp(p, k->cs->profile)) cJSON_DeleteItemFromArray(lines, i);
-    }
-    if (lines) cJSON_AddItemToObject(f, "webhook_log", lines);
-    if (k->res) {
-        char *subj = wih_asprintf("system:serviceaccount:%s:", k->res->ns);
-        char *cl = grep_lines(k->ch->cloud_log, subj);
-        cJSON_AddItemToObject(f, "cloud_log", diag_jsonl(cl, NULL, NULL));
-        free(cl);
-        free(subj);
-    }
-    if (k->verdict) cJSON_AddItemToObject(f, "probe", cJSON_Duplicate(k->verdict, true));
-    char *fail = report_failure_text(c);
-    cJSON_AddStringToObject(f, "failure", fail);
-    free(fail);
-    return f;
-}
-
 void rcase_diagnose(rcase *k, cJSON *c)
 {
     bool failed = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "failed");
-    if (!failed && !k->cs->scn->expect.ndiagnosis) return;
-    cJSON *facts = case_facts(k, c);
+    cJSON *facts = failed || k->cs->scn->expect.ndiagnosis || k->o->facts ? rcase_facts(k, c) : NULL; /* runner_diag.c */
+    if (facts) cJSON_AddItemToObject(c, "facts", rcase_facts_summary(facts));
+    if (!failed && !k->cs->scn->expect.ndiagnosis) {
+        cJSON_Delete(facts);
+        return;
+    }
     wih_err *e = NULL;
     cJSON *found = diag_runtime(facts, &e);
     cJSON_Delete(facts);
@@ -524,5 +525,6 @@ void rcase_free(rcase *k)
     cJSON_Delete(k->admitted);
     cJSON_Delete(k->verdict);
     cJSON_Delete(k->values);
+    cJSON_Delete(k->sources);
     free(k->pod_state);
 }

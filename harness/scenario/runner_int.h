@@ -40,6 +40,10 @@ typedef struct rcase_res {
     char **buckets;  size_t nbuckets;
     bool ns_made;
     bool done;       /* cleaned up */
+    /* in a namespace the run did not make for this case (--namespace): what
+     * the case created there, deleted one by one (the namespace never is) */
+    char *sa;
+    char **pods;     size_t npods;
     struct rcase_res *next;
 } rcase_res;
 

@@ -72,12 +72,34 @@ char *report_json(const cJSON *run);
 /* The failure text of a case (what goes into <failure>), new string. */
 char *report_failure_text(const cJSON *kase);
 
-/* "junit=FILE" | "json=FILE" → kind and path (borrowed from spec). Exit-2
+/* "junit=FILE" | "json=FILE" | "html=FILE" → kind and path (borrowed from spec). Exit-2
  * error naming the spec. */
-typedef enum { REPORT_JUNIT, REPORT_JSON } report_kind;
+typedef enum { REPORT_JUNIT, REPORT_JSON, REPORT_HTML } report_kind;
 int report_parse_spec(const char *spec, report_kind *kind, const char **path, wih_err **err);
 /* Write the run in that format to path (0644). */
 int report_write_file(const cJSON *run, report_kind kind, const char *path, wih_err **err);
+
+/* ------------------------------------------------------------ diagnosis (html.c) */
+/* A case that did not pass, or whose scenario expects finding ids, carries
+ *   "findings": [{"id","cause","fix","where"}…]   (diag_runtime's, runner_flow.c)
+ *   "facts": {profile, pool, namespace, service_account, admitted_pod: {name,
+ *             serviceAccountName, labels, env, volumeMounts, token_volumes},
+ *             webhook_log, cloud_log, webhook_registered, namespace_labels,
+ *             expected_identity, expect_access, failure}
+ * The chain's links, in order (index = link number). */
+enum { REPORT_NLINKS = 8 };
+/* "sa" "template" "pool" "pod" "webhook" "token" "exchange" "bucket" ("" out of range). */
+const char *report_link_name(int link);
+/* The broken link of a case: the earliest link a finding's id names, else
+ * where the failure was seen (the failed access's reason, a missing env →
+ * webhook, else pod); -1 for a case without findings that did not fail
+ * (passed, skipped, an infrastructure error). */
+int report_broken_link(const cJSON *kase);
+/* One self-contained HTML page (no external assets, no script): the scenario
+ * × profile matrix, and per case with a broken link the chain with that link
+ * marked (li.link.broken, data-link=NAME), the findings and fixes beside it,
+ * the facts in <details>. Every string escaped; the run is redacted first. New string. */
+char *report_html(const cJSON *run);
 
 /* ------------------------------------------------------------ artifacts */
 /* Write the artifacts of a failed case under <dir>/<scenario>/<profile>/:

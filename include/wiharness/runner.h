@@ -60,6 +60,10 @@ void runner_adapt_pod(cJSON *pod, const runner_adapt *a, cJSON *changes);
 cJSON *runner_access_list(const cJSON *workflow, const char *task, const scn_scenario *s, const scn_vars *v,
                           const char *profile, wih_err **err);
 
+/* The workflow spec a case submits: the scenario's (templates expanded with
+ * v) or the runner's one-task default writing to the first bucket. */
+cJSON *runner_workflow(const scn_case *cs, const scn_vars *v, wih_err **err);
+
 /* ------------------------------------------------------------ the runner */
 typedef struct runner_opts {
     const char *state_dir;     /* the chain; NULL = default */
@@ -69,6 +73,19 @@ typedef struct runner_opts {
     FILE *out;                 /* console lines */
     bool tty;                  /* progress on out */
     bool verbose;
+    /* --backend existing (backends.h): the cluster of this kubeconfig/context
+     * instead of the chain's own kubeconfig (NULL = the chain's). */
+    const char *kubeconfig;
+    const char *context;
+    const char *probe_image;   /* --probe-image: instead of the chain's (NULL = the chain's) */
+    /* --namespace N: every case runs in N, one at a time; each case deletes
+     * only the pods and ServiceAccount it created there. The run creates N
+     * (and deletes it at its end) unless reuse_namespace, when N must exist
+     * and is never deleted. */
+    const char *namespace_;
+    bool reuse_namespace;
+    bool facts;                /* every case carries "facts" (runner_diag.c), also when it
+                                * passed: what `wiharness reproduce` prints */
 } runner_opts;
 
 /* Run every case; each finished case is added to run (report.h) and printed.

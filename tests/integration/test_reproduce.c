@@ -1,0 +1,127 @@
+/* `wiharness reproduce` on a real local chain with a node (its own state dir):
+ * the guide's literal Azure values (no azure.workload.identity/use label) and
+ * an annotated Azure ServiceAccount → exit 1, the describe-style output shows
+ * no AZURE_* variable in the pod's environment, the diagnosis is
+ * azure-use-label-missing at the values file's line; the same values with the
+ * label → exit 0 with AZURE_CLIENT_ID injected; --save writes a scenario that
+ * `wiharness run` loads and that fails the same way. Bad input → exit 2
+ * before any chain is touched. Skips (77) when the chain can have no node. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "wiharness/cluster.h"
+
+static char *g_base, *g_dir;
+
+static char *fx(const char *c, const char *f)
+{
+    return wih_asprintf("%s/fixtures/diagnosis/explain/%s/%s", WIH_SOURCE_DIR, c, f);
+}
+
+/* The lines of the "Environment (identity):" block. */
+static char *env_block(const char *out)
+{
+    const char *a = strstr(out, "Environment (identity):"), *b = a ? strstr(a, "Mounts (tokens):") : NULL;
+    return a && b ? wih_asprintf("%.*s", (int)(b - a), a) : wih_strdup("");
+}
+
+START_TEST(literal_azure_is_broken_labelled_works)
+{
+    char *v = fx("guide-azure-literal", "values.yaml"), *sa = fx("guide-azure-literal", "sa.yaml");
+    char *save = wih_path_join(g_base, "saved.yaml");
+    char *out = NULL, *err = NULL;
+    int rc = wih_test_cli(&out, &err, NULL, "reproduce", "--values", v, "--sa", sa, "--profile", "azure-wi",
+                          "--state-dir", g_dir, "--save", save, NULL);
+    ck_assert_msg(rc == 1, "literal: exit %d\n%s\n%s", rc, out, err);
+    char *env = env_block(out);
+    ck_assert_msg(*env && !strstr(env, "AZURE_"), "literal: AZURE_* env shown:\n%s", out);
+    ck_assert_msg(strstr(out, "Service Account:  osmo-workflow"), "%s", out);
+    ck_assert_msg(strstr(out, "values.yaml:6:9: [azure-use-label-missing]"), "literal: no diagnosis:\n%s", out);
+    ck_assert_msg(strstr(out, "broken:"), "%s", out);
+    free(env);
+    free(out);
+    free(err);
+
+    /* the saved scenario joins a suite: `run` fails it the same way */
+    rc = wih_test_cli(&out, &err, NULL, "run", "--state-dir", g_dir, save, NULL);
+    ck_assert_msg(rc == 1, "run of the saved scenario: exit %d\n%s\n%s", rc, out, err);
+    ck_assert_msg(strstr(out, "diagnosis azure-use-label-missing: "), "%s", out);
+    free(out);
+    free(err);
+
+    char *lv = fx("guide-azure-labelled-clean", "values.yaml");
+    rc = wih_test_cli(&out, &err, NULL, "reproduce", "--values", lv, "--sa", sa, "--profile", "azure-wi", "--state-dir",
+                      g_dir, NULL);
+    ck_assert_msg(rc == 0, "labelled: exit %d\n%s\n%s", rc, out, err);
+    env = env_block(out);
+    ck_assert_msg(strstr(env, "AZURE_CLIENT_ID") && strstr(env, "AZURE_FEDERATED_TOKEN_FILE"), "labelled:\n%s", out);
+    ck_assert_msg(strstr(out, "no known misconfiguration found") && strstr(out, "works:"), "%s", out);
+    ck_assert_msg(strstr(out, "audience api://AzureADTokenExchange"), "no Azure token mount shown:\n%s", out);
+    free(env);
+    free(out);
+    free(err);
+    free(lv);
+    free(v);
+    free(sa);
+    free(save);
+}
+END_TEST
+
+START_TEST(bad_input_exit_2)
+{
+    char *v = fx("guide-azure-literal", "values.yaml"), *sa = fx("guide-azure-literal", "sa.yaml");
+    char *out = NULL, *err = NULL;
+    int rc = wih_test_cli(&out, &err, NULL, "reproduce", "--values", v, "--sa", sa, "--profile", "gcp-pfnet", NULL);
+    ck_assert_msg(rc == 2 && strstr(err, "--profile"), "exit %d: %s", rc, err);
+    free(out);
+    free(err);
+    rc = wih_test_cli(&out, &err, NULL, "reproduce", "--values", sa, "--sa", v, "--profile", "azure-wi", "--state-dir",
+                      g_dir, NULL);
+    ck_assert_msg(rc == 2, "values/sa swapped: exit %d: %s", rc, err);
+    free(out);
+    free(err);
+    free(v);
+    free(sa);
+}
+END_TEST
+
+int main(void)
+{
+    wih_err *e = NULL;
+    char *p;
+    for (int t = WIH_TOOL_KUBE_APISERVER; t <= WIH_TOOL_MINIO; t++) {
+        if (!(p = wih_tool_path((wih_tool)t, &e))) wih_test_skip("%s", wih_err_str(e));
+        free(p);
+    }
+    g_base = wih_tmpdir("wih-repro-", false, &e);
+    g_dir = wih_path_join(g_base, "state");
+    char *err = NULL;
+    int rc = wih_test_cli(NULL, &err, NULL, "up", "--state-dir", g_dir, NULL);
+    if (rc != 0) {
+        fprintf(stderr, "wiharness up failed (exit %d):\n%s\n", rc, err);
+        wih_test_cli(NULL, NULL, NULL, "down", "--state-dir", g_dir, NULL);
+        return 1;
+    }
+    free(err);
+    cJSON *st = cluster_local_state(g_dir, &e);
+    bool node = st && cJSON_GetObjectItem(st, "node");
+    cJSON_Delete(st);
+    if (!node) {
+        wih_test_cli(NULL, NULL, NULL, "down", "--state-dir", g_dir, NULL);
+        wih_rm_rf(g_base);
+        wih_test_skip("the local chain came up without a node (no root, containerd or kubelet here)");
+    }
+    Suite *s = suite_create("reproduce");
+    TCase *tc = tcase_create("reproduce");
+    tcase_set_timeout(tc, 400);
+    tcase_add_test(tc, bad_input_exit_2);
+    tcase_add_test(tc, literal_azure_is_broken_labelled_works);
+    suite_add_tcase(s, tc);
+    rc = wih_test_run(s);
+    wih_test_cli(NULL, NULL, NULL, "down", "--state-dir", g_dir, NULL);
+    wih_rm_rf(g_base);
+    free(g_base);
+    free(g_dir);
+    return rc;
+}
