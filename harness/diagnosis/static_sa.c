@@ -289,9 +289,7 @@ void diag_r_azure_expiration(diag_ctx *c, const diag_rule *r)
     cJSON *lines = diag_wlog(c);
     int i;
     const cJSON *l = diag_wlog_find(lines, "denied", "token expiration", &i);
-    if (l)
-        diag_emit(c, r, diag_wl_where(i),
-                  wih_asprintf("azure-wi denied the pod: %s", wih_json_member_str(l, "message")), NULL);
+    if (l) diag_emit(c, r, diag_wl_where(i), wih_asprintf("azure-wi denied the pod: %s", wih_json_member_str(l, "message")), NULL);
     cJSON_Delete(lines);
 }
 
