@@ -211,6 +211,10 @@ typedef struct frame {
     cJSON **merges; /* `<<` sources, applied at mapping end */
     size_t nmerges;
     char *anchor;
+    /* mapping: its keys (borrowed from the items' ->string), so the duplicate
+     * check is one probe, not a scan of the map (issue 13: quadratic YAML) */
+    const char **kset;
+    size_t kcap, nkeys;
 } frame;
 
 typedef struct anchor {
@@ -293,6 +297,59 @@ static char *key_string(loader *L, cJSON *k, wih_pos pos)
     return NULL;
 }
 
+/* ---- the key set of an open mapping: linear scan while small, then a hash set */
+enum { KSET_MIN = 16 };
+
+static size_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static void kset_put(frame *f, const char *k)
+{
+    size_t m = f->kcap - 1, i = hash_str(k) & m;
+    while (f->kset[i]) i = (i + 1) & m;
+    f->kset[i] = k;
+}
+
+static void kset_grow(frame *f)
+{
+    const char **old = f->kset;
+    size_t oldn = f->kcap;
+    f->kcap = oldn ? oldn * 2 : 4 * KSET_MIN;
+    f->kset = calloc(f->kcap, sizeof *f->kset);
+    if (!f->kset) abort();
+    if (old) {
+        for (size_t i = 0; i < oldn; i++)
+            if (old[i]) kset_put(f, old[i]);
+    } else
+        for (const cJSON *c = f->node->child; c; c = c->next) kset_put(f, c->string);
+    free(old);
+}
+
+static bool frame_has_key(const frame *f, const char *k)
+{
+    if (!f->kset) return cJSON_GetObjectItemCaseSensitive(f->node, k) != NULL;
+    size_t m = f->kcap - 1, i = hash_str(k) & m;
+    for (; f->kset[i]; i = (i + 1) & m)
+        if (!strcmp(f->kset[i], k)) return true;
+    return false;
+}
+
+/* Add v under key k (not present: frame_has_key said so) and remember the key. */
+static void frame_add(frame *f, const char *k, cJSON *v)
+{
+    cJSON_AddItemToObject(f->node, k, v);
+    f->nkeys++;
+    if (f->kset) {
+        if (2 * f->nkeys >= f->kcap) kset_grow(f);
+        kset_put(f, v->string);
+    } else if (f->nkeys >= KSET_MIN)
+        kset_grow(f); /* builds the set from the map's items */
+}
+
 /* Insert a finished value into the current container, or make it the root. */
 static void attach(loader *L, cJSON *v, wih_pos pos, bool is_key_candidate)
 {
@@ -346,13 +403,13 @@ static void attach(loader *L, cJSON *v, wih_pos pos, bool is_key_candidate)
         free(k);
         return;
     }
-    if (cJSON_GetObjectItemCaseSensitive(f->node, k)) {
+    if (frame_has_key(f, k)) {
         fail_at(L, f->key_pos, "duplicate key \"%s\"", k);
         free(k);
         cJSON_Delete(v);
         return;
     }
-    cJSON_AddItemToObject(f->node, k, v);
+    frame_add(f, k, v);
     free(k);
 }
 
@@ -364,10 +421,10 @@ static void apply_merges(loader *L, frame *f)
         cJSON *maps = cJSON_IsArray(m) ? m->child : m;
         for (cJSON *one = maps; one; one = cJSON_IsArray(m) ? one->next : NULL) {
             for (cJSON *kv = one->child; kv; kv = kv->next) {
-                if (cJSON_GetObjectItemCaseSensitive(f->node, kv->string)) continue;
+                if (frame_has_key(f, kv->string)) continue;
                 cJSON *c = cJSON_Duplicate(kv, 1);
                 copy_positions(L->d, kv, c);
-                cJSON_AddItemToObject(f->node, kv->string, c);
+                frame_add(f, kv->string, c);
             }
             if (!cJSON_IsArray(m)) break;
         }
@@ -449,6 +506,7 @@ static void loader_reset_doc(loader *L)
         free(L->stack[i].anchor);
         for (size_t j = 0; j < L->stack[i].nmerges; j++) cJSON_Delete(L->stack[i].merges[j]);
         free(L->stack[i].merges);
+        free(L->stack[i].kset);
         cJSON_Delete(L->stack[i].node); /* open containers are not attached yet */
     }
     L->depth = 0;
@@ -545,6 +603,8 @@ wih_ydocs *wih_yaml_load_string(const char *name, const char *text, size_t len, 
         case YAML_MAPPING_END_EVENT: {
             frame *f = &L.stack[L.depth - 1];
             if (ev.type == YAML_MAPPING_END_EVENT) apply_merges(&L, f);
+            free(f->kset);
+            f->kset = NULL;
             cJSON *node = f->node;
             if (f->anchor) {
                 add_anchor(&L, f->anchor, node);
