@@ -443,18 +443,26 @@ static cJSON *scalar_node(loader *L, yaml_event_t *ev, wih_pos pos)
     bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
     if (tag && strncmp(tag, "tag:yaml.org,2002:", 18) == 0) {
         const char *t = tag + 18;
-        bool b;
-        long long i;
-        double fl;
+        bool b = false;
+        long long i = 0;
+        double fl = 0;
         wih_yscalar_kind k = wih_yaml_resolve_plain(val, &b, &i, &fl);
         if (!strcmp(t, "str")) return cJSON_CreateString(val);
         if (!strcmp(t, "null")) return cJSON_CreateNull();
+        /* after a bad value the node is a placeholder (the load fails); it is never
+         * built from what the resolver did not set (issue 13 finding 3) */
         if (!strcmp(t, "bool")) {
-            if (k != WIH_YS_BOOL) fail_at(L, pos, "!!bool value \"%s\" is not a boolean", val);
+            if (k != WIH_YS_BOOL) {
+                fail_at(L, pos, "!!bool value \"%s\" is not a boolean", val);
+                return cJSON_CreateNull();
+            }
             return cJSON_CreateBool(b);
         }
         if (!strcmp(t, "int")) {
-            if (k != WIH_YS_INT) fail_at(L, pos, "!!int value \"%s\" is not an integer", val);
+            if (k != WIH_YS_INT) {
+                fail_at(L, pos, "!!int value \"%s\" is not an integer", val);
+                return cJSON_CreateNull();
+            }
             return cJSON_CreateNumber((double)i);
         }
         if (!strcmp(t, "float")) {
