@@ -2,6 +2,7 @@
  * (the local chain runs it as one of its processes). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "wiharness/cli.h"
 #include "wiharness/cloud.h"
@@ -48,6 +49,16 @@ static int run_cloud_serve(void *vcfg, int argc, char **argv)
     wih_err *err = NULL;
     char *token = NULL, *user = NULL, *pass = NULL;
     cJSON *root = NULL;
+    /* bad PEM is bad input naming the flag, not a TLS error at listen (issue 13) */
+    if ((err = wih_pem_check_file(c->cert, WIH_PEM_CERT, "--cert")) ||
+        (err = wih_pem_check_file(c->key, WIH_PEM_KEY, "--key")))
+        return wih_err_report(err);
+    struct stat st;
+    if (c->minio_root_file && stat(c->minio_root_file, &st) == 0 && (st.st_mode & 077)) {
+        fprintf(stderr, "wiharness cloud serve: --minio-root-file %s is mode %04o: it holds the MinIO root "
+                        "password, make it 0600 (chmod 600)\n", c->minio_root_file, (unsigned)(st.st_mode & 07777));
+        return WIH_EXIT_INPUT;
+    }
     if (c->admin_token_file && !(token = trimmed_file(c->admin_token_file, &err))) return wih_err_report(err);
     if (c->minio_root_file) {
         char *text = wih_read_file(c->minio_root_file, 4096, NULL, &err);

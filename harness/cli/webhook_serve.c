@@ -81,6 +81,11 @@ static int run_serve(void *vcfg, int argc, char **argv)
             webhook_opts_free(&h.opts);
             return WIH_EXIT_INPUT;
         }
+        /* bad PEM is bad input naming the flag, not a TLS error at listen (issue 13) */
+        if ((err = wih_pem_check_file(c->cert, WIH_PEM_CERT, "--cert")) ||
+            (err = wih_pem_check_file(c->key, WIH_PEM_KEY, "--key")) ||
+            (c->ca && (err = wih_pem_check_file(c->ca, WIH_PEM_CERT, "--ca"))))
+            goto fail;
         if (!(cert = read_pem(c->cert, &err)) || !(key = read_pem(c->key, &err)) ||
             !(ca = read_pem(c->ca ? c->ca : c->cert, &err)))
             goto fail;

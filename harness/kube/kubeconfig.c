@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "kube_internal.h"
 
 #define EXEC_V1 "client.authentication.k8s.io/v1"
@@ -326,8 +328,36 @@ static const cJSON *find_named(kc_file *files, size_t n, const char *list, const
 }
 
 /* Read data from either "<key>-data" (base64) or "<key>" (a path). */
+static int load_pem_raw(const kc_file *f, const cJSON *m, const char *key, const char *what, char **pem,
+                        size_t *len, char **source, wih_err **err);
+
+/* Read it and check it is the PEM it should be: garbage is bad input at the
+ * field (file:line:col), not a TLS error at the first request (issue 13). */
 static int load_pem(const kc_file *f, const cJSON *m, const char *key, const char *what, char **pem, size_t *len,
                     char **source, wih_err **err)
+{
+    if (load_pem_raw(f, m, key, what, pem, len, source, err)) return -1;
+    if (!*pem) return 0;
+    char *why = wih_pem_problem(*pem, *len, strcmp(key, "client-key") ? WIH_PEM_CERT : WIH_PEM_KEY);
+    if (!why) return 0;
+    char *dkey = wih_asprintf("%s-data", key);
+    const cJSON *node = cJSON_GetObjectItemCaseSensitive(m, dkey);
+    bool data = node && cJSON_IsString(node) && *node->valuestring;
+    *err = wih_ydocs_err(f->docs, data ? node : cJSON_GetObjectItemCaseSensitive(m, key), "%s: the %s %s", data ? dkey : key,
+                         what, why);
+    free(dkey);
+    free(why);
+    free(*pem);
+    *pem = NULL;
+    if (source) {
+        free(*source);
+        *source = NULL;
+    }
+    return -1;
+}
+
+static int load_pem_raw(const kc_file *f, const cJSON *m, const char *key, const char *what, char **pem,
+                        size_t *len, char **source, wih_err **err)
 {
     char *dkey = wih_asprintf("%s-data", key);
     const char *data = NULL, *path = NULL;
@@ -465,6 +495,14 @@ static int load_cluster(kube_config *cfg, const kc_file *f, const cJSON *c, wih_
     if (strncmp(server, "https://", 8) && strncmp(server, "http://", 7)) {
         *err = wih_ydocs_err(f->docs, cJSON_GetObjectItemCaseSensitive(c, "server"),
                              "cluster %s: server must be an http(s):// URL", cfg->cluster);
+        return -1;
+    }
+    CURLU *u = curl_url();
+    CURLUcode uc = u ? curl_url_set(u, CURLUPART_URL, server, 0) : CURLUE_OUT_OF_MEMORY;
+    curl_url_cleanup(u);
+    if (uc != CURLUE_OK) {
+        *err = wih_ydocs_err(f->docs, cJSON_GetObjectItemCaseSensitive(c, "server"), "cluster %s: server %s: %s",
+                             cfg->cluster, server, curl_url_strerror(uc));
         return -1;
     }
     cfg->server = wih_strdup(server);

@@ -111,6 +111,15 @@ int wih_cleanup_push(const char *what, wih_cleanup_fn fn, void *ctx);
 void wih_cleanup_pop(int handle, bool run);
 void wih_cleanup_run_all(void);
 
+/* ------------------------------------------------------- PEM checks (pem.c) */
+typedef enum { WIH_PEM_CERT, WIH_PEM_KEY } wih_pem_kind;
+/* NULL when pem holds a parseable certificate (CERT) or unencrypted private key
+ * (KEY); else why not, e.g. "is not a PEM certificate (...)" (caller frees). */
+char *wih_pem_problem(const char *pem, size_t len, wih_pem_kind kind);
+/* Read path and check it: NULL, or an input error (exit 2) "<what> <path>: <why>";
+ * what names the field, e.g. "--cert". Call before handing PEM to a TLS library. */
+wih_err *wih_pem_check_file(const char *path, wih_pem_kind kind, const char *what);
+
 /* ------------------------------------------------------- files and directories */
 /* mkdtemp under $TMPDIR (or /tmp) with the given prefix; removed by the
  * cleanup stack unless keep is true. */
