@@ -66,6 +66,7 @@ struct kube_config {
     size_t ex_cert_len, ex_key_len;
     int64_t ex_expiry; /* wall ms; 0 = none; -1 = no credential cached */
     char *file_token; /* last read tokenFile */
+    int64_t exec_timeout_ms;
 };
 
 /* ------------------------------------------------------------------ base64 */
@@ -696,6 +697,7 @@ kube_config *kube_config_load(const kube_config_opts *opts, wih_err **err)
     }
     cfg = calloc(1, sizeof *cfg);
     if (!cfg) abort();
+    cfg->exec_timeout_ms = opts ? opts->exec_timeout_ms : 0;
     cfg->context = wih_strdup(ctx_name);
     cfg->source = wih_strdup(cf->path);
     const char *cl_name = NULL, *us_name = NULL, *ns = NULL;
@@ -807,13 +809,15 @@ static int run_exec(kube_config *cfg, wih_err **err)
     wih_err *e = NULL;
     cfg->exec_runs++;
     wih_debug("kube: running exec credential plugin %s for user %s", cfg->exec_cmd, cfg->user);
-    int rc = wih_run_capture(cfg->exec_argv, env, NULL, 60000, &out, &errout, &e);
+    int rc = wih_run_capture(cfg->exec_argv, env, NULL, cfg->exec_timeout_ms > 0 ? cfg->exec_timeout_ms : 60000,
+                             &out, &errout, &e);
     free(env);
     free(info_env);
     if (rc != 0) {
         char *se = trim_dup(errout, 2000);
         if (rc < 0)
-            *err = wih_err_new(WIH_EXIT_INFRA, "exec credential plugin %s (user %s in %s) could not run: %s%s%s",
+            *err = wih_err_new(e ? wih_err_exit(e) : WIH_EXIT_INFRA, /* 130 when interrupted */
+                               "exec credential plugin %s (user %s in %s) could not run: %s%s%s",
                                cfg->exec_cmd, cfg->user, cfg->exec_origin, e ? e->msg : "?",
                                cfg->exec_hint ? "; " : "", cfg->exec_hint ? cfg->exec_hint : "");
         else if (rc == 127 && cfg->exec_hint)

@@ -190,6 +190,8 @@ bool wih_port_listening(int port);
 
 /* Run a command to completion, capturing stdout (capped) — for `--version`
  * probes and exec credential plugins. stdin is /dev/null unless stdin_data.
+ * The command runs in its own process group; on timeout (err exit 3) or
+ * interrupt (err exit 130) the whole group is killed, so what it started dies too.
  * Returns the exit status (0..255), or -1 with err set. */
 int wih_run_capture(char *const *argv, char *const *env_add, const char *stdin_data,
                     int64_t timeout_ms, char **out, char **errout, wih_err **err);
