@@ -386,7 +386,9 @@ int wih_cli_main(int argc, char **argv)
         rc = WIH_EXIT_INPUT;
     } else {
         rc = c->run(cfg, np, pos);
-        if (wih_interrupted() && rc == WIH_EXIT_OK) rc = WIH_EXIT_INTERRUPTED;
+        /* an interrupt ends the run: a failure it caused (retries cut short, a
+         * killed child) is 130 too, not 3; bad input found before it stays 2 */
+        if (wih_interrupted() && rc != WIH_EXIT_INPUT) rc = WIH_EXIT_INTERRUPTED;
     }
     free(pos);
     free_lists(c, cfg);
