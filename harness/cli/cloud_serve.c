@@ -24,7 +24,7 @@ static const wih_opt k_opts[] = {
     O("minio-client-id", WIH_OPT_STR, minio_client_id, "ID", "aud of the JWTs minted for MinIO (default wiharness-minio)"),
     O("minio-endpoint", WIH_OPT_STR, minio_endpoint, "URL", "the MinIO behind the cloud (http://127.0.0.1:PORT)"),
     O("minio-root-file", WIH_OPT_STR, minio_root_file, "FILE", "MinIO root credentials as JSON {\"user\",\"password\"} (mode 0600)"),
-    O("port", WIH_OPT_INT, port, "N", "listen on 127.0.0.1:N (default: a free port)"),
+    O("port", WIH_OPT_PORT, port, "N", "listen on 127.0.0.1:N (default: a free port)"),
     O("ready-file", WIH_OPT_STR, ready_file, "FILE", "write {\"url\",\"port\",\"pid\"} here once listening"),
     O("registry-file", WIH_OPT_STR, registry_file, "FILE", "keep providers and roles in FILE across restarts"),
     O("signing-key-file", WIH_OPT_STR, signing_key_file, "FILE", "keep the token-signing key in FILE across restarts"),

@@ -1,7 +1,8 @@
 /* Bad input is refused (issue 13 findings 4 and 9): data cases run through the built
  * binary, fixtures/refuse/<case>/
  *   args              the command line, one argument a line; "$CASE" becomes the case's
- *                     directory, "$TMP" a fresh empty directory (removed afterwards)
+ *                     directory, "$TMP" a fresh empty directory (removed afterwards),
+ *                     "\\n" a newline inside the argument
  *   stdin             optional: fed to the command
  *   expect-exit       the exit code (2 for bad input)
  *   expect-stderr.txt lines that must appear on stderr ("$CASE" expanded as above);
@@ -40,6 +41,9 @@ static char *expand(const char *s, const char *cdir, const char *tmp)
         } else if (!strncmp(s, "$TMP", 4)) {
             wih_buf_adds(&b, tmp);
             s += 4;
+        } else if (!strncmp(s, "\\n", 2)) {
+            wih_buf_adds(&b, "\n");
+            s += 2;
         } else
             wih_buf_add(&b, s++, 1);
     }
