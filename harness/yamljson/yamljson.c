@@ -576,7 +576,20 @@ wih_ydocs *wih_yaml_load_string(const char *name, const char *text, size_t len, 
             }
             cJSON *v = scalar_node(&L, &ev, pos);
             pos_put(d, v, pos);
-            if (ev.data.scalar.anchor) add_anchor(&L, (const char *)ev.data.scalar.anchor, v);
+            if (ev.data.scalar.anchor) {
+                /* a key's node is freed once it became the key string: its anchor
+                 * names a copy kept until the document ends (fuzz_yaml found the
+                 * use after free) */
+                frame *pf = L.depth ? &L.stack[L.depth - 1] : NULL;
+                cJSON *target = v;
+                if (pf && cJSON_IsObject(pf->node) && !pf->key_pending) {
+                    target = cJSON_Duplicate(v, 1);
+                    pos_put(d, target, pos);
+                    if (!L.graveyard) L.graveyard = cJSON_CreateArray();
+                    cJSON_AddItemToArray(L.graveyard, target);
+                }
+                add_anchor(&L, (const char *)ev.data.scalar.anchor, target);
+            }
             attach(&L, v, pos, true);
             break;
         }
