@@ -312,6 +312,10 @@ static char *g_tmp;
 static void exec_setup(void)
 {
     wih_err *e = NULL;
+    if (g_tmp) { /* CK_FORK=no (valgrind): the previous test's dir */
+        wih_rm_rf(g_tmp);
+        free(g_tmp);
+    }
     g_tmp = wih_tmpdir("wih-kubeconfig-test", false, &e);
     ck_assert_ptr_nonnull(g_tmp);
     char *counter = wih_path_join(g_tmp, "runs");
