@@ -7,9 +7,7 @@
 
 void wih_strlist_add(wih_strlist *l, const char *s)
 {
-    char **v = realloc(l->v, (l->n + 2) * sizeof *v);
-    if (!v) abort();
-    l->v = v;
+    l->v = wih_xrealloc(l->v, (l->n + 2) * sizeof *l->v);
     l->v[l->n++] = wih_strdup(s);
     l->v[l->n] = NULL;
 }
@@ -23,36 +21,15 @@ void wih_strlist_free(wih_strlist *l)
 }
 
 #define GOPT(n, l, t, f, m, h) {n, l, t, offsetof(wih_global_opts, f), m, h, false}
+static const char *const k_log_levels[] = {"debug", "info", "warn", "error", "quiet", NULL};
 static const wih_opt k_global[] = {
     GOPT("help", 'h', WIH_OPT_FLAG, help, NULL, "show this help and exit"),
-    GOPT("log-level", 0, WIH_OPT_STR, log_level, "LEVEL", "debug, info (default), warn, error or quiet"),
+    GOPT("log-level", 0, WIH_OPT_CHOICE, log_level, "debug|info|warn|error|quiet", "how much to log (default info)"),
     GOPT("no-color", 0, WIH_OPT_FLAG, no_color, NULL, "never colour output (NO_COLOR=1 does the same)"),
     GOPT("quiet", 'q', WIH_OPT_FLAG, quiet, NULL, "only errors on stderr"),
     GOPT("verbose", 'v', WIH_OPT_FLAG, verbose, NULL, "debug logging on stderr"),
 };
 static const size_t k_nglobal = sizeof k_global / sizeof k_global[0];
-
-size_t wih_edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t *row = malloc((lb + 1) * sizeof *row);
-    if (!row) abort();
-    for (size_t j = 0; j <= lb; j++) row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t prev = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cur = row[j];
-            size_t sub = prev + (a[i - 1] != b[j - 1]);
-            size_t del = row[j] + 1, ins = row[j - 1] + 1;
-            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-            prev = cur;
-        }
-    }
-    size_t d = row[lb];
-    free(row);
-    return d;
-}
 
 static const char *nearest_flag(const wih_cmd *c, const char *given)
 {
@@ -88,6 +65,32 @@ static const wih_opt *find_short(const wih_opt *o, size_t n, char l)
     return NULL;
 }
 
+/* true when val is one of the CHOICE values o's metavar lists ("a|b|c");
+ * else says which is nearest */
+static bool check_choice(const wih_opt *o, const char *val)
+{
+    const char *words[32];
+    size_t n = 0;
+    char *list = wih_strdup(o->metavar ? o->metavar : ""), *save = NULL;
+    for (char *t = strtok_r(list, "|", &save); t && n < 31; t = strtok_r(NULL, "|", &save)) words[n++] = t;
+    words[n] = NULL;
+    bool ok = false;
+    for (size_t i = 0; i < n && !ok; i++) ok = !strcmp(val, words[i]);
+    if (!ok) {
+        /* "--output must be text or json, not 'yaml'", the house style */
+        fprintf(stderr, "wiharness: error: --%s must be ", o->name);
+        for (size_t i = 0; i < n; i++) fprintf(stderr, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", words[i]);
+        fprintf(stderr, ", not '%s'", val);
+        const char *near = wih_nearest(val, words);
+        size_t d = near ? wih_edit_distance(val, near) : 0;
+        bool prefix = near && *val && !strncmp(near, val, strlen(val));
+        if (near && (prefix || (d <= 3 && d < strlen(val)))) fprintf(stderr, "; did you mean '%s'?", near);
+        fprintf(stderr, "\n");
+    }
+    free(list);
+    return ok;
+}
+
 static int set_value(const wih_cmd *c, const wih_opt *o, void *base, const char *val, const char *shown)
 {
     char *field = (char *)base + o->offset;
@@ -96,6 +99,10 @@ static int set_value(const wih_cmd *c, const wih_opt *o, void *base, const char 
         *(bool *)field = true;
         return 0;
     case WIH_OPT_STR:
+        *(const char **)field = val;
+        return 0;
+    case WIH_OPT_CHOICE:
+        if (!check_choice(o, val)) return WIH_EXIT_INPUT;
         *(const char **)field = val;
         return 0;
     case WIH_OPT_INT:
@@ -137,100 +144,100 @@ static int set_value(const wih_cmd *c, const wih_opt *o, void *base, const char 
     return WIH_EXIT_INPUT;
 }
 
+/* The command's option, else the global one; *base is where it writes. */
+static const wih_opt *find_opt(const wih_cmd *c, const char *name, size_t len, char letter, void *cfg,
+                               wih_global_opts *g, void **base)
+{
+    const wih_opt *o = NULL;
+    if (c) o = letter ? find_short(c->opts, c->nopts, letter) : find_long(c->opts, c->nopts, name, len);
+    *base = cfg;
+    if (!o) {
+        o = letter ? find_short(k_global, k_nglobal, letter) : find_long(k_global, k_nglobal, name, len);
+        *base = g;
+    }
+    return o;
+}
+
+static int unknown_long(const wih_cmd *c, const char *name, size_t len)
+{
+    char *given = wih_xstrndup(name, len);
+    const char *near = nearest_flag(c, given);
+    if (near)
+        fprintf(stderr, "wiharness: unknown option '--%s'; did you mean '--%s'?\n", given, near);
+    else
+        fprintf(stderr, "wiharness: unknown option '--%s'\n", given);
+    fprintf(stderr, "Try 'wiharness %s%s--help'.\n", c ? c->name : "", c ? " " : "");
+    free(given);
+    return WIH_EXIT_INPUT;
+}
+
+/* "--name", "--name=value" or "--name value" at argv[*i]. */
+static int parse_long(const wih_cmd *c, int argc, char **argv, int *i, void *cfg, wih_global_opts *g)
+{
+    const char *a = argv[*i], *name = a + 2;
+    const char *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    void *base;
+    const wih_opt *o = find_opt(c, name, len, 0, cfg, g, &base);
+    if (!o) return unknown_long(c, name, len);
+    const char *val = NULL;
+    if (o->type == WIH_OPT_FLAG && eq) {
+        fprintf(stderr, "wiharness: option '--%s' takes no value\n", o->name);
+        return WIH_EXIT_INPUT;
+    }
+    if (o->type != WIH_OPT_FLAG) {
+        val = eq ? eq + 1 : *i + 1 < argc ? argv[++*i] : NULL;
+        if (!val) {
+            fprintf(stderr, "wiharness: option '--%s' needs a value (%s)\n", o->name, o->metavar ? o->metavar : "VALUE");
+            return WIH_EXIT_INPUT;
+        }
+    }
+    return set_value(c, o, base, val, a);
+}
+
+/* Short options, possibly bundled: -qv, -o json, -ojson. */
+static int parse_short(const wih_cmd *c, int argc, char **argv, int *i, void *cfg, wih_global_opts *g)
+{
+    const char *a = argv[*i];
+    for (const char *s = a + 1; *s; s++) {
+        void *base;
+        const wih_opt *o = find_opt(c, NULL, 0, *s, cfg, g, &base);
+        if (!o) {
+            fprintf(stderr, "wiharness: unknown option '-%c'\n", *s);
+            fprintf(stderr, "Try 'wiharness %s%s--help'.\n", c ? c->name : "", c ? " " : "");
+            return WIH_EXIT_INPUT;
+        }
+        if (o->type == WIH_OPT_FLAG) {
+            set_value(c, o, base, NULL, a);
+            continue;
+        }
+        const char *val = s[1] ? s + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+        if (!val) {
+            fprintf(stderr, "wiharness: option '-%c' needs a value (%s)\n", *s, o->metavar ? o->metavar : "VALUE");
+            return WIH_EXIT_INPUT;
+        }
+        return set_value(c, o, base, val, a);
+    }
+    return 0;
+}
+
 int wih_cli_parse(const wih_cmd *c, int argc, char **argv, void *cfg, wih_global_opts *g, int *npos, char ***pos)
 {
-    char **p = calloc((size_t)argc + 1, sizeof *p);
-    if (!p) abort();
+    char **p = wih_xcalloc((size_t)argc + 1, sizeof *p);
     int np = 0;
     bool only_pos = false;
     for (int i = 0; i < argc; i++) {
         char *a = argv[i];
-        if (only_pos || a[0] != '-' || !a[1]) {
+        int rc = 0;
+        if (only_pos || a[0] != '-' || !a[1])
             p[np++] = a;
-            continue;
-        }
-        if (!strcmp(a, "--")) {
+        else if (!strcmp(a, "--"))
             only_pos = true;
-            continue;
-        }
-        if (a[1] == '-') {
-            const char *name = a + 2;
-            const char *eq = strchr(name, '=');
-            size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            const wih_opt *o = c ? find_long(c->opts, c->nopts, name, len) : NULL;
-            void *base = cfg;
-            if (!o) {
-                o = find_long(k_global, k_nglobal, name, len);
-                base = g;
-            }
-            if (!o) {
-                char *given = wih_strdup(name);
-                given[len] = '\0';
-                const char *near = nearest_flag(c, given);
-                if (near)
-                    fprintf(stderr, "wiharness: unknown option '--%s'; did you mean '--%s'?\n", given, near);
-                else
-                    fprintf(stderr, "wiharness: unknown option '--%s'\n", given);
-                fprintf(stderr, "Try 'wiharness %s%s--help'.\n", c ? c->name : "", c ? " " : "");
-                free(given);
-                free(p);
-                return WIH_EXIT_INPUT;
-            }
-            const char *val = NULL;
-            if (o->type != WIH_OPT_FLAG) {
-                if (eq)
-                    val = eq + 1;
-                else if (i + 1 < argc)
-                    val = argv[++i];
-                else {
-                    fprintf(stderr, "wiharness: option '--%s' needs a value (%s)\n", o->name,
-                            o->metavar ? o->metavar : "VALUE");
-                    free(p);
-                    return WIH_EXIT_INPUT;
-                }
-            } else if (eq) {
-                fprintf(stderr, "wiharness: option '--%s' takes no value\n", o->name);
-                free(p);
-                return WIH_EXIT_INPUT;
-            }
-            int rc = set_value(c, o, base, val, a);
-            if (rc) {
-                free(p);
-                return rc;
-            }
-            continue;
-        }
-        /* short options, possibly bundled: -qv, -o json, -ojson */
-        for (char *s = a + 1; *s; s++) {
-            const wih_opt *o = c ? find_short(c->opts, c->nopts, *s) : NULL;
-            void *base = cfg;
-            if (!o) {
-                o = find_short(k_global, k_nglobal, *s);
-                base = g;
-            }
-            if (!o) {
-                char given[2] = {*s, 0};
-                fprintf(stderr, "wiharness: unknown option '-%s'\n", given);
-                fprintf(stderr, "Try 'wiharness %s%s--help'.\n", c ? c->name : "", c ? " " : "");
-                free(p);
-                return WIH_EXIT_INPUT;
-            }
-            if (o->type == WIH_OPT_FLAG) {
-                set_value(c, o, base, NULL, a);
-                continue;
-            }
-            const char *val = s[1] ? s + 1 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!val) {
-                fprintf(stderr, "wiharness: option '-%c' needs a value (%s)\n", *s, o->metavar ? o->metavar : "VALUE");
-                free(p);
-                return WIH_EXIT_INPUT;
-            }
-            int rc = set_value(c, o, base, val, a);
-            if (rc) {
-                free(p);
-                return rc;
-            }
-            break;
+        else
+            rc = a[1] == '-' ? parse_long(c, argc, argv, &i, cfg, g) : parse_short(c, argc, argv, &i, cfg, g);
+        if (rc) {
+            free(p);
+            return rc;
         }
     }
     *npos = np;
@@ -246,7 +253,10 @@ static void print_opts(FILE *out, const wih_opt *o, size_t n)
         if (o[i].letter) snprintf(sh, sizeof sh, "-%c, ", o[i].letter);
         snprintf(left, sizeof left, "%s--%s%s%s", sh, o[i].name, o[i].metavar ? " " : "",
                  o[i].metavar ? o[i].metavar : "");
-        fprintf(out, "  %-30s %s%s\n", left, o[i].help,
+        /* a long left column (a CHOICE's values) puts the help on its own line */
+        if (strlen(left) > 30) fprintf(out, "  %s\n%33s", left, "");
+        else fprintf(out, "  %-30s ", left);
+        fprintf(out, "%s%s\n", o[i].help,
                 o[i].type == WIH_OPT_LIST ? (o[i].split ? " (repeatable, comma-separated)" : " (repeatable)") : "");
     }
 }
@@ -327,9 +337,8 @@ static void apply_globals(const wih_global_opts *g)
     if (g->verbose) wih_log_set_level(WIH_LOG_DEBUG);
     if (g->quiet) wih_log_set_level(WIH_LOG_ERROR);
     if (g->log_level) {
-        static const char *names[] = {"debug", "info", "warn", "error", "quiet"};
-        for (int i = 0; i < 5; i++)
-            if (!strcmp(g->log_level, names[i])) wih_log_set_level((wih_log_level)i);
+        for (int i = 0; k_log_levels[i]; i++)
+            if (!strcmp(g->log_level, k_log_levels[i])) wih_log_set_level((wih_log_level)i);
     }
 }
 
@@ -373,8 +382,7 @@ int wih_cli_main(int argc, char **argv)
         return WIH_EXIT_INPUT;
     }
     i += used;
-    void *cfg = calloc(1, c->cfg_size ? c->cfg_size : 1);
-    if (!cfg) abort();
+    void *cfg = wih_xcalloc(1, c->cfg_size ? c->cfg_size : 1);
     int np = 0;
     char **pos = NULL;
     int rc = wih_cli_parse(c, argc - i, argv + i, cfg, &g, &np, &pos);

@@ -7,12 +7,12 @@
  * is never printed. Exit codes: 2 bad input (ours or the cloud's 400), 3 no
  * chain / no cloud / cloud unreachable / admin token refused. */
 #include <ctype.h>
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wiharness/cli.h"
+#include "wiharness/http.h"
 #include "wiharness/cluster.h"
 
 typedef struct {
@@ -81,61 +81,27 @@ static wih_err *target_load(const char *state_dir, cloud_target *t)
     return e;
 }
 
-static size_t body_cb(char *p, size_t sz, size_t n, void *ud)
-{
-    wih_buf *b = ud;
-    return wih_buf_add(b, p, sz * n) == 0 ? sz * n : 0;
-}
-
 /* One admin request. Returns the parsed JSON reply of a 2xx (or JSON null),
  * NULL + err otherwise: the cloud's own message; 400 → exit 2, the rest → 3. */
 static cJSON *admin_call(const cloud_target *t, const char *method, const char *path, const char *body, long *status,
                          wih_err **err)
 {
-    CURL *c = curl_easy_init();
-    if (!c) {
-        *err = wih_err_new(WIH_EXIT_INFRA, "curl_easy_init failed");
-        return NULL;
-    }
+    static const char *const accept[] = {"Accept: application/json", NULL};
     char *url = wih_asprintf("%s/admin/v1/%s", t->url, path);
-    wih_buf b;
-    wih_buf_init(&b, 4 << 20);
-    char ebuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *h = NULL;
-    char *authz = wih_asprintf("Authorization: Bearer %s", t->token);
-    h = curl_slist_append(h, authz);
-    OPENSSL_cleanse(authz, strlen(authz));
-    free(authz);
-    h = curl_slist_append(h, "Accept: application/json");
-    if (body) h = curl_slist_append(h, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-    if (t->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
-    if (!strcmp(method, "GET")) curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    CURLcode rc = curl_easy_perform(c);
-    long st = -1;
-    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-    for (struct curl_slist *it = h; it; it = it->next) OPENSSL_cleanse(it->data, strlen(it->data)); /* the token */
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    wih_http_req rq = {.method = method, .url = url, .headers = accept, .bearer = t->token,
+                       .body = body, .body_len = body ? strlen(body) : 0, .ca_file = t->ca_file,
+                       .timeout_ms = 60000, .connect_timeout_ms = 3000, .max_body = (size_t)4 << 20};
+    wih_http_resp rs;
+    wih_err *te = NULL;
+    int rc = wih_http_do(NULL, &rq, &rs, &te);
+    long st = rc == 0 ? rs.status : -1;
     *status = st;
     cJSON *j = NULL;
-    if (rc != CURLE_OK) {
+    if (rc != 0) {
         *err = wih_err_new(WIH_EXIT_INFRA, "the mock cloud at %s is unreachable: %s (is the chain up? 'wiharness status')",
-                           t->url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
+                           t->url, rs.fail == WIH_HTTP_E_TOO_BIG ? wih_err_str(te) : rs.detail);
     } else {
-        j = b.len ? cJSON_ParseWithLength(b.data, b.len) : cJSON_CreateNull();
+        j = rs.body.len ? cJSON_ParseWithLength(rs.body.data, rs.body.len) : cJSON_CreateNull();
         if (st < 200 || st > 299) {
             const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "error"));
             *err = wih_err_new(st == 400 ? WIH_EXIT_INPUT : WIH_EXIT_INFRA, "the mock cloud refused %s %s: %s%s", method,
@@ -148,7 +114,8 @@ static cJSON *admin_call(const cloud_target *t, const char *method, const char *
             *err = wih_err_new(WIH_EXIT_INFRA, "%s %s: the mock cloud's reply is not JSON", method, path);
         }
     }
-    wih_buf_free(&b);
+    wih_err_free(te);
+    wih_http_resp_free(&rs);
     free(url);
     return j;
 }
@@ -369,7 +336,7 @@ static const wih_opt k_set_opts[] = {
      "a trusted subject, system:serviceaccount:NS:SA; fnmatch patterns (NS:*) allowed", false},
 };
 static const wih_opt k_list_opts[] = {
-    {"output", 'o', WIH_OPT_STR, offsetof(cloud_cfg, output), "FORMAT", "text (default) or json", false},
+    {"output", 'o', WIH_OPT_CHOICE, offsetof(cloud_cfg, output), "text|json", "text (default) or json", false},
     STATE_OPT,
 };
 static const wih_opt k_bucket_opts[] = {STATE_OPT};

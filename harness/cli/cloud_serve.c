@@ -17,7 +17,7 @@ typedef struct {
 #define O(n, t, f, m, h) {n, 0, t, offsetof(cserve_cfg, f), m, h, false}
 static const wih_opt k_opts[] = {
     O("admin-token-file", WIH_OPT_STR, admin_token_file, "FILE",
-      "the admin API's bearer token is read from FILE (default: generated, kept in memory)"),
+      "the admin API's bearer token is read from FILE (at least 16 characters; default: generated, kept in memory)"),
     O("cert", WIH_OPT_STR, cert, "FILE", "HTTPS serving certificate (PEM), required"),
     O("decision-log", WIH_OPT_STR, decision_log, "FILE", "append one JSON line per decision"),
     O("key", WIH_OPT_STR, key, "FILE", "HTTPS serving key (PEM), required"),
@@ -60,6 +60,13 @@ static int run_cloud_serve(void *vcfg, int argc, char **argv)
         return WIH_EXIT_INPUT;
     }
     if (c->admin_token_file && !(token = trimmed_file(c->admin_token_file, &err))) return wih_err_report(err);
+    if (token && strlen(token) < CLOUD_ADMIN_TOKEN_MIN) {
+        /* an empty token would turn admin auth off: refuse to start */
+        fprintf(stderr, "wiharness cloud serve: %s: the admin token has %zu characters, at least %d are required\n",
+                c->admin_token_file, strlen(token), CLOUD_ADMIN_TOKEN_MIN);
+        free(token);
+        return WIH_EXIT_INPUT;
+    }
     if (c->minio_root_file) {
         char *text = wih_read_file(c->minio_root_file, 4096, NULL, &err);
         if (text) root = wih_json_parse(c->minio_root_file, text, &err);
@@ -94,8 +101,9 @@ static int run_cloud_serve(void *vcfg, int argc, char **argv)
 const wih_cmd wih_cmd_cloud_serve = {
     .name = "cloud serve",
     .summary = "run the mock cloud identity plane (AWS STS, Entra, Google STS) until Ctrl-C",
-    .details = "Serves over HTTPS on 127.0.0.1: AWS STS (POST /), Entra (POST /{tenant}/oauth2/v2.0/token),\n"
-               "Google STS (POST /v1/token) and IAM Credentials, its own OpenID discovery and JWKS (MinIO\n"
+    .details = "Serves over HTTPS on 127.0.0.1: AWS STS (POST /: AssumeRoleWithWebIdentity, and GetCallerIdentity\n"
+               "signed with SigV4 by the session it issued), Entra (POST /{tenant}/oauth2/v2.0/token),\n"
+               "Google STS (POST /v1/token), IAM Credentials and /tokeninfo, its own OpenID discovery and JWKS (MinIO\n"
                "trusts it), and the admin API (/admin/v1/…). 'wiharness up' runs it as part of the chain;\n"
                "docs/cloud.md describes every endpoint.",
     .opts = k_opts,

@@ -11,12 +11,14 @@ extern const wih_cmd wih_cmd_kube_get;
 extern const wih_cmd wih_cmd_gen_sa;
 extern const wih_cmd wih_cmd_gen_values;
 extern const wih_cmd wih_cmd_render;
+extern const wih_cmd wih_cmd_explain;
 extern const wih_cmd wih_cmd_webhook_mutate;
 extern const wih_cmd wih_cmd_webhook_serve;
 extern const wih_cmd wih_cmd_cloud_role_set;
 extern const wih_cmd wih_cmd_cloud_role_list;
 extern const wih_cmd wih_cmd_cloud_bucket_create;
 extern const wih_cmd wih_cmd_cloud_serve;
+extern const wih_cmd wih_cmd_probe;
 
 const wih_cmd *const wih_commands[] = {
     /* the local chain */
@@ -32,11 +34,15 @@ const wih_cmd *const wih_commands[] = {
     &wih_cmd_render,
     &wih_cmd_gen_sa,
     &wih_cmd_gen_values,
+    /* diagnosis: what is misconfigured, and the fix */
+    &wih_cmd_explain,
     /* the mock identity webhook */
     &wih_cmd_webhook_mutate,
     &wih_cmd_webhook_serve,
     /* the mock cloud identity plane */
     &wih_cmd_cloud_serve,
+    /* the test pod's workload */
+    &wih_cmd_probe,
     /* a small kubectl */
     &wih_cmd_kube_apply,
     &wih_cmd_kube_get,

@@ -23,7 +23,7 @@ typedef struct {
         {"request-timeout", 0, WIH_OPT_INT, offsetof(kube_cfg, request_timeout), "SECONDS",                       \
          "retry 429/5xx/connection refused, and wait for an exec credential plugin, for up to this long "        \
          "(default 10)", false},                                                                                   \
-        {"output", 'o', WIH_OPT_STR, offsetof(kube_cfg, output), "FORMAT", "text (default), json or yaml", false}
+        {"output", 'o', WIH_OPT_CHOICE, offsetof(kube_cfg, output), "text|json|yaml", "text (default), json or yaml", false}
 
 static const wih_opt k_apply_opts[] = {
     {"filename", 'f', WIH_OPT_LIST, offsetof(kube_cfg, files), "FILE", "YAML file(s) to apply ('-' = stdin)", true},
@@ -82,7 +82,7 @@ static int run_apply(void *vcfg, int argc, char **argv)
         return WIH_EXIT_INPUT;
     }
     /* parse everything first: a typo in the last file applies nothing */
-    wih_ydocs **docs = calloc(c->files.n, sizeof *docs);
+    wih_ydocs **docs = wih_xcalloc(c->files.n, sizeof *docs);
     wih_err *e = NULL;
     for (size_t i = 0; i < c->files.n && !e; i++) docs[i] = wih_yaml_load_file(c->files.v[i], &e);
     for (size_t i = 0; i < c->files.n && !e; i++) {

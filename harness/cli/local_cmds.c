@@ -35,7 +35,7 @@ static const wih_opt k_up_opts[] = {
      "webhook profile options (camelCase keys, docs/webhook.md)", false},
 };
 static const wih_opt k_status_opts[] = {
-    {"output", 'o', WIH_OPT_STR, offsetof(local_cfg, output), "FORMAT", "text (default) or json", false},
+    {"output", 'o', WIH_OPT_CHOICE, offsetof(local_cfg, output), "text|json", "text (default) or json", false},
     STATE_OPT,
 };
 static const wih_opt k_env_opts[] = {STATE_OPT};

@@ -26,8 +26,8 @@ static const wih_opt k_sa_opts[] = {
     SAO("gcp-service-account", gsa, "GSA", "gcp-fleet: <gsa>@<project>.iam.gserviceaccount.com"),
     SAO("name", name, "N", "ServiceAccount name (e.g. osmo-workflow)"),
     SAO("namespace", ns, "NS", "the workflow namespace (e.g. osmo-workflows)"),
-    {"output", 'o', WIH_OPT_STR, offsetof(gen_sa_cfg, output), "FORMAT", "yaml (default) or json", false},
-    SAO("profile", profile, "PROFILE", "aws-irsa, azure-wi or gcp-fleet"),
+    {"output", 'o', WIH_OPT_CHOICE, offsetof(gen_sa_cfg, output), "yaml|json", "yaml (default) or json", false},
+    {"profile", 0, WIH_OPT_CHOICE, offsetof(gen_sa_cfg, profile), WIH_PROFILE_CHOICES, "the identity profile", false},
     SAO("role-arn", role_arn, "ARN", "aws-irsa: arn:aws:iam::<account-id>:role/<role-name>"),
     SAO("tenant-id", tenant_id, "T", "azure-wi: azure.workload.identity/tenant-id"),
     SAO("token-expiration", exp, "SECONDS", "aws-irsa / azure-wi: projected token lifetime annotation"),
@@ -92,10 +92,10 @@ typedef struct {
 static const wih_opt k_values_opts[] = {
     {"guide-exact", 0, WIH_OPT_FLAG, offsetof(gen_values_cfg, guide_exact), NULL,
      "omit services.configs.enabled: true, exactly as the guide prints it", false},
-    {"output", 'o', WIH_OPT_STR, offsetof(gen_values_cfg, output), "FORMAT", "yaml (default) or json", false},
+    {"output", 'o', WIH_OPT_CHOICE, offsetof(gen_values_cfg, output), "yaml|json", "yaml (default) or json", false},
     {"pool", 0, WIH_OPT_LIST, offsetof(gen_values_cfg, pools), "P", "pool to attach the template to (default: default)",
      true},
-    {"profile", 0, WIH_OPT_STR, offsetof(gen_values_cfg, profile), "PROFILE",
+    {"profile", 0, WIH_OPT_CHOICE, offsetof(gen_values_cfg, profile), WIH_PROFILE_CHOICES,
      "azure-wi adds metadata.labels azure.workload.identity/use: \"true\"", false},
     {"service-account", 0, WIH_OPT_STR, offsetof(gen_values_cfg, sa), "SA", "the annotated ServiceAccount", false},
     {"template", 0, WIH_OPT_STR, offsetof(gen_values_cfg, template_name), "NAME",
@@ -143,12 +143,12 @@ static const wih_opt k_render_opts[] = {
     {"mode", 0, WIH_OPT_STR, offsetof(render_cfg, mode), "MODE",
      "configmap or database (default: from the values shape)", false},
     {"namespace", 0, WIH_OPT_STR, offsetof(render_cfg, ns), "NS", "backend namespace (default osmo-workflows)", false},
-    {"output", 'o', WIH_OPT_STR, offsetof(render_cfg, output), "FORMAT", "yaml (stream, default) or json (a list)",
+    {"output", 'o', WIH_OPT_CHOICE, offsetof(render_cfg, output), "yaml|json", "yaml (stream, default) or json (a list)",
      false},
     {"platform", 0, WIH_OPT_STR, offsetof(render_cfg, platform), "X", "platform (default: the pool's default_platform)",
      false},
     {"pool", 0, WIH_OPT_STR, offsetof(render_cfg, pool), "P", "pool (default: default)", false},
-    {"profile", 0, WIH_OPT_STR, offsetof(render_cfg, profile), "PROF",
+    {"profile", 0, WIH_OPT_CHOICE, offsetof(render_cfg, profile), WIH_PROFILE_CHOICES,
      "run the mock identity webhook (aws-irsa, azure-wi, gcp-fleet) over each pod", false},
     {"sa", 0, WIH_OPT_STR, offsetof(render_cfg, sa), "SA.yaml",
      "with --profile: the pods' ServiceAccount; without it the SA is missing, as in a cluster that lacks it",
@@ -298,7 +298,7 @@ static int run_render(void *vcfg, int argc, char **argv)
         free(s);
     } else {
         int np = cJSON_GetArraySize(pods);
-        const cJSON **v = calloc((size_t)np + 1, sizeof *v);
+        const cJSON **v = wih_xcalloc((size_t)np + 1, sizeof *v);
         int i = 0;
         for (const cJSON *p = pods->child; p; p = p->next) v[i++] = p;
         char *s = wih_yaml_emit_stream(v, (size_t)np);

@@ -10,7 +10,7 @@ typedef struct {
 } version_cfg;
 
 static const wih_opt k_opts[] = {
-    {"output", 'o', WIH_OPT_STR, offsetof(version_cfg, output), "FORMAT", "text (default) or json", false},
+    {"output", 'o', WIH_OPT_CHOICE, offsetof(version_cfg, output), "text|json", "text (default) or json", false},
 };
 
 static int run_version(void *vcfg, int argc, char **argv)

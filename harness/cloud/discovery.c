@@ -1,10 +1,10 @@
 /* Registering an OIDC provider from its discovery document, like creating an
  * IAM OIDC provider: <issuer>/.well-known/openid-configuration → jwks_uri → JWKS. */
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wiharness/cloud.h"
+#include "wiharness/http.h"
 
 char *cloud_discovery_jwks_uri(const cJSON *disc, const char *issuer, wih_err **err)
 {
@@ -26,38 +26,19 @@ char *cloud_discovery_jwks_uri(const cJSON *disc, const char *issuer, wih_err **
     return wih_strdup(uri);
 }
 
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-    return wih_buf_add(ud, p, sz * n) == 0 ? sz * n : 0;
-}
-
 static cJSON *get_json(const char *url, const char *ca_file, wih_err **err)
 {
-    CURL *h = curl_easy_init();
-    if (!h) abort();
-    wih_buf b;
-    wih_buf_init(&b, 1 << 20);
-    char ebuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 15000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-    if (ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
-    CURLcode rc = curl_easy_perform(h);
-    long st = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
-    curl_easy_cleanup(h);
+    wih_http_req rq = {.url = url, .ca_file = ca_file, .protocols = "https", .timeout_ms = 15000,
+                       .max_body = 1 << 20};
+    wih_http_resp rs;
     cJSON *j = NULL;
-    if (rc != CURLE_OK)
-        *err = wih_err_new(WIH_EXIT_INFRA, "GET %s: %s", url, *ebuf ? ebuf : curl_easy_strerror(rc));
-    else if (st != 200)
-        *err = wih_err_http(st, b.data, "GET %s: HTTP %ld", url, st);
-    else if (!(j = cJSON_ParseWithLength(b.data ? b.data : "", b.len)))
+    if (wih_http_do(NULL, &rq, &rs, err) != 0)
+        ; /* err says "GET <url>: …" */
+    else if (rs.status != 200)
+        *err = wih_err_http(rs.status, rs.body.data, "GET %s: HTTP %ld", url, rs.status);
+    else if (!(j = cJSON_ParseWithLength(rs.body.data ? rs.body.data : "", rs.body.len)))
         *err = wih_err_new(WIH_EXIT_INFRA, "GET %s: the answer is not JSON", url);
-    wih_buf_free(&b);
+    wih_http_resp_free(&rs);
     return j;
 }
 

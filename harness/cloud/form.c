@@ -15,8 +15,7 @@ static int hexval(char c)
 /* Decode one component; NULL on a bad escape or a decoded NUL. */
 static char *decode(const char *s, size_t n, const char **why)
 {
-    char *out = malloc(n + 1);
-    if (!out) abort();
+    char *out = wih_xmalloc(n + 1);
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];

@@ -220,12 +220,12 @@ char *cloud_aws_role_arn(const char *role)
     return wih_asprintf("arn:aws:iam::000000000000:role/%s", role);
 }
 
-char *cloud_entra_client_id(const char *role)
+/* a name-based UUID (version 5 layout over SHA-1), stable across runs */
+static char *name_uuid(const char *ns, const char *role)
 {
-    /* a name-based UUID (version 5 layout over SHA-1), stable across runs */
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned n = 0;
-    char *in = wih_asprintf("wiharness-entra-app:%s", role);
+    char *in = wih_asprintf("%s:%s", ns, role);
     EVP_Digest(in, strlen(in), md, &n, EVP_sha1(), NULL);
     free(in);
     md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);
@@ -233,6 +233,23 @@ char *cloud_entra_client_id(const char *role)
     return wih_asprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", md[0], md[1], md[2],
                         md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11], md[12], md[13], md[14],
                         md[15]);
+}
+
+char *cloud_entra_client_id(const char *role) { return name_uuid("wiharness-entra-app", role); }
+char *cloud_entra_object_id(const char *role) { return name_uuid("wiharness-entra-sp", role); }
+
+char *cloud_google_sa_unique_id(const char *role)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    char *in = wih_asprintf("wiharness-google-sa:%s", role);
+    EVP_Digest(in, strlen(in), md, &n, EVP_sha256(), NULL);
+    free(in);
+    char id[22];
+    id[0] = '1';
+    for (int i = 1; i < 21; i++) id[i] = (char)('0' + md[i] % 10);
+    id[21] = 0;
+    return wih_strdup(id);
 }
 
 char *cloud_google_sa_email(const char *role)

@@ -541,7 +541,7 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
         if (!o->webhook_options && !o->no_cloud) {
             /* point the webhook's cloud endpoints at the mock cloud, so the pods
              * it mutates reach it: Azure's authority host, Google's STS and IAM
-             * credentials, and the workload identity provider the mock trusts */
+             * credentials, and Fleet's documented audiences (cloud.h), which the mock accepts */
             optf = wih_path_join(dir, "webhook-options.yaml");
             char *y = wih_asprintf("# written by wiharness up: the webhook's cloud endpoints are the mock cloud's\n"
                                    "azure-wi:\n"
@@ -551,8 +551,7 @@ wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
                                    "  workloadIdentityPool: \"%s\"\n"
                                    "  tokenUrl: https://127.0.0.1:%d/v1/token\n"
                                    "  impersonationUrl: https://127.0.0.1:%d\n",
-                                   cport, &CLOUD_GOOGLE_WIF_AUDIENCE[strlen("//iam.googleapis.com/")],
-                                   CLOUD_GOOGLE_WIF_AUDIENCE, cport, cport);
+                                   cport, CLOUD_GOOGLE_FLEET_AUDIENCE, CLOUD_GOOGLE_FLEET_POOL, cport, cport);
             int wrc = wih_write_file(optf, y, strlen(y), 0600, &err);
             free(y);
             if (wrc != 0) {

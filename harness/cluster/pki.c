@@ -1,6 +1,7 @@
 /* The harness PKI, generated with the OpenSSL 3 API (never the openssl CLI). */
 #include <fcntl.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -88,7 +89,7 @@ static bool add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 
 /* Build and sign a certificate. issuer == NULL → self-signed CA. */
 static X509 *make_cert(EVP_PKEY *key, const char *cn, const char *org, X509 *issuer, EVP_PKEY *issuer_key,
-                       int kind /* 0 CA, 1 server, 2 client */, const char *san, long days)
+                       int kind /* 0 CA, 1 server, 2 client, 3 self-signed server */, const char *san, long days)
 {
     X509 *c = X509_new();
     if (!c) return NULL;
@@ -107,18 +108,21 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, const char *org, X509 *iss
     X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
     X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : n);
     X509 *iss = issuer ? issuer : c;
-    bool ok = true;
-    if (kind == 0) {
-        ok = ok && add_ext(c, iss, NID_basic_constraints, "critical,CA:TRUE");
-        ok = ok && add_ext(c, iss, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
-        ok = ok && add_ext(c, iss, NID_subject_key_identifier, "hash");
-    } else {
-        ok = ok && add_ext(c, iss, NID_basic_constraints, "critical,CA:FALSE");
-        ok = ok && add_ext(c, iss, NID_key_usage, "critical,digitalSignature,keyEncipherment");
-        ok = ok && add_ext(c, iss, NID_ext_key_usage, kind == 1 ? "serverAuth" : "clientAuth");
-        ok = ok && add_ext(c, iss, NID_authority_key_identifier, "keyid:always");
-        if (san) ok = ok && add_ext(c, iss, NID_subject_alt_name, san);
-    }
+    /* per kind: basic constraints, key usage, extended key usage */
+    static const char *const ext[4][3] = {
+        {"critical,CA:TRUE", "critical,keyCertSign,cRLSign,digitalSignature", NULL},
+        {"critical,CA:FALSE", "critical,digitalSignature,keyEncipherment", "serverAuth"},
+        {"critical,CA:FALSE", "critical,digitalSignature,keyEncipherment", "clientAuth"},
+        /* a throwaway serving certificate that is its own CA (clients trust it directly) */
+        {"critical,CA:TRUE", "critical,digitalSignature,keyEncipherment,keyCertSign", "serverAuth"},
+    };
+    bool ca = kind == 0 || kind == 3;
+    bool ok = kind >= 0 && kind < 4 && add_ext(c, iss, NID_basic_constraints, ext[kind][0]) &&
+              add_ext(c, iss, NID_key_usage, ext[kind][1]);
+    if (ok && ext[kind][2]) ok = add_ext(c, iss, NID_ext_key_usage, ext[kind][2]);
+    if (ok) ok = ca ? add_ext(c, iss, NID_subject_key_identifier, "hash")
+                    : add_ext(c, iss, NID_authority_key_identifier, "keyid:always");
+    if (ok && san && kind != 0) ok = add_ext(c, iss, NID_subject_alt_name, san);
     if (!ok || !X509_sign(c, issuer_key ? issuer_key : key, EVP_sha256())) {
         X509_free(c);
         return NULL;
@@ -134,25 +138,43 @@ static bool exists(const char *dir, const char *name)
     return ok;
 }
 
-static EVP_PKEY *read_key(const char *dir, const char *name)
+static EVP_PKEY *key_of_pem(const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    return k;
+}
+
+static X509 *cert_of_pem(const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    return c;
+}
+
+static char *read_pem(const char *dir, const char *name)
 {
     char *p = wih_path_join(dir, name);
-    FILE *f = fopen(p, "r");
+    char *pem = wih_read_file(p, 1 << 20, NULL, NULL);
     free(p);
-    if (!f) return NULL;
-    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
+    return pem;
+}
+
+static EVP_PKEY *read_key(const char *dir, const char *name)
+{
+    char *pem = read_pem(dir, name);
+    EVP_PKEY *k = pem ? key_of_pem(pem) : NULL;
+    wih_free_secret(pem);
     return k;
 }
 
 static X509 *read_cert(const char *dir, const char *name)
 {
-    char *p = wih_path_join(dir, name);
-    FILE *f = fopen(p, "r");
-    free(p);
-    if (!f) return NULL;
-    X509 *c = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
+    char *pem = read_pem(dir, name);
+    X509 *c = pem ? cert_of_pem(pem) : NULL;
+    free(pem);
     return c;
 }
 
@@ -234,4 +256,55 @@ wih_err *cluster_pki_create(const char *dir, bool force)
         if (err) return err;
     }
     return NULL;
+}
+
+/* ------------------------------------------------------- in memory */
+static char *pem_of(X509 *c, EVP_PKEY *k)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    if (!b) wih_oom(0);
+    int ok = c ? PEM_write_bio_X509(b, c) : PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
+    char *p = NULL;
+    long n = ok ? BIO_get_mem_data(b, &p) : 0;
+    char *s = ok ? wih_xstrndup(p, (size_t)n) : NULL;
+    if (s && k) OPENSSL_cleanse(p, (size_t)n);
+    BIO_free(b);
+    return s;
+}
+
+wih_err *cluster_pki_make(const cluster_cert_req *r, char **cert_pem, char **key_pem)
+{
+    *cert_pem = *key_pem = NULL;
+    X509 *ca = r->ca_cert_pem ? cert_of_pem(r->ca_cert_pem) : NULL;
+    EVP_PKEY *cakey = r->ca_key_pem ? key_of_pem(r->ca_key_pem) : NULL;
+    wih_err *err = NULL;
+    EVP_PKEY *k = NULL;
+    X509 *c = NULL;
+    if (r->ca_cert_pem && (!ca || !cakey)) {
+        err = ossl_err("reading the issuing CA");
+        goto out;
+    }
+    if (!(k = gen_ec())) {
+        err = ossl_err("generating a key");
+        goto out;
+    }
+    c = make_cert(k, r->cn, r->org, ca, cakey, r->kind, r->san, r->days > 0 ? r->days : 3650);
+    if (!c) {
+        err = ossl_err("signing a certificate");
+        goto out;
+    }
+    *cert_pem = pem_of(c, NULL);
+    *key_pem = pem_of(NULL, k);
+    if (!*cert_pem || !*key_pem) err = ossl_err("encoding PEM");
+out:
+    if (err) {
+        free(*cert_pem);
+        free(*key_pem);
+        *cert_pem = *key_pem = NULL;
+    }
+    X509_free(ca);
+    X509_free(c);
+    EVP_PKEY_free(cakey);
+    EVP_PKEY_free(k);
+    return err ? wih_err_wrap(err, "making the certificate for %s", r->cn) : NULL;
 }

@@ -1,21 +1,23 @@
 /* Starting the real etcd, kube-apiserver and MinIO on loopback through the
  * core supervisor, and the smoke check that ci/demo runs. */
-#include <curl/curl.h>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wiharness/cluster.h"
+#include "wiharness/http.h"
 
-static size_t body_cb(char *p, size_t sz, size_t n, void *ud)
-{
-    return wih_buf_add(ud, p, sz * n) == 0 ? sz * n : 0;
-}
-
+/* Thin wrappers over the one HTTP client (http.h), kept for their callers. */
 static long http_do(const char *method, const char *url, const char *content_type, const char *body,
                     const char *cafile, const char *cert, const char *key, const char *bearer, char **resp,
-                    wih_err **err);
+                    wih_err **err)
+{
+    static const char *const accept[] = {"Accept: application/json, */*", NULL};
+    wih_http_req rq = {.method = method, .url = url, .headers = accept, .bearer = bearer,
+                       .content_type = content_type, .body = body, .body_len = body ? strlen(body) : 0,
+                       .ca_file = cafile, .cert_file = cert, .key_file = key, .timeout_ms = 10000,
+                       .connect_timeout_ms = 2000, .max_body = (size_t)4 << 20};
+    return wih_http_fetch(NULL, &rq, resp, err);
+}
 
 long cluster_http(const char *method, const char *url, const char *content_type, const char *body,
                   const char *cafile, const char *cert, const char *key, char **resp, wih_err **err)
@@ -27,61 +29,6 @@ long cluster_http_auth(const char *method, const char *url, const char *content_
                        const char *cafile, const char *bearer, char **resp, wih_err **err)
 {
     return http_do(method, url, content_type, body, cafile, NULL, NULL, bearer, resp, err);
-}
-
-static long http_do(const char *method, const char *url, const char *content_type, const char *body,
-                    const char *cafile, const char *cert, const char *key, const char *bearer, char **resp,
-                    wih_err **err)
-{
-    CURL *c = curl_easy_init();
-    if (!c) {
-        *err = wih_err_new(WIH_EXIT_INFRA, "curl_easy_init failed");
-        return -1;
-    }
-    wih_buf b;
-    wih_buf_init(&b, 4 << 20);
-    char ebuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *hdrs = NULL;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    if (content_type) {
-        char *h = wih_asprintf("Content-Type: %s", content_type);
-        hdrs = curl_slist_append(hdrs, h);
-        free(h);
-    }
-    hdrs = curl_slist_append(hdrs, "Accept: application/json, */*");
-    if (bearer) {
-        char *h = wih_asprintf("Authorization: Bearer %s", bearer);
-        hdrs = curl_slist_append(hdrs, h);
-        OPENSSL_cleanse(h, strlen(h));
-        free(h);
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    if (cafile) curl_easy_setopt(c, CURLOPT_CAINFO, cafile);
-    if (cert) curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
-    if (key) curl_easy_setopt(c, CURLOPT_SSLKEY, key);
-    CURLcode rc = curl_easy_perform(c);
-    long status = -1;
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    else
-        *err = wih_err_new(WIH_EXIT_INFRA, "%s %s: %s", method, url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
-    curl_easy_cleanup(c);
-    curl_slist_free_all(hdrs);
-    if (resp && status >= 0) *resp = wih_buf_take(&b);
-    wih_buf_free(&b);
-    return status;
 }
 
 long cluster_http_get(const char *url, const char *cafile, const char *cert, const char *key, char **body,
@@ -274,10 +221,25 @@ wih_err *cluster_minio_start(const char *dir, cluster_svc *out, int64_t timeout_
 }
 
 /* ------------------------------------------------------------------ smoke */
-static void line(FILE *out, const char *name, const wih_tool_info *ti, const char *health, int64_t ms)
+/* One row: the health endpoint asked again now, with the status it really
+ * answered (not 200 is an error). pki: the admin client certificate for the
+ * apiserver, or NULL. */
+static void line(FILE *out, const char *name, const wih_tool_info *ti, const char *base, const char *path,
+                 const char *pki, int64_t ms, wih_err **err)
 {
+    char *url = wih_asprintf("%s%s", base, path);
+    char *ca = pki ? wih_path_join(pki, "ca.crt") : NULL, *crt = pki ? wih_path_join(pki, "admin.crt") : NULL;
+    char *key = pki ? wih_path_join(pki, "admin.key") : NULL;
+    long st = cluster_http_get(url, ca, crt, key, NULL, err);
+    char *health = wih_asprintf("GET %s %ld", url, st);
     fprintf(out, "  %-15s %-26s %-34s %5lld ms  %s\n", name, ti->version ? ti->version : "?", health,
             (long long)ms, ti->path ? ti->path : "");
+    if (!*err && st != 200) *err = wih_err_http(st, NULL, "%s: GET %s answered %ld", name, url, st);
+    free(health);
+    free(url);
+    free(ca);
+    free(crt);
+    free(key);
 }
 
 static wih_err *check_gone(const cluster_svc *s, pid_t pid, int port, int port2, const char *name)
@@ -304,19 +266,15 @@ wih_err *cluster_smoke(FILE *out)
     if ((err = cluster_pki_create(pki, false))) goto out;
     t0 = wih_now_ms();
     if ((err = cluster_etcd_start(dir, &etcd, 30000, 0))) goto out;
-    char *h = wih_asprintf("GET %s/health 200", etcd.url);
-    line(out, "etcd", &ti[WIH_TOOL_ETCD], h, wih_now_ms() - t0);
-    free(h);
+    line(out, "etcd", &ti[WIH_TOOL_ETCD], etcd.url, "/health", NULL, wih_now_ms() - t0, &err);
+    if (err) goto out;
     t0 = wih_now_ms();
     if ((err = cluster_apiserver_start(dir, pki, &etcd, &api, 60000, 0))) goto out;
-    h = wih_asprintf("GET %s/readyz 200", api.url);
-    line(out, "kube-apiserver", &ti[WIH_TOOL_KUBE_APISERVER], h, wih_now_ms() - t0);
-    free(h);
+    line(out, "kube-apiserver", &ti[WIH_TOOL_KUBE_APISERVER], api.url, "/readyz", pki, wih_now_ms() - t0, &err);
+    if (err) goto out;
     t0 = wih_now_ms();
     if ((err = cluster_minio_start(dir, &minio, 30000, 0))) goto out;
-    h = wih_asprintf("GET %s/minio/health/live 200", minio.url);
-    line(out, "minio", &ti[WIH_TOOL_MINIO], h, wih_now_ms() - t0);
-    free(h);
+    line(out, "minio", &ti[WIH_TOOL_MINIO], minio.url, "/minio/health/live", NULL, wih_now_ms() - t0, &err);
 out:;
     cluster_svc *all[] = {&minio, &api, &etcd};
     const char *names[] = {"minio", "kube-apiserver", "etcd"};
@@ -334,6 +292,7 @@ out:;
     if (!err) fprintf(out, "  all stopped: no process left alive, no port left listening\n");
     for (int t = 0; t < WIH_TOOL_COUNT; t++) wih_tool_info_free(&ti[t]);
     free(pki);
+    wih_rm_rf(dir); /* pops its cleanup entry */
     free(dir);
     return err;
 }

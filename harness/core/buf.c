@@ -21,8 +21,7 @@ int wih_buf_add(wih_buf *b, const void *p, size_t n)
         size_t nc = b->cap ? b->cap : 256;
         while (nc < b->len + n + 1) nc *= 2;
         if (nc > b->max + 1) nc = b->max + 1;
-        char *d = realloc(b->data, nc);
-        if (!d) abort();
+        char *d = wih_xrealloc(b->data, nc);
         b->data = d;
         b->cap = nc;
     }
@@ -49,8 +48,7 @@ int wih_buf_addf(wih_buf *b, const char *fmt, ...)
         return -1;
     }
     char stackbuf[512];
-    char *tmp = (size_t)n < sizeof stackbuf ? stackbuf : malloc((size_t)n + 1);
-    if (!tmp) abort();
+    char *tmp = (size_t)n < sizeof stackbuf ? stackbuf : wih_xmalloc((size_t)n + 1);
     vsnprintf(tmp, (size_t)n + 1, fmt, ap2);
     va_end(ap2);
     int rc = wih_buf_add(b, tmp, (size_t)n);

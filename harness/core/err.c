@@ -11,16 +11,14 @@ static char *vfmt(const char *fmt, va_list ap)
     int n = vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
     if (n < 0) return wih_strdup("(unformattable message)");
-    char *s = malloc((size_t)n + 1);
-    if (!s) abort();
+    char *s = wih_xmalloc((size_t)n + 1);
     vsnprintf(s, (size_t)n + 1, fmt, ap);
     return s;
 }
 
 wih_err *wih_err_newv(int kind, const char *fmt, va_list ap)
 {
-    wih_err *e = calloc(1, sizeof *e);
-    if (!e) abort();
+    wih_err *e = wih_xcalloc(1, sizeof *e);
     e->kind = kind;
     e->msg = vfmt(fmt, ap);
     return e;

@@ -15,10 +15,7 @@
 
 char *wih_strdup(const char *s)
 {
-    if (!s) return NULL;
-    char *d = strdup(s);
-    if (!d) abort();
-    return d;
+    return wih_xstrdup(s);
 }
 
 char *wih_asprintf(const char *fmt, ...)
@@ -28,8 +25,7 @@ char *wih_asprintf(const char *fmt, ...)
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    char *s = malloc(n < 0 ? 1 : (size_t)n + 1);
-    if (!s) abort();
+    char *s = wih_xmalloc(n < 0 ? 1 : (size_t)n + 1);
     if (n < 0)
         s[0] = '\0';
     else
@@ -88,7 +84,7 @@ int wih_mkdir_p(const char *path, mode_t mode)
     return (rc == 0 || errno == EEXIST) ? 0 : -1;
 }
 
-int wih_rm_rf(const char *path)
+static int rm_tree(const char *path)
 {
     struct stat st;
     if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
@@ -100,7 +96,7 @@ int wih_rm_rf(const char *path)
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         char *c = wih_path_join(path, de->d_name);
-        if (wih_rm_rf(c) != 0) rc = -1;
+        if (rm_tree(c) != 0) rc = -1;
         free(c);
     }
     closedir(d);
@@ -108,10 +104,48 @@ int wih_rm_rf(const char *path)
     return rc;
 }
 
+/* The temp dirs on the cleanup stack, so removing one pops its entry. */
+struct tmpdir {
+    struct tmpdir *next;
+    char *path;
+    int handle;
+};
+static struct tmpdir *g_tmpdirs;
+
+/* Unlink the record for path (or rec itself when path is NULL). */
+static struct tmpdir *tmpdir_unlink(const struct tmpdir *rec, const char *path)
+{
+    for (struct tmpdir **l = &g_tmpdirs; *l; l = &(*l)->next)
+        if (*l == rec || (path && !strcmp((*l)->path, path))) {
+            struct tmpdir *t = *l;
+            *l = t->next;
+            return t;
+        }
+    return NULL;
+}
+
+static void tmpdir_free(struct tmpdir *t)
+{
+    free(t->path);
+    free(t);
+}
+
+int wih_rm_rf(const char *path)
+{
+    struct tmpdir *t = tmpdir_unlink(NULL, path);
+    if (t) {
+        wih_cleanup_pop(t->handle, false);
+        tmpdir_free(t);
+    }
+    return rm_tree(path);
+}
+
 static void rm_tmpdir(void *ctx)
 {
-    wih_rm_rf(ctx);
-    free(ctx);
+    struct tmpdir *t = ctx;
+    tmpdir_unlink(t, NULL);
+    rm_tree(t->path);
+    tmpdir_free(t);
 }
 
 char *wih_tmpdir(const char *prefix, bool keep, wih_err **err)
@@ -124,7 +158,15 @@ char *wih_tmpdir(const char *prefix, bool keep, wih_err **err)
         free(tmpl);
         return NULL;
     }
-    if (!keep) wih_cleanup_push("remove temp dir", rm_tmpdir, wih_strdup(tmpl));
+    if (!keep) {
+        struct tmpdir *t = wih_xmalloc(sizeof *t);
+        t->path = wih_strdup(tmpl);
+        char *what = wih_asprintf("removing temp dir %s", tmpl);
+        t->handle = wih_cleanup_push(what, rm_tmpdir, t);
+        free(what);
+        t->next = g_tmpdirs;
+        g_tmpdirs = t;
+    }
     return tmpl;
 }
 
@@ -250,8 +292,7 @@ char *wih_random_hex(size_t nbytes)
     unsigned char raw[64];
     if (nbytes > sizeof raw) nbytes = sizeof raw;
     if (RAND_bytes(raw, (int)nbytes) != 1) abort();
-    char *s = malloc(nbytes * 2 + 1);
-    if (!s) abort();
+    char *s = wih_xmalloc(nbytes * 2 + 1);
     for (size_t i = 0; i < nbytes; i++) snprintf(s + 2 * i, 3, "%02x", raw[i]);
     OPENSSL_cleanse(raw, sizeof raw);
     return s;

@@ -66,74 +66,16 @@ static wih_jwt_code fail(wih_err **err, wih_jwt_code c, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------ base64url */
-static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 char *wih_b64url_encode(const unsigned char *p, size_t n)
 {
-    char *out = malloc(n / 3 * 4 + 5);
-    if (!out) abort();
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-        out[o++] = b64u[v >> 18 & 63];
-        out[o++] = b64u[v >> 12 & 63];
-        out[o++] = b64u[v >> 6 & 63];
-        out[o++] = b64u[v & 63];
-    }
-    if (n - i == 1) {
-        unsigned v = (unsigned)p[i] << 16;
-        out[o++] = b64u[v >> 18 & 63];
-        out[o++] = b64u[v >> 12 & 63];
-    } else if (n - i == 2) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-        out[o++] = b64u[v >> 18 & 63];
-        out[o++] = b64u[v >> 12 & 63];
-        out[o++] = b64u[v >> 6 & 63];
-    }
-    out[o] = 0;
-    return out;
-}
-
-static int b64u_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
+    return wih_b64_encode(p, n, WIH_B64_URL | WIH_B64_NOPAD);
 }
 
 /* Strict: the URL alphabet only, no padding, no whitespace, and the unused
  * low bits of the last symbol must be zero (one encoding per byte string). */
 unsigned char *wih_b64url_decode(const char *s, size_t len, size_t *outlen)
 {
-    if (len % 4 == 1) return NULL;
-    unsigned char *out = malloc(len / 4 * 3 + 3);
-    if (!out) abort();
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64u_val((unsigned char)s[i]);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6 | (unsigned)v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits & 0xff);
-        }
-    }
-    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
-        free(out);
-        return NULL;
-    }
-    out[o] = 0;
-    if (outlen) *outlen = o;
-    return out;
+    return wih_b64_decode(s, len, WIH_B64_URL | WIH_B64_NOPAD, outlen);
 }
 
 /* ---------------------------------------------------------------------- parse */
@@ -207,12 +149,10 @@ wih_jwt *wih_jwt_parse(const char *compact, wih_jwt_code *code, wih_err **err)
         free(s);
         return NULL;
     }
-    wih_jwt *t = calloc(1, sizeof *t);
-    if (!t) abort();
+    wih_jwt *t = wih_xcalloc(1, sizeof *t);
     t->header = hj;
     t->payload = pj;
-    t->signing_input = malloc(hl + 1 + pl + 1);
-    if (!t->signing_input) abort();
+    t->signing_input = wih_xmalloc(hl + 1 + pl + 1);
     memcpy(t->signing_input, compact, hl + 1 + pl);
     t->signing_input[hl + 1 + pl] = 0;
     t->sig = s;
@@ -304,7 +244,7 @@ static int rs256_verify(EVP_PKEY *pkey, const wih_jwt *t)
 {
     if (t->siglen != (size_t)EVP_PKEY_get_size(pkey)) return -1;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md) abort();
+    if (!md) wih_oom(sizeof(void *));
     int ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) == 1 &&
              EVP_DigestVerify(md, t->sig, t->siglen, (const unsigned char *)t->signing_input,
                               strlen(t->signing_input)) == 1;
@@ -400,8 +340,7 @@ wih_jwt_code wih_jwt_verify_ex(const wih_jwt *t, const cJSON *jwks, int64_t now,
 /* -------------------------------------------------------------------- signing */
 static wih_jwk_key *key_new(EVP_PKEY *pkey, const char *kid)
 {
-    wih_jwk_key *k = calloc(1, sizeof *k);
-    if (!k) abort();
+    wih_jwk_key *k = wih_xcalloc(1, sizeof *k);
     k->pkey = pkey;
     k->kid = wih_strdup(kid);
     return k;
@@ -471,8 +410,7 @@ static char *bn_param_b64(const EVP_PKEY *pkey, const char *name)
     BIGNUM *bn = NULL;
     if (!EVP_PKEY_get_bn_param(pkey, name, &bn)) return NULL;
     int n = BN_num_bytes(bn);
-    unsigned char *b = malloc((size_t)n + 1);
-    if (!b) abort();
+    unsigned char *b = wih_xmalloc((size_t)n + 1);
     BN_bn2bin(bn, b);
     char *s = wih_b64url_encode(b, (size_t)n);
     free(b);
@@ -505,8 +443,7 @@ static char *bio_string(BIO *b)
 {
     char *p;
     long n = BIO_get_mem_data(b, &p);
-    char *s = malloc((size_t)n + 1);
-    if (!s) abort();
+    char *s = wih_xmalloc((size_t)n + 1);
     memcpy(s, p, (size_t)n);
     s[n] = 0;
     BIO_free(b);
@@ -535,8 +472,7 @@ char *wih_jwk_private_pem(const wih_jwk_key *k)
 
 static char *json_b64(const cJSON *j)
 {
-    char *s = cJSON_PrintUnformatted(j);
-    if (!s) abort();
+    char *s = cJSON_PrintUnformatted(j); /* never NULL: OOM rule */
     char *b = wih_b64url_encode((const unsigned char *)s, strlen(s));
     free(s);
     return b;
@@ -565,10 +501,9 @@ char *wih_jwt_sign_hdr(const wih_jwk_key *k, const cJSON *extra_header, const cJ
     free(hb);
     free(pb);
     size_t siglen = (size_t)EVP_PKEY_get_size(k->pkey);
-    unsigned char *sig = malloc(siglen);
-    if (!sig) abort();
+    unsigned char *sig = wih_xmalloc(siglen);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md) abort();
+    if (!md) wih_oom(sizeof(void *));
     bool ok = EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k->pkey) == 1 &&
               EVP_DigestSign(md, sig, &siglen, (const unsigned char *)input, strlen(input)) == 1;
     EVP_MD_CTX_free(md);

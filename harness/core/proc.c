@@ -44,8 +44,7 @@ static char **merged_env(char *const *add)
     size_t n = 0, na = 0;
     while (environ[n]) n++;
     while (add && add[na]) na++;
-    char **env = calloc(n + na + 1, sizeof *env);
-    if (!env) abort();
+    char **env = wih_xcalloc(n + na + 1, sizeof *env);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const char *eq = strchr(environ[i], '=');
@@ -65,6 +64,17 @@ static void proc_cleanup(void *ctx)
     wih_proc *p = ctx;
     p->cleanup = -1;
     wih_proc_stop(p, 5000);
+}
+
+/* In a forked child before exec (async-signal-safe): the default dispositions. */
+static void child_default_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);
 }
 
 wih_proc *wih_proc_spawn(const wih_proc_opts *o, wih_err **err)
@@ -112,12 +122,7 @@ wih_proc *wih_proc_spawn(const wih_proc_opts *o, wih_err **err)
     }
     if (pid == 0) {
         /* child: only async-signal-safe calls until exec */
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_DFL;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGPIPE, &sa, NULL);
+        child_default_signals();
         setpgid(0, 0); /* a terminal's Ctrl-C reaches us, and we stop it ourselves */
         if (o->die_with_parent) {
             prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -152,8 +157,7 @@ wih_proc *wih_proc_spawn(const wih_proc_opts *o, wih_err **err)
         n = read(pipefd[0], &child_errno, sizeof child_errno);
     } while (n < 0 && errno == EINTR);
     close(pipefd[0]);
-    wih_proc *p = calloc(1, sizeof *p);
-    if (!p) abort();
+    wih_proc *p = wih_xcalloc(1, sizeof *p);
     p->name = wih_strdup(name);
     p->log_path = log_path;
     p->pid = pid;
@@ -169,7 +173,9 @@ wih_proc *wih_proc_spawn(const wih_proc_opts *o, wih_err **err)
         free(p);
         return NULL;
     }
-    p->cleanup = wih_cleanup_push(p->name, proc_cleanup, p);
+    char *what = wih_asprintf("stopping %s (pid %d)", p->name, (int)pid);
+    p->cleanup = wih_cleanup_push(what, proc_cleanup, p);
+    free(what);
     return p;
 }
 
@@ -426,12 +432,7 @@ int wih_run_capture(char *const *argv, char *const *env_add, const char *stdin_d
         return -1;
     }
     if (pid == 0) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_DFL;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGPIPE, &sa, NULL);
+        child_default_signals();
         setpgid(0, 0); /* its own group: a timeout or interrupt kills its children too */
         dup2(pi[0], 0);
         dup2(po[1], 1);

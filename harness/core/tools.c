@@ -101,8 +101,7 @@ static char *first_line_after(const char *out, const char *marker)
     while (*p == ' ' || *p == ':') p++;
     size_t n = strcspn(p, "\r\n");
     while (n && p[n - 1] == ' ') n--;
-    char *r = malloc(n + 1);
-    if (!r) abort();
+    char *r = wih_xmalloc(n + 1);
     memcpy(r, p, n);
     r[n] = '\0';
     return r;

@@ -70,71 +70,15 @@ struct kube_config {
 };
 
 /* ------------------------------------------------------------------ base64 */
-static int b64v(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
+/* core's one base64: either alphabet, white space ignored (client-go's leniency) */
 char *kube_b64_decode(const char *in, size_t *outlen)
 {
-    size_t n = strlen(in);
-    unsigned char *out = malloc(n / 4 * 3 + 4);
-    if (!out) abort();
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0, pad = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        int v = b64v(c);
-        if (v < 0 || pad) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (pad > 2 || bits >= 6) {
-        free(out);
-        return NULL;
-    }
-    out[o] = '\0';
-    *outlen = o;
-    return (char *)out;
+    return (char *)wih_b64_decode(in, strlen(in), WIH_B64_LENIENT, outlen);
 }
 
 char *kube_b64_encode(const void *data, size_t len)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *p = data;
-    char *out = malloc((len + 2) / 3 * 4 + 1);
-    if (!out) abort();
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)p[i] << 16;
-        if (i + 1 < len) v |= (unsigned)p[i + 1] << 8;
-        if (i + 2 < len) v |= p[i + 2];
-        out[o++] = tbl[(v >> 18) & 63];
-        out[o++] = tbl[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < len ? tbl[v & 63] : '=';
-    }
-    out[o] = '\0';
-    return out;
+    return wih_b64_encode(data, len, 0);
 }
 
 /* ------------------------------------------------------------------ RFC 3339 */
@@ -450,9 +394,8 @@ static int load_exec(kube_config *cfg, const kc_file *f, const cJSON *ex, wih_er
         return -1;
     }
     int na = cJSON_GetArraySize(args), ne = cJSON_GetArraySize(envl);
-    cfg->exec_argv = calloc((size_t)na + 2, sizeof(char *));
-    cfg->exec_env = calloc((size_t)ne + 2, sizeof(char *));
-    if (!cfg->exec_argv || !cfg->exec_env) abort();
+    cfg->exec_argv = wih_xcalloc((size_t)na + 2, sizeof(char *));
+    cfg->exec_env = wih_xcalloc((size_t)ne + 2, sizeof(char *));
     cfg->exec_cmd = strchr(cmd, '/') ? resolve_rel(f, cmd) : wih_strdup(cmd);
     cfg->exec_argv[0] = wih_strdup(cfg->exec_cmd);
     int k = 1;
@@ -613,7 +556,7 @@ kube_config *kube_config_load(const kube_config_opts *opts, wih_err **err)
     bool must_exist = false;
     char *list = NULL;
     if (opts->kubeconfig && *opts->kubeconfig) {
-        paths = calloc(1, sizeof *paths);
+        paths = wih_xcalloc(1, sizeof *paths);
         paths[np++] = wih_strdup(opts->kubeconfig);
         must_exist = true;
     } else {
@@ -622,7 +565,7 @@ kube_config *kube_config_load(const kube_config_opts *opts, wih_err **err)
             list = wih_strdup(env);
             size_t cap = 1;
             for (const char *p = env; *p; p++) cap += *p == ':';
-            paths = calloc(cap, sizeof *paths);
+            paths = wih_xcalloc(cap, sizeof *paths);
             char *save = NULL;
             for (char *t = strtok_r(list, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
                 bool dup = false;
@@ -631,14 +574,13 @@ kube_config *kube_config_load(const kube_config_opts *opts, wih_err **err)
             }
         } else {
             const char *home = getenv("HOME");
-            paths = calloc(1, sizeof *paths);
+            paths = wih_xcalloc(1, sizeof *paths);
             paths[np++] = wih_path_join(home ? home : "/", ".kube/config");
         }
     }
     free(list);
-    if (!paths) abort();
 
-    kc_file *files = calloc(np ? np : 1, sizeof *files);
+    kc_file *files = wih_xcalloc(np ? np : 1, sizeof *files);
     size_t nf = 0;
     kube_config *cfg = NULL;
     for (size_t i = 0; i < np; i++) {
@@ -695,8 +637,7 @@ kube_config *kube_config_load(const kube_config_opts *opts, wih_err **err)
                               ctx_name, nf > 1 ? " in any KUBECONFIG file" : "");
         goto fail;
     }
-    cfg = calloc(1, sizeof *cfg);
-    if (!cfg) abort();
+    cfg = wih_xcalloc(1, sizeof *cfg);
     cfg->exec_timeout_ms = opts ? opts->exec_timeout_ms : 0;
     cfg->context = wih_strdup(ctx_name);
     cfg->source = wih_strdup(cf->path);
@@ -799,8 +740,7 @@ static int run_exec(kube_config *cfg, wih_err **err)
     cJSON_Delete(info);
     size_t ne = 0;
     while (cfg->exec_env[ne]) ne++;
-    char **env = calloc(ne + 2, sizeof *env);
-    if (!env) abort();
+    char **env = wih_xcalloc(ne + 2, sizeof *env);
     for (size_t i = 0; i < ne; i++) env[i] = cfg->exec_env[i];
     char *info_env = wih_asprintf("KUBERNETES_EXEC_INFO=%s", info_s);
     free(info_s);

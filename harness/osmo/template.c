@@ -34,41 +34,27 @@
 #include "wiharness/osmo.h"
 
 /* ------------------------------------------------------------ position map */
-typedef struct {
-    const cJSON *key;
-    const char *file;
-    wih_pos pos;
-} pm_slot;
-
+/* The copies the merge makes, in the one position map (yamljson's), plus the
+ * loaded documents it falls back on. */
 struct osmo_posmap {
-    pm_slot *slots;
-    size_t n, used;
+    wih_posmap *copies;
     const wih_ydocs **docs;
     size_t ndocs;
     char **files;
     size_t nfiles;
 };
 
-static size_t pm_hash(const void *p)
-{
-    uintptr_t x = (uintptr_t)p;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t)x;
-}
-
 osmo_posmap *osmo_posmap_new(void)
 {
-    osmo_posmap *pm = calloc(1, sizeof *pm);
-    if (!pm) abort();
+    osmo_posmap *pm = wih_xcalloc(1, sizeof *pm);
+    pm->copies = wih_posmap_new();
     return pm;
 }
 
 void osmo_posmap_free(osmo_posmap *pm)
 {
     if (!pm) return;
-    free(pm->slots);
+    wih_posmap_free(pm->copies);
     free(pm->docs);
     for (size_t i = 0; i < pm->nfiles; i++) free(pm->files[i]);
     free(pm->files);
@@ -78,8 +64,7 @@ void osmo_posmap_free(osmo_posmap *pm)
 void osmo_posmap_add_docs(osmo_posmap *pm, const wih_ydocs *docs)
 {
     if (!pm || !docs) return;
-    pm->docs = realloc(pm->docs, (pm->ndocs + 1) * sizeof *pm->docs);
-    if (!pm->docs) abort();
+    pm->docs = wih_xrealloc(pm->docs, (pm->ndocs + 1) * sizeof *pm->docs);
     pm->docs[pm->ndocs++] = docs;
 }
 
@@ -87,50 +72,15 @@ static const char *pm_intern(osmo_posmap *pm, const char *file)
 {
     for (size_t i = 0; i < pm->nfiles; i++)
         if (!strcmp(pm->files[i], file)) return pm->files[i];
-    pm->files = realloc(pm->files, (pm->nfiles + 1) * sizeof *pm->files);
-    if (!pm->files) abort();
+    pm->files = wih_xrealloc(pm->files, (pm->nfiles + 1) * sizeof *pm->files);
     pm->files[pm->nfiles] = wih_strdup(file);
     return pm->files[pm->nfiles++];
-}
-
-static void pm_put(osmo_posmap *pm, const cJSON *node, const char *file, wih_pos pos);
-
-static void pm_grow(osmo_posmap *pm)
-{
-    pm_slot *old = pm->slots;
-    size_t oldn = pm->n;
-    pm->n = oldn ? oldn * 2 : 256;
-    pm->slots = calloc(pm->n, sizeof *pm->slots);
-    if (!pm->slots) abort();
-    pm->used = 0;
-    for (size_t i = 0; i < oldn; i++)
-        if (old[i].key) pm_put(pm, old[i].key, old[i].file, old[i].pos);
-    free(old);
-}
-
-static void pm_put(osmo_posmap *pm, const cJSON *node, const char *file, wih_pos pos)
-{
-    if ((pm->used + 1) * 4 >= pm->n * 3) pm_grow(pm);
-    size_t m = pm->n - 1, i = pm_hash(node) & m;
-    while (pm->slots[i].key && pm->slots[i].key != node) i = (i + 1) & m;
-    if (!pm->slots[i].key) pm->used++;
-    pm->slots[i] = (pm_slot){node, file, pos};
 }
 
 bool osmo_posmap_get(const osmo_posmap *pm, const cJSON *node, const char **file, wih_pos *pos)
 {
     if (!pm || !node) return false;
-    if (pm->n) {
-        size_t m = pm->n - 1, i = pm_hash(node) & m;
-        while (pm->slots[i].key) {
-            if (pm->slots[i].key == node) {
-                if (file) *file = pm->slots[i].file;
-                if (pos) *pos = pm->slots[i].pos;
-                return true;
-            }
-            i = (i + 1) & m;
-        }
-    }
+    if (wih_posmap_get(pm->copies, node, file, pos)) return true;
     for (size_t d = 0; d < pm->ndocs; d++) {
         wih_pos p;
         if (wih_ydocs_pos(pm->docs[d], node, &p)) {
@@ -147,7 +97,7 @@ void osmo_posmap_copy(osmo_posmap *pm, const cJSON *from, const cJSON *to)
     if (!pm || !from || !to) return;
     const char *file;
     wih_pos p;
-    if (osmo_posmap_get(pm, from, &file, &p)) pm_put(pm, to, pm_intern(pm, file), p);
+    if (osmo_posmap_get(pm, from, &file, &p)) wih_posmap_put(pm->copies, to, pm_intern(pm, file), p);
     const cJSON *a = from->child, *b = to->child;
     for (; a && b; a = a->next, b = b->next) osmo_posmap_copy(pm, a, b);
 }
@@ -253,9 +203,8 @@ static int merge_lists(cJSON *l1, const cJSON *l2, osmo_posmap *pm, wih_err **er
     int n1 = cJSON_GetArraySize(l1);
     /* Python builds name_to_index once, from the values the names have
      * before any merge (a merge may replace an item's name node): keep copies. */
-    cJSON **names = calloc((size_t)n1 + 1, sizeof *names);
-    cJSON **items = calloc((size_t)n1 + 1, sizeof *items);
-    if (!names || !items) abort();
+    cJSON **names = wih_xcalloc((size_t)n1 + 1, sizeof *names);
+    cJSON **items = wih_xcalloc((size_t)n1 + 1, sizeof *items);
     int i = 0;
     for (cJSON *it = l1->child; it; it = it->next, i++) {
         const cJSON *nm;

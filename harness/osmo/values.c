@@ -177,8 +177,7 @@ static void note_pos(osmo_config *c, const cJSON *node)
 
 osmo_config *osmo_config_from_tree(const cJSON *root, const wih_ydocs *docs, osmo_mode mode, wih_err **err)
 {
-    osmo_config *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    osmo_config *c = wih_xcalloc(1, sizeof *c);
     c->pm = osmo_posmap_new();
     c->notes = cJSON_CreateArray();
     if (docs) osmo_posmap_add_docs(c->pm, docs);

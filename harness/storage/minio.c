@@ -7,12 +7,13 @@
  * GET /minio/health/live. */
 #include "wiharness/storage.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "wiharness/http.h"
 
 struct minio {
     wih_proc *proc;
@@ -22,13 +23,6 @@ struct minio {
     char *root_password;
 };
 
-static size_t discard(char *p, size_t sz, size_t n, void *ud)
-{
-    (void)p;
-    (void)ud;
-    return sz * n;
-}
-
 /* 1 ready: /minio/health/live answers 200 and /minio/health/ready too (the
  * object layer is up, so S3 calls won't get 503 "server not initialized"). */
 static int health_ready(void *ctx, wih_err **err)
@@ -37,19 +31,12 @@ static int health_ready(void *ctx, wih_err **err)
     minio *m = ctx;
     static const char *const paths[] = {"/minio/health/live", "/minio/health/ready"};
     for (int i = 0; i < 2; i++) {
-        CURL *c = curl_easy_init();
-        if (!c) return 0;
         char *url = wih_asprintf("%s%s", m->endpoint, paths[i]);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-        CURLcode rc = curl_easy_perform(c);
-        long st = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-        curl_easy_cleanup(c);
+        wih_err *e = NULL;
+        long st = wih_http_get_status(url, NULL, NULL, NULL, 2000, NULL, &e);
+        wih_err_free(e); /* not yet: polled again until the deadline */
         free(url);
-        if (rc != CURLE_OK || st != 200) return 0;
+        if (st != 200) return 0;
     }
     return 1;
 }
@@ -59,10 +46,7 @@ static void minio_free(minio *m)
     if (!m) return;
     free(m->endpoint);
     free(m->root_user);
-    if (m->root_password) {
-        OPENSSL_cleanse(m->root_password, strlen(m->root_password));
-        free(m->root_password);
-    }
+    wih_free_secret(m->root_password);
     free(m);
 }
 
@@ -92,8 +76,7 @@ minio *minio_start(const minio_opts *o, wih_err **err)
         *err = wih_err_wrap(e, "starting MinIO");
         return NULL;
     }
-    minio *m = calloc(1, sizeof *m);
-    if (!m) abort();
+    minio *m = wih_xcalloc(1, sizeof *m);
     char *certs = NULL, *cas = NULL, *logdir = NULL, *parent = NULL;
     char *argv[12] = {0};
     char *env[12] = {0};
@@ -173,27 +156,15 @@ minio *minio_start(const minio_opts *o, wih_err **err)
         m->proc = NULL;
         goto fail;
     }
-    for (int i = 0; i < ne; i++) {
-        OPENSSL_cleanse(env[i], strlen(env[i]));
-        free(env[i]);
-    }
-    free(bin);
-    free(certs);
-    free(cas);
-    free(logdir);
-    free(parent);
-    return m;
 fail:
-    for (int i = 0; i < ne; i++) {
-        OPENSSL_cleanse(env[i], strlen(env[i]));
-        free(env[i]);
-    }
-    *err = wih_err_wrap(e, "starting MinIO");
+    for (int i = 0; i < ne; i++) wih_free_secret(env[i]);
     free(bin);
     free(certs);
     free(cas);
     free(logdir);
     free(parent);
+    if (!e && m->proc) return m;
+    *err = wih_err_wrap(e ? e : wih_err_new(WIH_EXIT_INFRA, "MinIO did not start"), "starting MinIO");
     minio_free(m);
     return NULL;
 }

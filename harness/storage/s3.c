@@ -6,13 +6,14 @@
 #include "wiharness/storage.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "wiharness/http.h"
 
 #define S3_MAX_BODY ((size_t)64 << 20)
 
@@ -22,12 +23,7 @@ struct s3_client {
     char *ca_file;
 };
 
-static void free_secret(char *s)
-{
-    if (!s) return;
-    OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
+#define free_secret wih_free_secret
 
 void s3_creds_clear(s3_creds *c)
 {
@@ -41,8 +37,7 @@ void s3_creds_clear(s3_creds *c)
 
 s3_client *s3_client_new(const char *endpoint, const s3_creds *creds, const char *ca_file)
 {
-    s3_client *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    s3_client *c = wih_xcalloc(1, sizeof *c);
     c->endpoint = wih_strdup(endpoint);
     size_t n = strlen(c->endpoint);
     while (n && c->endpoint[n - 1] == '/') c->endpoint[--n] = 0;
@@ -165,25 +160,14 @@ char *s3_err_code(const wih_err *e)
     if (!e || !e->server_msg) return NULL;
     const char *c = strstr(e->server_msg, ": ");
     size_t n = c ? (size_t)(c - e->server_msg) : strlen(e->server_msg);
-    char *s = malloc(n + 1);
-    if (!s) abort();
+    char *s = wih_xmalloc(n + 1);
     memcpy(s, e->server_msg, n);
     s[n] = 0;
     return s;
 }
 
 /* ----------------------------------------------------------------- HTTP */
-typedef struct {
-    long status;
-    wih_buf body;
-    curl_off_t content_length; /* -1 when unknown */
-} s3_resp;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-    wih_buf *b = ud;
-    return wih_buf_add(b, p, sz * n) == 0 ? sz * n : 0;
-}
+typedef wih_http_resp s3_resp; /* status, body, content_length */
 
 static void sha256_hex(const void *p, size_t n, char out[65])
 {
@@ -196,102 +180,35 @@ static void sha256_hex(const void *p, size_t n, char out[65])
 /* Percent-encode for a path (keep_slash) or a query value (RFC 3986 unreserved kept). */
 static char *uri_encode(const char *s, bool keep_slash)
 {
-    wih_buf b;
-    wih_buf_init(&b, 1 << 20);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~' || (keep_slash && *p == '/'))
-            wih_buf_add(&b, p, 1);
-        else
-            wih_buf_addf(&b, "%%%02X", *p);
-    }
-    if (!b.data) wih_buf_adds(&b, "");
-    return wih_buf_take(&b);
+    return wih_http_escape(s, keep_slash);
 }
 
-/* One signed request. query must be canonical already (sorted, encoded). */
-static int s3_do_once(s3_client *c, const char *method, const char *path, const char *query, const char *ctype,
-                 const void *body, size_t blen, s3_resp *r, wih_err **err)
-{
-    char *url = wih_asprintf("%s%s%s%s", c->endpoint, path, query && *query ? "?" : "", query ? query : "");
-    wih_buf_init(&r->body, S3_MAX_BODY);
-    r->status = 0;
-    CURL *h = curl_easy_init();
-    if (!h) abort();
-    char ebuf[CURL_ERROR_SIZE] = "";
-    char hash[65];
-    sha256_hex(body ? body : "", body ? blen : 0, hash);
-    struct curl_slist *hd = NULL;
-    char *hh = wih_asprintf("x-amz-content-sha256: %s", hash);
-    hd = curl_slist_append(hd, hh);
-    free(hh);
-    /* no "Expect:" override: curl would sign the empty header it then omits */
-    if (ctype) {
-        char *ct = wih_asprintf("Content-Type: %s", ctype);
-        hd = curl_slist_append(hd, ct);
-        free(ct);
-    }
-    char *tok = NULL, *userpwd = NULL;
-    if (c->creds.session_token) {
-        tok = wih_asprintf("x-amz-security-token: %s", c->creds.session_token);
-        hd = curl_slist_append(hd, tok);
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
-    if (c->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-    if (c->creds.access_key && c->creds.secret_key) {
-        curl_easy_setopt(h, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:s3");
-        userpwd = wih_asprintf("%s:%s", c->creds.access_key, c->creds.secret_key);
-        curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
-    }
-    if (!strcmp(method, "HEAD")) {
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else if (!strcmp(method, "GET")) {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    } else {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-        if (strcmp(method, "DELETE") || body) {
-            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? blen : 0));
-            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
-        }
-    }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-    r->content_length = -1;
-    curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &r->content_length);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hd);
-    free_secret(tok);
-    free_secret(userpwd);
-    int ret = 0;
-    if (rc != CURLE_OK) {
-        *err = wih_err_new(WIH_EXIT_INFRA, "%s %s: %s", method, url,
-                           r->body.overrun ? "response body over the cap" : (*ebuf ? ebuf : curl_easy_strerror(rc)));
-        wih_buf_free(&r->body);
-        ret = -1;
-    }
-    free(url);
-    return ret;
-}
-
-/* 503 (MinIO's "server not initialized" while its IAM loads just after
- * start, S3's SlowDown) is retried with backoff for up to ~10 s. */
+/* One signed request (libcurl's SigV4); query must be canonical already
+ * (sorted, encoded). 503 (MinIO's "server not initialized" while its IAM
+ * loads just after start, S3's SlowDown) is retried with backoff for ~10 s. */
 static int s3_do(s3_client *c, const char *method, const char *path, const char *query, const char *ctype,
                  const void *body, size_t blen, s3_resp *r, wih_err **err)
 {
-    int64_t delay = 100, deadline = wih_now_ms() + 10000;
-    for (;;) {
-        int rc = s3_do_once(c, method, path, query, ctype, body, blen, r, err);
-        if (rc != 0 || r->status != 503 || wih_now_ms() + delay > deadline || wih_interrupted()) return rc;
-        wih_buf_free(&r->body);
-        wih_sleep_ms(delay);
-        if (delay < 1000) delay *= 2;
-    }
+    char *url = wih_asprintf("%s%s%s%s", c->endpoint, path, query && *query ? "?" : "", query ? query : "");
+    char hash[65];
+    sha256_hex(body ? body : "", body ? blen : 0, hash);
+    /* no "Expect:" override: curl would sign the empty header it then omits */
+    char *hh = wih_asprintf("x-amz-content-sha256: %s", hash);
+    char *tok = c->creds.session_token ? wih_asprintf("x-amz-security-token: %s", c->creds.session_token) : NULL;
+    const char *hdrs[] = {hh, tok, NULL};
+    bool sign = c->creds.access_key && c->creds.secret_key;
+    wih_http_req rq = {.method = method, .url = url, .headers = hdrs, .content_type = ctype,
+                       .body = body, .body_len = body ? blen : 0, .ca_file = c->ca_file,
+                       .aws_sigv4 = sign ? "aws:amz:us-east-1:s3" : NULL,
+                       .aws_access_key = c->creds.access_key, .aws_secret_key = c->creds.secret_key,
+                       .timeout_ms = 60000, .connect_timeout_ms = 5000, .max_body = S3_MAX_BODY,
+                       .retry = WIH_HTTP_RETRY_503, .retry_ms = 10000};
+    int ret = wih_http_do(NULL, &rq, r, err);
+    if (ret != 0) wih_http_resp_free(r);
+    free(hh);
+    free_secret(tok);
+    free(url);
+    return ret;
 }
 
 /* Turn a non-2xx answer into an error with status, code and message. */

@@ -49,7 +49,7 @@ static int csv_first_record(const char *s, char ***out)
     while (*s == '\n' || (*s == '\r' && s[1] == '\n')) s += *s == '\r' ? 2 : 1;
     if (!*s) return -1; /* io.EOF */
     int n = 0, cap = 4;
-    char **v = malloc((size_t)cap * sizeof *v);
+    char **v = wih_xmalloc((size_t)cap * sizeof *v);
     wih_buf f;
     wih_buf_init(&f, WIH_BUF_DEFAULT_MAX);
     const char *p = s;
@@ -93,7 +93,7 @@ static int csv_first_record(const char *s, char ***out)
             else
                 end = true;
         }
-        if (n == cap) v = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+        if (n == cap) v = wih_xrealloc(v, (size_t)(cap *= 2) * sizeof *v);
         v[n++] = wih_buf_take(&f);
         if (end) break;
     }

@@ -89,7 +89,7 @@ static char *sha256_hex30(const char *s)
     unsigned char md[32];
     unsigned int mdlen = 0;
     EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL);
-    char *hex = malloc(65);
+    char *hex = wih_xmalloc(65);
     for (unsigned i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
     hex[30] = 0;
     return hex;

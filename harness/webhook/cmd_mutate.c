@@ -12,7 +12,7 @@ typedef struct {
 } mutate_cfg;
 
 static const wih_opt k_opts[] = {
-    {"profile", 'p', WIH_OPT_STR, offsetof(mutate_cfg, profile), "PROFILE", "aws-irsa, azure-wi or gcp-fleet (required)",
+    {"profile", 'p', WIH_OPT_CHOICE, offsetof(mutate_cfg, profile), WIH_PROFILE_CHOICES, "aws-irsa, azure-wi or gcp-fleet (required)",
      false},
     {"pod", 0, WIH_OPT_STR, offsetof(mutate_cfg, pod), "POD.yaml", "the Pod manifest (YAML or JSON; required)", false},
     {"sa", 0, WIH_OPT_STR, offsetof(mutate_cfg, sa), "SA.yaml",
@@ -21,7 +21,7 @@ static const wih_opt k_opts[] = {
      "profile options (camelCase keys, see docs/webhook.md)", false},
     {"namespace", 'n', WIH_OPT_STR, offsetof(mutate_cfg, ns), "NS",
      "the request namespace (default: the pod's metadata.namespace, else default)", false},
-    {"output", 'o', WIH_OPT_STR, offsetof(mutate_cfg, output), "FORMAT", "yaml (default) or json", false},
+    {"output", 'o', WIH_OPT_CHOICE, offsetof(mutate_cfg, output), "yaml|json", "yaml (default) or json", false},
     {"apply", 0, WIH_OPT_FLAG, offsetof(mutate_cfg, apply), NULL,
      "print the mutated pod instead of the AdmissionResponse", false},
 };

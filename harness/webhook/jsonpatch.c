@@ -15,15 +15,13 @@ static int ptr_split(const char *p, char ***out)
     int n = 0;
     for (const char *q = p; *q; q++)
         if (*q == '/') n++;
-    char **v = calloc((size_t)n + 1, sizeof *v);
-    if (!v) abort();
+    char **v = wih_xcalloc((size_t)n + 1, sizeof *v);
     int i = 0;
     const char *s = p + 1;
     for (;;) {
         const char *e = strchr(s, '/');
         size_t len = e ? (size_t)(e - s) : strlen(s);
-        char *t = malloc(len + 1);
-        if (!t) abort();
+        char *t = wih_xmalloc(len + 1);
         size_t k = 0;
         for (size_t j = 0; j < len; j++) {
             if (s[j] == '~') {

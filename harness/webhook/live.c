@@ -13,8 +13,7 @@ struct webhook_live {
 
 webhook_live *webhook_live_new(kube_client *c)
 {
-    webhook_live *l = calloc(1, sizeof *l);
-    if (!l) abort();
+    webhook_live *l = wih_xcalloc(1, sizeof *l);
     l->c = c;
     pthread_mutex_init(&l->mu, NULL);
     return l;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "webhook_int.h"
-#include "wiharness/cli.h"
+#include "wiharness/core.h" /* wih_edit_distance */
 #include "wiharness/yamljson.h"
 
 void webhook_opts_defaults(webhook_opts *o)

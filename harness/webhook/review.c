@@ -13,10 +13,7 @@ static pthread_mutex_t g_log_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static char *b64(const char *s, size_t n)
 {
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (!out) abort();
-    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
-    return out;
+    return wih_b64_encode(s, n, 0); /* core's one base64 */
 }
 
 typedef struct logctx {

@@ -22,8 +22,7 @@ struct webhook_sa_cache {
 
 webhook_sa_cache *webhook_sa_cache_new(webhook_sa_lookup_fn live, void *live_ctx, int64_t ttl_ms, int64_t grace_ms)
 {
-    webhook_sa_cache *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    webhook_sa_cache *c = wih_xcalloc(1, sizeof *c);
     c->live = live;
     c->live_ctx = live_ctx;
     c->ttl = ttl_ms;
@@ -88,8 +87,7 @@ int webhook_sa_cache_lookup(void *vc, const char *ns, const char *name, cJSON **
         char *m = NULL;
         rc = c->live ? c->live(c->live_ctx, ns, name, &got, &m) : 0;
         if (rc == 1) {
-            entry *e = calloc(1, sizeof *e);
-            if (!e) abort();
+            entry *e = wih_xcalloc(1, sizeof *e);
             e->key = key;
             key = NULL;
             e->sa = cJSON_Duplicate(got, 1);

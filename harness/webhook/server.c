@@ -93,7 +93,7 @@ cJSON *webhook_server_stats(webhook_server *s)
     cJSON *o = cJSON_CreateObject();
     pthread_mutex_lock(&s->mu);
     size_t n = s->nlat;
-    double *v = malloc((n ? n : 1) * sizeof *v);
+    double *v = wih_xmalloc((n ? n : 1) * sizeof *v);
     memcpy(v, s->lat, n * sizeof *v);
     cJSON_AddNumberToObject(o, "requests", (double)s->requests);
     cJSON_AddNumberToObject(o, "patches", (double)s->patches);
@@ -116,8 +116,7 @@ static mhd_ret on_request(void *cls, struct MHD_Connection *conn, const char *ur
     webhook_server *s = cls;
     (void)version;
     if (!*con_cls) {
-        reqst *st = calloc(1, sizeof *st);
-        if (!st) return MHD_NO;
+        reqst *st = wih_xcalloc(1, sizeof *st);
         wih_buf_init(&st->body, MAX_BODY);
         st->t0 = now_ms();
         *con_cls = st;
@@ -189,8 +188,7 @@ webhook_server *webhook_server_start(const webhook_server_cfg *cfg, wih_err **er
         *err = wih_err_new(WIH_EXIT_INPUT, "webhook server: certificate, key and handler are required");
         return NULL;
     }
-    webhook_server *s = calloc(1, sizeof *s);
-    if (!s) abort();
+    webhook_server *s = wih_xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
     s->all = *cfg->handler;
     for (int p = 0; p < WEBHOOK_NPROFILES; p++) {

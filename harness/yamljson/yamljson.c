@@ -11,66 +11,23 @@
 #include <yaml.h>
 
 /* ------------------------------------------------------------ position table */
-typedef struct {
-    const cJSON *key;
-    wih_pos pos;
-} pos_slot;
-
 struct wih_ydocs {
     char *name;
     cJSON **roots;
     bool *detached;
     size_t n, cap;
-    pos_slot *slots;
-    size_t nslots, used;
+    wih_posmap *pos; /* the one position map (posmap.c) */
 };
-
-static size_t hash_ptr(const void *p)
-{
-    uintptr_t x = (uintptr_t)p;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t)x;
-}
-
-static void pos_put(wih_ydocs *d, const cJSON *node, wih_pos pos);
-
-static void pos_grow(wih_ydocs *d)
-{
-    pos_slot *old = d->slots;
-    size_t oldn = d->nslots;
-    d->nslots = oldn ? oldn * 2 : 1024;
-    d->slots = calloc(d->nslots, sizeof *d->slots);
-    if (!d->slots) abort();
-    d->used = 0;
-    for (size_t i = 0; i < oldn; i++)
-        if (old[i].key) pos_put(d, old[i].key, old[i].pos);
-    free(old);
-}
 
 static void pos_put(wih_ydocs *d, const cJSON *node, wih_pos pos)
 {
-    if ((d->used + 1) * 4 >= d->nslots * 3) pos_grow(d);
-    size_t m = d->nslots - 1, i = hash_ptr(node) & m;
-    while (d->slots[i].key && d->slots[i].key != node) i = (i + 1) & m;
-    if (!d->slots[i].key) d->used++;
-    d->slots[i].key = node;
-    d->slots[i].pos = pos;
+    if (!d->pos) d->pos = wih_posmap_new();
+    wih_posmap_put(d->pos, node, d->name, pos);
 }
 
 bool wih_ydocs_pos(const wih_ydocs *d, const cJSON *node, wih_pos *out)
 {
-    if (!d || !node || !d->nslots) return false;
-    size_t m = d->nslots - 1, i = hash_ptr(node) & m;
-    while (d->slots[i].key) {
-        if (d->slots[i].key == node) {
-            if (out) *out = d->slots[i].pos;
-            return true;
-        }
-        i = (i + 1) & m;
-    }
-    return false;
+    return d && wih_posmap_get(d->pos, node, NULL, out);
 }
 
 /* ------------------------------------------------------------ scalar resolution */
@@ -262,8 +219,7 @@ static void add_anchor(loader *L, const char *name, cJSON *node)
         }
     if (L->nanchors == L->capanchors) {
         L->capanchors = L->capanchors ? 2 * L->capanchors : 16;
-        L->anchors = realloc(L->anchors, L->capanchors * sizeof *L->anchors);
-        if (!L->anchors) abort();
+        L->anchors = wih_xrealloc(L->anchors, L->capanchors * sizeof *L->anchors);
     }
     L->anchors[L->nanchors++] = (anchor){wih_strdup(name), node};
 }
@@ -383,7 +339,7 @@ static void attach(loader *L, cJSON *v, wih_pos pos, bool is_key_candidate)
     if (!strcmp(k, "<<")) {
         /* merge key: value is a map or a list of maps */
         if (cJSON_IsObject(v)) {
-            f->merges = realloc(f->merges, (f->nmerges + 1) * sizeof *f->merges);
+            f->merges = wih_xrealloc(f->merges, (f->nmerges + 1) * sizeof *f->merges);
             f->merges[f->nmerges++] = v;
         } else if (cJSON_IsArray(v)) {
             cJSON *it;
@@ -394,7 +350,7 @@ static void attach(loader *L, cJSON *v, wih_pos pos, bool is_key_candidate)
                     break;
                 }
             }
-            f->merges = realloc(f->merges, (f->nmerges + 1) * sizeof *f->merges);
+            f->merges = wih_xrealloc(f->merges, (f->nmerges + 1) * sizeof *f->merges);
             f->merges[f->nmerges++] = v;
         } else {
             fail_at(L, pos, "a merge key (<<) needs a map or a list of maps");
@@ -499,9 +455,8 @@ static void doc_add(wih_ydocs *d, cJSON *root)
 {
     if (d->n == d->cap) {
         d->cap = d->cap ? 2 * d->cap : 4;
-        d->roots = realloc(d->roots, d->cap * sizeof *d->roots);
-        d->detached = realloc(d->detached, d->cap * sizeof *d->detached);
-        if (!d->roots || !d->detached) abort();
+        d->roots = wih_xrealloc(d->roots, d->cap * sizeof *d->roots);
+        d->detached = wih_xrealloc(d->detached, d->cap * sizeof *d->detached);
     }
     d->detached[d->n] = false;
     d->roots[d->n++] = root;
@@ -526,8 +481,7 @@ static void loader_reset_doc(loader *L)
 
 wih_ydocs *wih_yaml_load_string(const char *name, const char *text, size_t len, wih_err **err)
 {
-    wih_ydocs *d = calloc(1, sizeof *d);
-    if (!d) abort();
+    wih_ydocs *d = wih_xcalloc(1, sizeof *d);
     d->name = wih_strdup(name ? name : "<input>");
     if (len > WIH_YAML_MAX_BYTES) {
         *err = wih_err_at(WIH_EXIT_INPUT, d->name, 0, 0, "larger than the %zu-byte limit", WIH_YAML_MAX_BYTES);
@@ -710,7 +664,7 @@ void wih_ydocs_free(wih_ydocs *d)
         if (!d->detached[i]) cJSON_Delete(d->roots[i]);
     free(d->roots);
     free(d->detached);
-    free(d->slots);
+    wih_posmap_free(d->pos);
     free(d->name);
     free(d);
 }

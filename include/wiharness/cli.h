@@ -4,7 +4,10 @@
  * A command's options write into its own config struct through offsetof():
  *   WIH_OPT_FLAG → bool, WIH_OPT_STR → const char * (borrowed from argv),
  *   WIH_OPT_INT → long (WIH_OPT_PORT: a long in 1-65535), WIH_OPT_LIST → wih_strlist (each use appends; values
- *   given as "a,b" are split on commas when the option's `split` is set).
+ *   given as "a,b" are split on commas when the option's `split` is set; an
+ *   empty item is exit 2), WIH_OPT_CHOICE → const char * that is one of the values its metavar lists
+ *   ("text|json"): --help shows them, any other value is exit 2 naming the
+ *   nearest. Use it for every --output, --log-level, --profile.
  * Positional arguments are passed to run() after the options are removed.
  */
 #ifndef WIHARNESS_CLI_H
@@ -14,7 +17,7 @@
 
 #include "wiharness/core.h"
 
-typedef enum { WIH_OPT_FLAG, WIH_OPT_STR, WIH_OPT_INT, WIH_OPT_LIST, WIH_OPT_PORT } wih_opt_type;
+typedef enum { WIH_OPT_FLAG, WIH_OPT_STR, WIH_OPT_INT, WIH_OPT_LIST, WIH_OPT_CHOICE, WIH_OPT_PORT } wih_opt_type;
 
 typedef struct wih_strlist {
     char **v; /* entries (owned by the list; freed by wih_strlist_free) */
@@ -28,10 +31,12 @@ typedef struct wih_opt {
     char letter;      /* short form, or 0 */
     wih_opt_type type;
     size_t offset; /* offsetof(<cfg>, field) */
-    const char *metavar;
+    const char *metavar; /* CHOICE: the valid values, "a|b|c" */
     const char *help;
     bool split; /* LIST: split values on ',' */
 } wih_opt;
+/* The identity profiles, as a CHOICE metavar for --profile. */
+#define WIH_PROFILE_CHOICES "aws-irsa|azure-wi|gcp-fleet"
 
 typedef struct wih_cmd {
     const char *name;    /* "version", "webhook mutate" (words) */
@@ -60,8 +65,6 @@ int wih_cli_main(int argc, char **argv);
 
 /* Print a command's --help (generated from its table). */
 void wih_cli_usage(const wih_cmd *c, FILE *out);
-/* Levenshtein distance, for "did you mean". */
-size_t wih_edit_distance(const char *a, const char *b);
 /* Parse argv (after the command words) into cfg; returns 0, or 2 with a message
  * on stderr naming the nearest valid flag. Exposed for tests. */
 int wih_cli_parse(const wih_cmd *c, int argc, char **argv, void *cfg, wih_global_opts *g, int *npos,

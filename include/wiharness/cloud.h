@@ -76,6 +76,8 @@ cloud_verdict cloud_check_token(const cJSON *registry, const char *role /* NULL:
 char *cloud_aws_role_arn(const char *role);          /* arn:aws:iam::000000000000:role/<role> */
 char *cloud_entra_client_id(const char *role);       /* a stable UUID from the name */
 char *cloud_google_sa_email(const char *role);       /* <role>@wiharness.iam.gserviceaccount.com */
+char *cloud_entra_object_id(const char *role);       /* the application's service principal (oid/sub of its tokens) */
+char *cloud_google_sa_unique_id(const char *role);   /* 21 digits: the account's uniqueId (azp of its tokens) */
 char *cloud_minio_policy_name(const char *role);     /* wih-role-<role> */
 /* Role name from an ARN / client id / SA email, looked up in the registry; NULL if none. */
 const char *cloud_role_from_arn(const cJSON *registry, const char *arn);
@@ -88,6 +90,94 @@ bool cloud_role_valid(const char *name, const cJSON *role, wih_err **err);
 #define CLOUD_ENTRA_AUDIENCE "api://AzureADTokenExchange"
 #define CLOUD_GOOGLE_WIF_AUDIENCE \
     "//iam.googleapis.com/projects/000000000000/locations/global/workloadIdentityPools/wiharness/providers/kubernetes"
+/* GKE Fleet Workload Identity as Google documents it: the projected token's
+ * audience is the fleet's pool <PROJECT>.svc.id.goog, and the credential
+ * config's audience is identitynamespace:<pool>:<identity provider>, the
+ * provider being the membership's authority.identityProvider. `wiharness up`
+ * configures the gcp-fleet webhook profile with these. */
+#define CLOUD_GOOGLE_FLEET_PROJECT "wiharness-project"
+#define CLOUD_GOOGLE_FLEET_POOL CLOUD_GOOGLE_FLEET_PROJECT ".svc.id.goog"
+#define CLOUD_GOOGLE_FLEET_PROVIDER \
+    "https://gkehub.googleapis.com/projects/" CLOUD_GOOGLE_FLEET_PROJECT "/locations/global/memberships/wiharness"
+#define CLOUD_GOOGLE_FLEET_AUDIENCE "identitynamespace:" CLOUD_GOOGLE_FLEET_POOL ":" CLOUD_GOOGLE_FLEET_PROVIDER
+
+/* ----------------------------------------------------- pure: handlers */
+/* Each provider is a pure handler (environment, request) → reply + one
+ * decision-log line; harness/cloud/server.c is only the HTTP layer around
+ * them (libmicrohttpd, the decision log, MinIO, the admin API). */
+typedef struct cloud_reply {
+    int status;
+    const char *ctype; /* static */
+    char *body;        /* owned */
+} cloud_reply;
+
+typedef struct cloud_request {
+    const char *method;   /* "GET", "POST", … */
+    const char *path;     /* without the query string */
+    const char *query;    /* the raw query string (after '?'), or NULL */
+    const cJSON *headers; /* {"lower-case name": "value"} (borrowed), may be NULL */
+    const char *body;
+    size_t len;
+    bool too_big;         /* the body was over the limit (not kept) */
+} cloud_request;
+
+typedef struct cloud_env {
+    const cJSON *reg;            /* the registry (see above) */
+    const char *url;             /* the cloud's URL = the issuer of what it mints */
+    const wih_jwk_key *key;      /* its signing key */
+    const cJSON *jwks;           /* its public keys */
+    const char *minio_client_id; /* aud of what it mints for MinIO */
+    const cJSON *sessions;       /* AWS sessions it issued (cloud_aws_session_add), may be NULL */
+    int64_t now;                 /* seconds since the epoch */
+} cloud_env;
+
+typedef struct cloud_result {
+    cloud_reply reply;
+    cJSON *decision;      /* the decision-log line (owned), or NULL */
+    const char *provider; /* "aws", "azure", "google", "discovery", "admin" (static) */
+    bool admin;           /* the admin API: the HTTP layer answers it (needs MinIO) */
+    /* AssumeRoleWithWebIdentity allowed: the HTTP layer opens the MinIO
+     * session, then cloud_aws_assume_reply renders the answer. */
+    bool mint;
+    char *role, *sub, *iss, *aud, *session;
+    int duration;
+} cloud_result;
+void cloud_result_clear(cloud_result *r);
+
+/* Every non-admin endpoint: routing by method and path (docs/cloud.md). Pure. */
+void cloud_route(const cloud_env *e, const cloud_request *rq, cloud_result *out);
+/* The providers (also reachable through cloud_route). */
+void cloud_aws_sts(const cloud_env *e, const cloud_request *rq, cloud_result *out);
+void cloud_entra_token(const cloud_env *e, const char *tenant, const cloud_request *rq, cloud_result *out);
+void cloud_google_sts(const cloud_env *e, const cloud_request *rq, cloud_result *out);
+void cloud_google_generate(const cloud_env *e, const char *email, const cloud_request *rq, cloud_result *out);
+/* GET /tokeninfo?access_token= or POST form access_token=: who a Google access token is for. */
+void cloud_google_tokeninfo(const cloud_env *e, const cloud_request *rq, cloud_result *out);
+/* After r->mint: the AssumeRoleWithWebIdentity answer with MinIO's credentials
+ * (or InternalFailure when cr is NULL; minio_error goes to the decision). */
+void cloud_aws_assume_reply(cloud_result *r, const s3_creds *cr, const char *minio_error);
+
+/* ------------------------------------------------------ pure: SigV4 */
+/* Lower-case hex sha256 (caller frees). */
+char *cloud_sha256_hex(const void *data, size_t len);
+/* AWS's canonical request of rq for the ';'-separated lower-case signed
+ * header names; the payload hash is the x-amz-content-sha256 header when
+ * present, else sha256 of the body. Caller frees. */
+char *cloud_sigv4_canonical_request(const cloud_request *rq, const char *signed_headers);
+/* The hex AWS4-HMAC-SHA256 signature of a canonical request at amzdate
+ * (YYYYMMDDTHHMMSSZ) for scope "date/region/service/aws4_request"; NULL for
+ * a malformed scope. Caller frees. */
+char *cloud_sigv4_signature(const char *secret, const char *amzdate, const char *scope, const char *canonical);
+
+/* AWS sessions the STS issued, for GetCallerIdentity: remember the
+ * credentials of a role session until `expires` (epoch s); expired entries
+ * are dropped. sessions is {"<AccessKeyId>": {...}} (holds secrets: never log it). */
+void cloud_aws_session_add(cJSON *sessions, const s3_creds *cr, const char *role, const char *session,
+                           int64_t expires, int64_t now);
+/* Free a sessions object, wiping the secrets first. */
+void cloud_aws_sessions_free(cJSON *sessions);
+/* The IAM role id of a role: "AROA" + 17 upper-case letters/digits derived from the name. */
+char *cloud_aws_role_id(const char *role);
 
 /* ------------------------------------------------------------------ TLS */
 /* A CA and a serving certificate for 127.0.0.1/localhost, written as
@@ -101,7 +191,8 @@ typedef struct cloud_opts {
     int port;                         /* 0 = a free loopback port */
     const char *decision_log;         /* JSONL file (appended); NULL = only wih_debug */
     const char *minio_client_id;      /* aud of the JWTs minted for MinIO; default "wiharness-minio" */
-    const char *admin_token;          /* NULL = generated (read it with cloud_admin_token) */
+    const char *admin_token;          /* NULL = generated (read it with cloud_admin_token); else at
+                                         least CLOUD_ADMIN_TOKEN_MIN characters (cloud_start refuses less) */
     /* Persistence, so a restarted cloud keeps what MinIO and clients know:
      * the token-signing key (PEM, 0600; generated and written when absent —
      * MinIO fetches the JWKS once at its start) and the registry (JSON, 0600;
@@ -112,6 +203,7 @@ typedef struct cloud_opts {
     const char *minio_endpoint, *minio_root_user, *minio_root_password;
 } cloud_opts;
 
+#define CLOUD_ADMIN_TOKEN_MIN 16
 typedef struct cloud cloud;
 cloud *cloud_start(const cloud_opts *o, wih_err **err);
 void cloud_stop(cloud *c); /* NULL-safe */

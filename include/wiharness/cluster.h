@@ -23,6 +23,24 @@ wih_err *cluster_pki_create(const char *dir, bool force);
 wih_err *cluster_pki_issue(const char *dir, const char *name, const char *cn, const char *org, bool server,
                            const char *const *extra_dns);
 
+/* The one certificate generator, in memory (every module's certificates come
+ * from here: the PKI files above, the mock cloud's TLS, the webhook's
+ * throwaway certificate). A new EC P-256 key and a certificate signed by the
+ * CA given as PEM, or self-signed when ca_cert_pem is NULL. kind:
+ *   CLUSTER_CERT_CA          CA:TRUE, keyCertSign (self-signed or an intermediate)
+ *   CLUSTER_CERT_SERVER      serverAuth, SAN san ("IP:127.0.0.1,DNS:localhost")
+ *   CLUSTER_CERT_CLIENT      clientAuth (org = a Kubernetes group)
+ *   CLUSTER_CERT_SELF_SERVER serverAuth and its own CA (clients trust it directly)
+ * The key PEM is SECRET. days 0 = 3650. */
+enum { CLUSTER_CERT_CA = 0, CLUSTER_CERT_SERVER = 1, CLUSTER_CERT_CLIENT = 2, CLUSTER_CERT_SELF_SERVER = 3 };
+typedef struct cluster_cert_req {
+    int kind;
+    const char *cn, *org, *san;
+    long days;
+    const char *ca_cert_pem, *ca_key_pem; /* the issuer, or NULL both = self-signed */
+} cluster_cert_req;
+wih_err *cluster_pki_make(const cluster_cert_req *r, char **cert_pem, char **key_pem);
+
 /* ------------------------------------------------------- the real programs */
 /* A running program we started: the supervisor handle and where it listens. */
 typedef struct cluster_svc {

@@ -27,6 +27,21 @@ enum {
     WIH_EXIT_INTERRUPTED = 130,
 };
 
+/* -------------------------------------------------------------------- memory */
+/* The one OOM rule: these never return NULL; a failed allocation prints
+ * "wiharness: out of memory" and aborts. Use them (or wih_strdup/wih_asprintf,
+ * which follow it) for every allocation. cJSON allocates through the same rule
+ * (hooks installed when the library loads): its constructors never return NULL
+ * for want of memory, so only parse results need a NULL check. */
+void wih_oom(size_t n) __attribute__((noreturn));
+void *wih_xmalloc(size_t n);
+void *wih_xcalloc(size_t nmemb, size_t size);
+void *wih_xrealloc(void *p, size_t n); /* p is gone afterwards: assign the result */
+char *wih_xstrdup(const char *s);      /* NULL-safe */
+char *wih_xstrndup(const char *s, size_t n);
+/* Wipe a secret string (token, key, password) and free it; NULL-safe. */
+void wih_free_secret(char *s);
+
 /* -------------------------------------------------------------------- errors */
 /* An error says what failed, where in the input (file:line:col), and for HTTP
  * the status and the server's own message (an admission denial's text must
@@ -58,6 +73,24 @@ int wih_err_exit(const wih_err *e); /* exit code; WIH_EXIT_INFRA if e has none *
 void wih_err_free(wih_err *e);
 /* Print "wiharness: error: ..." to stderr and free; returns the exit code. */
 int wih_err_report(wih_err *e);
+
+/* ---------------------------------------------------------------------- text */
+/* Levenshtein distance, for "did you mean" (flags, option keys, profiles). */
+size_t wih_edit_distance(const char *a, const char *b);
+/* The word of a NULL-terminated list nearest to given (a prefix counts as
+ * nearest); borrowed from words, NULL when the list is empty. */
+const char *wih_nearest(const char *given, const char *const *words);
+
+/* -------------------------------------------------------------------- base64 */
+/* The one base64 (RFC 4648). Encode: standard alphabet with '=' padding, or
+ * WIH_B64_URL (-_) and/or WIH_B64_NOPAD. Decode (NUL-terminated result, NULL
+ * when malformed): strict by default (the flags' alphabet only, no white
+ * space; with NOPAD no '=' and the unused low bits must be zero — a JWT's
+ * rule), or WIH_B64_LENIENT (either alphabet, white space skipped, optional
+ * '=' padding — kubeconfig *-data, as client-go accepts it). */
+enum { WIH_B64_URL = 1, WIH_B64_NOPAD = 2, WIH_B64_LENIENT = 4 };
+char *wih_b64_encode(const void *data, size_t n, unsigned flags);
+unsigned char *wih_b64_decode(const char *s, size_t len, unsigned flags, size_t *outlen);
 
 /* ------------------------------------------------------------------- logging */
 typedef enum { WIH_LOG_DEBUG, WIH_LOG_INFO, WIH_LOG_WARN, WIH_LOG_ERROR, WIH_LOG_QUIET } wih_log_level;
@@ -105,11 +138,16 @@ typedef void (*wih_cleanup_fn)(void *ctx);
 void wih_signals_install(void);
 bool wih_interrupted(void);
 int wih_interrupt_signal(void); /* 0 when none */
-/* Returns a handle for wih_cleanup_pop, or -1 when the stack is full. */
+/* `what` (copied) says what the entry undoes, as a user reads it after an
+ * interrupt: "cleanup: stopping kube-apiserver (pid 123)". Returns a handle for
+ * wih_cleanup_pop: stable, never reused, never -1 (there is no fixed capacity).
+ * Pop what finishes; popping a handle that already ran or was popped is a no-op
+ * and never touches another entry. */
 int wih_cleanup_push(const char *what, wih_cleanup_fn fn, void *ctx);
-/* Remove the entry; run it first when run is true. */
+/* Remove the entry; run it first when run is true. Negative handles: no-op. */
 void wih_cleanup_pop(int handle, bool run);
 void wih_cleanup_run_all(void);
+size_t wih_cleanup_pending(void); /* entries on the stack (for tests, leaks) */
 
 /* ------------------------------------------------------- PEM checks (pem.c) */
 typedef enum { WIH_PEM_CERT, WIH_PEM_KEY } wih_pem_kind;
@@ -122,7 +160,8 @@ wih_err *wih_pem_check_file(const char *path, wih_pem_kind kind, const char *wha
 
 /* ------------------------------------------------------- files and directories */
 /* mkdtemp under $TMPDIR (or /tmp) with the given prefix; removed by the
- * cleanup stack unless keep is true. */
+ * cleanup stack unless keep is true. wih_rm_rf of exactly that path pops its
+ * cleanup entry, so a long run that makes and removes many does not pile up. */
 char *wih_tmpdir(const char *prefix, bool keep, wih_err **err);
 /* ${XDG_STATE_HOME:-$HOME/.local/state}/wiharness[/sub] */
 char *wih_state_dir_default(const char *sub);
@@ -134,7 +173,7 @@ int wih_rm_rf(const char *path);
 char *wih_read_file(const char *path, size_t max, size_t *len, wih_err **err);
 /* Write atomically (tmp + rename) with the given mode. */
 int wih_write_file(const char *path, const void *data, size_t len, mode_t mode, wih_err **err);
-char *wih_strdup(const char *s); /* NULL-safe; aborts on OOM */
+char *wih_strdup(const char *s); /* NULL-safe; aborts on OOM (= wih_xstrdup) */
 char *wih_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *wih_path_join(const char *a, const char *b);
 /* Last n lines of a file (for quoting a failed server's log), or NULL. */

@@ -48,6 +48,15 @@ typedef struct wih_pos {
     int line, col;
 } wih_pos;
 
+/* The one position map (node pointer → file, line:col), used by the loader
+ * and by anything that copies nodes and must keep their origin (the OSMO
+ * merge). `file` is borrowed and must outlive the map. */
+typedef struct wih_posmap wih_posmap;
+wih_posmap *wih_posmap_new(void);
+void wih_posmap_free(wih_posmap *pm);
+void wih_posmap_put(wih_posmap *pm, const cJSON *node, const char *file, wih_pos pos);
+bool wih_posmap_get(const wih_posmap *pm, const cJSON *node, const char **file, wih_pos *pos);
+
 /* A stream of documents with positions. Owns every node of every root. */
 typedef struct wih_ydocs wih_ydocs;
 

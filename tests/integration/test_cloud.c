@@ -385,14 +385,19 @@ START_TEST(aws_negative_matrix)
     long st;
     char *body = post("/", "application/x-www-form-urlencoded", form, NULL, &st);
     ck_assert_int_eq(st, 403);
-    ck_assert_ptr_nonnull(strstr(body, "<Code>AccessDenied</Code>"));
+    char *code = NULL, *msg = NULL;
+    ck_assert(s3_parse_error_xml(body, strlen(body), &code, &msg) && !strcmp(code, "AccessDenied"));
+    free(code);
+    free(msg);
     free(body);
     free(form);
     /* team-a's token cannot assume team-b */
     form = aws_form("team-b", tok, 900);
     body = post("/", "application/x-www-form-urlencoded", form, NULL, &st);
     ck_assert_int_eq(st, 403);
-    ck_assert_ptr_nonnull(strstr(body, "<Code>AccessDenied</Code>"));
+    ck_assert(s3_parse_error_xml(body, strlen(body), &code, &msg) && !strcmp(code, "AccessDenied"));
+    free(code);
+    free(msg);
     free(body);
     free(form);
     free(tok);
@@ -406,7 +411,7 @@ START_TEST(aws_malformed_requests)
         const char *code;
     } cases[] = {
         {"", "MissingAction"},
-        {"Action=GetCallerIdentity&Version=2011-06-15", "InvalidAction"},
+        {"Action=AssumeRole&Version=2011-06-15", "InvalidAction"},
         {"Action=AssumeRoleWithWebIdentity", "MissingParameter"},
         {"Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=x&RoleSessionName=s1", "MissingParameter"},
         {"Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=x&RoleSessionName=s1&WebIdentityToken=%zz",
@@ -941,9 +946,39 @@ START_TEST(real_curl_client)
     rc = run_curl(cfg, &out, "-f", obj, NULL);
     ck_assert_msg(rc == 0 && !strcmp(out, "written by curl\n"), "curl GET: exit %d: %s", rc, shown(out));
     free(out);
+    /* GetCallerIdentity signed by curl --aws-sigv4 with the session credentials */
+    char *scfg = wih_asprintf("user = \"%s:%s\"\naws-sigv4 = \"aws:amz:us-east-1:sts\"\n"
+                              "header = \"x-amz-security-token: %s\"\n",
+                              cr.access_key, cr.secret_key, cr.session_token);
+    rc = run_curl(scfg, &out, "-H", "Content-Type: application/x-www-form-urlencoded; charset=utf-8", "--data",
+                  "Action=GetCallerIdentity&Version=2011-06-15", url, NULL);
+    ck_assert_msg(rc == 0 && strstr(out, "<GetCallerIdentityResponse") &&
+                      strstr(out, "<Arn>arn:aws:sts::000000000000:assumed-role/team-a/curl</Arn>"),
+                  "curl GetCallerIdentity: exit %d: %s", rc, shown(out));
+    free(out);
+    /* the same with a wrong secret: SignatureDoesNotMatch, parsed as XML */
+    char *bcfg = wih_asprintf("user = \"%s:not-the-secret\"\naws-sigv4 = \"aws:amz:us-east-1:sts\"\n"
+                              "header = \"x-amz-security-token: %s\"\n",
+                              cr.access_key, cr.session_token);
+    rc = run_curl(bcfg, &out, "--data", "Action=GetCallerIdentity&Version=2011-06-15", url, NULL);
+    char *code = NULL, *msg = NULL;
+    ck_assert_msg(rc == 0 && s3_parse_error_xml(out, strlen(out), &code, &msg) && !strcmp(code, "SignatureDoesNotMatch"),
+                  "curl GetCallerIdentity, wrong secret: %s", shown(out));
+    free(code);
+    free(msg);
+    free(out);
+    OPENSSL_cleanse(scfg, strlen(scfg));
+    OPENSSL_cleanse(bcfg, strlen(bcfg));
+    free(scfg);
+    free(bcfg);
     char *objb = wih_asprintf("%s/team-b-data/secret.txt", minio_endpoint(mn));
     rc = run_curl(cfg, &out, "-w", "\n%{http_code}", objb, NULL);
-    ck_assert_msg(rc == 0 && strstr(out, "<Code>AccessDenied</Code>") && strstr(out, "\n403"), "%s", shown(out));
+    char *nl = out ? strrchr(out, '\n') : NULL;
+    ck_assert_msg(rc == 0 && nl && !strcmp(nl, "\n403"), "%s", shown(out));
+    ck_assert_msg(s3_parse_error_xml(out, (size_t)(nl - out), &code, &msg) && !strcmp(code, "AccessDenied"), "%s",
+                  shown(out));
+    free(code);
+    free(msg);
     free(out);
     s3_creds_clear(&cr);
     OPENSSL_cleanse(cfg, strlen(cfg));

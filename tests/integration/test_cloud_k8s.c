@@ -196,8 +196,12 @@ START_TEST(aws_with_a_real_token)
                         "&WebIdentityToken=%s",
                         a, t);
     st = post("/", form, &resp);
-    ck_assert_msg(st == 403 && strstr(resp, "<Code>AccessDenied</Code>") && !strstr(resp, "<Credentials>"),
+    char *code = NULL, *msg = NULL;
+    ck_assert_msg(st == 403 && s3_parse_error_xml(resp, strlen(resp), &code, &msg) && !strcmp(code, "AccessDenied") &&
+                      !strstr(resp, "<Credentials>"),
                   "HTTP %ld", st);
+    free(code);
+    free(msg);
     free(resp);
     free(form);
     free(t);

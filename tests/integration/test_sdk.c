@@ -238,6 +238,9 @@ START_TEST(aws_boto3_default_chain)
         ck_assert_msg(!strcmp(vs(v, "untrusted_sa"), "AccessDenied"), "boto3, untrusted SA: %s", vs(v, "untrusted_sa"));
         ck_assert_msg(strcmp(vs(v, "expiration"), "(missing)"), "boto3 saw no expiration");
         assert_decided("aws", "AssumeRoleWithWebIdentity", "team-a");
+        /* boto3's get_caller_identity(): botocore signs it, the mock checks the signature */
+        ck_assert_msg(!strcmp(vs(v, "caller_arn"), "arn:aws:sts::000000000000:assumed-role/team-a/wiharness-sdk-test"),
+                      "boto3 get_caller_identity: %s", vs(v, "caller_arn"));
     }
     cJSON_Delete(v);
     for (int i = 0; add[i]; i++) free(add[i]);
@@ -300,6 +303,37 @@ START_TEST(google_external_account)
         ck_assert_msg(!strcmp(vs(v, "untrusted_sa"), "PERMISSION_DENIED"), "google-auth, untrusted SA: %s",
                       vs(v, "untrusted_sa"));
         assert_decided("google", "generateAccessToken", "team-a");
+        ck_assert_msg(!strcmp(vs(v, "tokeninfo_email"), google_sa), "tokeninfo: %s", vs(v, "tokeninfo_email"));
+    }
+    cJSON_Delete(v);
+    for (int i = 0; add[i]; i++) free(add[i]);
+    free(tf);
+    free(bad);
+}
+END_TEST
+
+/* GKE Fleet as Google documents it: token audience <PROJECT>.svc.id.goog,
+ * credential config audience identitynamespace:<pool>:<provider> (what `up`
+ * writes into the gcp-fleet ConfigMaps). */
+START_TEST(google_fleet_audience)
+{
+    if (!have_mod[2]) {
+        skip_unimportable(2, "google-auth");
+        return;
+    }
+    char *tf = token_file("app", CLOUD_GOOGLE_FLEET_POOL, "google-fleet-token");
+    char *bad = token_file("other", CLOUD_GOOGLE_FLEET_POOL, "google-fleet-token-other");
+    char *add[] = {wih_asprintf("WIH_GOOGLE_TOKEN_FILE=%s", tf), wih_asprintf("WIH_GOOGLE_SA=%s", google_sa),
+                   wih_asprintf("WIH_UNTRUSTED_TOKEN_FILE=%s", bad),
+                   wih_strdup("WIH_GOOGLE_AUDIENCE=" CLOUD_GOOGLE_FLEET_AUDIENCE), NULL};
+    cJSON *v = run_script("google_auth.py", add);
+    if (usable(v, "google-auth external_account (Fleet audience)")) {
+        ck_assert_str_eq(vs(v, "audience"), "fleet");
+        ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(v, "token_issued")), "google-auth (Fleet): no access token");
+        if (!cJSON_GetObjectItem(v, "buckets")) assert_buckets(v, "google-auth (Fleet)");
+        ck_assert_msg(!strcmp(vs(v, "tokeninfo_email"), google_sa), "tokeninfo: %s", vs(v, "tokeninfo_email"));
+        ck_assert_msg(!strcmp(vs(v, "untrusted_sa"), "PERMISSION_DENIED"), "google-auth (Fleet), untrusted SA: %s",
+                      vs(v, "untrusted_sa"));
     }
     cJSON_Delete(v);
     for (int i = 0; add[i]; i++) free(add[i]);
@@ -347,6 +381,7 @@ int main(void)
     tcase_add_test(tc, aws_boto3_default_chain);
     tcase_add_test(tc, azure_workload_identity_credential);
     tcase_add_test(tc, google_external_account);
+    tcase_add_test(tc, google_fleet_audience);
     tcase_add_test(tc, no_secret_in_any_log);
     suite_add_tcase(s, tc);
     int rc = wih_test_run(s);

@@ -32,6 +32,8 @@ def main():
     wihsdk.remember(frozen.token)
     expiry = getattr(creds, "_expiry_time", None)
     res = wihsdk.bucket_checks(wihsdk.s3_client(), "boto3")
+    # who STS says we are: GetCallerIdentity, SigV4-signed by botocore with the session credentials
+    caller = session.client("sts", region_name=session.region_name or "us-east-1").get_caller_identity()
     # a token for an untrusted ServiceAccount: boto3 surfaces STS's AccessDenied
     denied_sts = None
     bad = os.environ.get("WIH_UNTRUSTED_TOKEN_FILE")
@@ -47,7 +49,8 @@ def main():
     wihsdk.verdict(P, "ok", sdk="boto3 %s / botocore %s" % (boto3.__version__, botocore.__version__),
                    credential_method=method, access_key=frozen.access_key,
                    secret_fp=wihsdk.fingerprint(frozen.secret_key),
-                   expiration=expiry.isoformat() if expiry else None, untrusted_sa=denied_sts, **res)
+                   expiration=expiry.isoformat() if expiry else None, untrusted_sa=denied_sts,
+                   caller_arn=caller.get("Arn"), caller_account=caller.get("Account"), **res)
 
 
 wihsdk.guard(P, main)

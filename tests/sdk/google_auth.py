@@ -11,8 +11,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wihsdk  # noqa: E402
 
 P = "google"
-WIF = ("//iam.googleapis.com/projects/000000000000/locations/global/workloadIdentityPools/wiharness/"
-       "providers/kubernetes")
+# the credential config's audience: the generic workload identity provider,
+# or (WIH_GOOGLE_AUDIENCE) GKE Fleet's identitynamespace:<pool>:<provider>
+WIF = os.environ.get("WIH_GOOGLE_AUDIENCE") or (
+    "//iam.googleapis.com/projects/000000000000/locations/global/workloadIdentityPools/wiharness/"
+    "providers/kubernetes")
 
 
 def info(token_file, email):
@@ -60,7 +63,13 @@ def main():
     wihsdk.remember(creds.token)
     res = {"sdk": "google-auth %s" % google.auth.version.__version__, "credentials": type(creds).__module__,
            "token_issued": creds.token.count(".") == 2, "token_fp": wihsdk.fingerprint(creds.token),
-           "expiry": creds.expiry.isoformat() if creds.expiry else None}
+           "expiry": creds.expiry.isoformat() if creds.expiry else None,
+           "audience": "fleet" if WIF.startswith("identitynamespace:") else "provider"}
+    # who the token is for, as Google's tokeninfo says (POST keeps the token out of the URL)
+    import requests
+    ti = requests.post(wihsdk.env("WIH_GOOGLE_IAM_URL").rstrip("/") + "/tokeninfo",
+                       data={"access_token": creds.token}, timeout=30)
+    res["tokeninfo_email"] = ti.json().get("email") if ti.status_code == 200 else "HTTP %d" % ti.status_code
     try:
         import boto3  # noqa: F401
         c = wihsdk.minio_sts(creds.token)

@@ -26,6 +26,55 @@ START_TEST(unknown_flag_names_nearest)
 }
 END_TEST
 
+/* A choice option: a wrong value is exit 2 naming the nearest valid one, and
+ * --help lists the values (issue 9, bug 2: --log-level bogus was exit 0). */
+START_TEST(choice_options_reject_unknown_values)
+{
+    char *out, *err;
+    int rc = wih_test_cli(&out, &err, NULL, "--log-level", "bogus", "version", NULL);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(err, "--log-level must be debug, info, warn, error or quiet, not 'bogus'"), "%s", err);
+    free(out);
+    free(err);
+    rc = wih_test_cli(&out, &err, NULL, "version", "--log-level=inf", NULL);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(err, "did you mean 'info'?"), "%s", err);
+    free(out);
+    free(err);
+    rc = wih_test_cli(&out, &err, NULL, "version", "-o", "jsno", NULL);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(err, "--output must be text or json, not 'jsno'; did you mean 'json'?"), "%s", err);
+    ck_assert_str_eq(out, "");
+    free(out);
+    free(err);
+    rc = wih_test_cli(&out, &err, NULL, "version", "--log-level", "warn", "-o", "json", NULL);
+    ck_assert_int_eq(rc, 0);
+    free(out);
+    free(err);
+    rc = wih_test_cli(&out, &err, NULL, "gen", "sa", "--help", NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(strstr(out, "--profile aws-irsa|azure-wi|gcp-fleet"), "%s", out);
+    ck_assert_msg(strstr(out, "--log-level debug|info|warn|error|quiet"), "%s", out);
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* Every --output, --log-level and --profile of every command is a choice. */
+START_TEST(every_output_and_profile_is_a_choice)
+{
+    for (size_t i = 0; i < wih_ncommands; i++) {
+        const wih_cmd *c = wih_commands[i];
+        for (size_t j = 0; j < c->nopts; j++) {
+            const wih_opt *o = &c->opts[j];
+            if (strcmp(o->name, "output") && strcmp(o->name, "log-level") && strcmp(o->name, "profile")) continue;
+            ck_assert_msg(o->type == WIH_OPT_CHOICE && o->metavar && strchr(o->metavar, '|'),
+                          "wiharness %s --%s is not a choice option", c->name, o->name);
+        }
+    }
+}
+END_TEST
+
 START_TEST(unknown_command)
 {
     char *out, *err;
@@ -137,6 +186,8 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, unknown_flag_names_nearest);
     tcase_add_test(tc, unknown_command);
+    tcase_add_test(tc, choice_options_reject_unknown_values);
+    tcase_add_test(tc, every_output_and_profile_is_a_choice);
     tcase_add_test(tc, help_is_generated_from_tables);
     tcase_add_test(tc, version_lists_programs);
     tcase_add_test(tc, option_forms);

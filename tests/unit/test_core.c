@@ -3,10 +3,23 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
+
+/* ASan's allocator dies on an impossible size before malloc can return NULL */
+#if defined(__SANITIZE_ADDRESS__)
+#define WIH_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WIH_TEST_ASAN 1
+#endif
+#endif
+#ifndef WIH_TEST_ASAN
+#define WIH_TEST_ASAN 0
+#endif
 
 static bool is_zombie_or_gone(pid_t pid)
 {
@@ -189,6 +202,161 @@ START_TEST(cleanup_stack_order)
 }
 END_TEST
 
+/* Handles stay stable: popping B after the stack had to make room for more
+ * entries removes B (and only B) — issue 9, bug 1. */
+static int g_ran_a, g_ran_b;
+static void mark_a(void *ctx) { (void)ctx; g_ran_a++; }
+static void mark_b(void *ctx) { (void)ctx; g_ran_b++; }
+static void nop(void *ctx) { (void)ctx; }
+
+START_TEST(cleanup_handles_are_stable)
+{
+    g_ran_a = g_ran_b = 0;
+    int ha = wih_cleanup_push("A", mark_a, NULL);
+    int hole = wih_cleanup_push("hole", nop, NULL);
+    int hb = wih_cleanup_push("B", mark_b, NULL);
+    ck_assert_int_ge(ha, 0);
+    ck_assert_int_ge(hb, 0);
+    enum { N = 300 };
+    int fill[N];
+    for (int i = 0; i < N; i++) {
+        fill[i] = wih_cleanup_push("filler", nop, NULL);
+        if (i == 10) wih_cleanup_pop(hole, false); /* a hole below B */
+    }
+    wih_cleanup_pop(hb, false);
+    for (int i = N - 1; i >= 0; i--) wih_cleanup_pop(fill[i], false);
+    wih_cleanup_pop(hb, false); /* a second pop of a gone handle is a no-op */
+    wih_cleanup_run_all();
+    ck_assert_int_eq(g_ran_b, 0);
+    ck_assert_int_eq(g_ran_a, 1);
+}
+END_TEST
+
+/* A removed temp dir leaves the stack: hundreds of them do not fill it, and a
+ * later directory at the same path is not removed by the stale entry. */
+START_TEST(tmpdirs_are_popped_when_removed)
+{
+    g_ran_a = 0;
+    char *last = NULL;
+    for (int i = 0; i < 400; i++) {
+        wih_err *err = NULL;
+        char *d = wih_tmpdir("wih-test-many", false, &err);
+        ck_assert_msg(d, "%s", err ? wih_err_str(err) : "?");
+        ck_assert_int_eq(wih_rm_rf(d), 0);
+        free(last);
+        last = d;
+    }
+    ck_assert_int_ge(wih_cleanup_push("A", mark_a, NULL), 0);
+    ck_assert_int_eq(mkdir(last, 0700), 0); /* someone else's dir, same name */
+    wih_cleanup_run_all();
+    ck_assert_int_eq(g_ran_a, 1);
+    ck_assert_msg(access(last, F_OK) == 0, "a stale temp-dir entry removed %s", last);
+    rmdir(last);
+    free(last);
+}
+END_TEST
+
+/* An interrupt prints what each entry undoes. */
+START_TEST(cleanup_after_interrupt_says_what)
+{
+    int pfd[2];
+    ck_assert_int_eq(pipe(pfd), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        dup2(pfd[1], STDERR_FILENO);
+        close(pfd[0]);
+        wih_signals_install();
+        char *argv[] = {"/bin/sleep", "60", NULL};
+        wih_proc_opts o = {.name = "sleeper", .argv = argv};
+        wih_err *err = NULL;
+        wih_proc *p = wih_proc_spawn(&o, &err);
+        if (!p) _exit(9);
+        raise(SIGINT);
+        exit(WIH_EXIT_INTERRUPTED); /* atexit runs the stack */
+    }
+    close(pfd[1]);
+    char out[4096];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof out - 1 && (r = read(pfd[0], out + n, sizeof out - 1 - n)) > 0) n += (size_t)r;
+    out[n] = 0;
+    close(pfd[0]);
+    int st;
+    waitpid(child, &st, 0);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), WIH_EXIT_INTERRUPTED);
+    ck_assert_msg(strstr(out, "cleanup: stopping sleeper (pid "), "stderr was: %s", out);
+}
+END_TEST
+
+/* The one OOM rule: a failed allocation aborts with a message, never NULL. */
+START_TEST(oom_aborts_with_a_message)
+{
+    int pfd[2];
+    ck_assert_int_eq(pipe(pfd), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        dup2(pfd[1], STDERR_FILENO);
+#if WIH_TEST_ASAN
+        wih_oom(SIZE_MAX / 2);
+#else
+        volatile size_t huge = SIZE_MAX / 2;
+        void *p = wih_xmalloc(huge);
+        _exit(p ? 0 : 1); /* not reached */
+#endif
+    }
+    close(pfd[1]);
+    char out[512];
+    ssize_t n = read(pfd[0], out, sizeof out - 1);
+    out[n > 0 ? n : 0] = 0;
+    close(pfd[0]);
+    int st;
+    waitpid(child, &st, 0);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "wait status %d", st);
+    ck_assert_msg(strstr(out, "wiharness: out of memory"), "stderr: %s", out);
+}
+END_TEST
+
+/* The one base64: RFC 4648 section 10 vectors in every mode. */
+START_TEST(base64_modes)
+{
+    static const char *const v[][3] = {{"", "", ""},         {"f", "Zg==", "Zg"},         {"fo", "Zm8=", "Zm8"},
+                                       {"foo", "Zm9v", "Zm9v"}, {"foob", "Zm9vYg==", "Zm9vYg"}, {"fooba", "Zm9vYmE=", "Zm9vYmE"},
+                                       {"foobar", "Zm9vYmFy", "Zm9vYmFy"}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char *e = wih_b64_encode(v[i][0], strlen(v[i][0]), 0);
+        ck_assert_str_eq(e, v[i][1]);
+        free(e);
+        e = wih_b64_encode(v[i][0], strlen(v[i][0]), WIH_B64_URL | WIH_B64_NOPAD);
+        ck_assert_str_eq(e, v[i][2]);
+        free(e);
+        size_t n = 0;
+        unsigned char *d = wih_b64_decode(v[i][1], strlen(v[i][1]), 0, &n);
+        ck_assert_msg(d && n == strlen(v[i][0]) && !memcmp(d, v[i][0], n), "strict padded %s", v[i][1]);
+        free(d);
+        d = wih_b64_decode(v[i][2], strlen(v[i][2]), WIH_B64_URL | WIH_B64_NOPAD, &n);
+        ck_assert_msg(d && n == strlen(v[i][0]) && !memcmp(d, v[i][0], n), "strict url %s", v[i][2]);
+        free(d);
+    }
+    const unsigned char bin[] = {0xfb, 0xff, 0xfe};
+    char *e = wih_b64_encode(bin, 3, 0);
+    ck_assert_str_eq(e, "+//+");
+    free(e);
+    e = wih_b64_encode(bin, 3, WIH_B64_URL);
+    ck_assert_str_eq(e, "-__-");
+    free(e);
+    size_t n;
+    unsigned char *d = wih_b64_decode(" -_/+\n", 6, WIH_B64_LENIENT, &n); /* both alphabets, white space */
+    ck_assert_msg(d && n == 3 && !memcmp(d, bin, 3), "lenient");
+    free(d);
+    ck_assert_ptr_null(wih_b64_decode("Zh", 2, WIH_B64_URL | WIH_B64_NOPAD, &n)); /* non-zero low bits */
+    ck_assert_ptr_null(wih_b64_decode("Zg==", 4, WIH_B64_URL | WIH_B64_NOPAD, &n)); /* padding in JWT mode */
+    ck_assert_ptr_null(wih_b64_decode("Zg", 2, 0, &n));                             /* strict padded: partial */
+    ck_assert_ptr_null(wih_b64_decode("Zg=a", 4, WIH_B64_LENIENT, &n));             /* after padding */
+    ck_assert_ptr_null(wih_b64_decode("-__-", 4, 0, &n));                           /* URL chars in std mode */
+}
+END_TEST
+
 static void touch_file(void *ctx)
 {
     FILE *f = fopen(ctx, "w");
@@ -318,6 +486,11 @@ int main(void)
     tcase_add_test(tc, supervisor_deadline);
     tcase_add_test(tc, spawn_missing_program);
     tcase_add_test(tc, cleanup_stack_order);
+    tcase_add_test(tc, base64_modes);
+    tcase_add_test(tc, oom_aborts_with_a_message);
+    tcase_add_test(tc, cleanup_handles_are_stable);
+    tcase_add_test(tc, tmpdirs_are_popped_when_removed);
+    tcase_add_test(tc, cleanup_after_interrupt_says_what);
     tcase_add_test(tc, cleanup_on_sigterm);
     tcase_add_test(tc, forked_child_does_not_run_parents_cleanup);
     tcase_add_test(tc, run_capture_works);

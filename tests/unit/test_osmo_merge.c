@@ -11,11 +11,6 @@
 #include "testutil.h"
 #include "wiharness/osmo.h"
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Returns NULL when the case passes, else a description. */
 static char *run_case(const char *dir)
 {
@@ -84,39 +79,15 @@ out:
     return res;
 }
 
+static char *merge_case(const char *dir, void *ctx)
+{
+    (void)ctx;
+    return run_case(dir);
+}
+
 START_TEST(merge_cases)
 {
-    char *root = wih_fixture("osmo/merge");
-    DIR *d = opendir(root);
-    ck_assert_msg(d, "no fixtures at %s", root);
-    char *names[256];
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) && n < 256)
-        if (de->d_name[0] != '.') names[n++] = wih_strdup(de->d_name);
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
-    ck_assert_msg(n >= 20, "only %zu merge cases (need >= 20)", n);
-    int failed = 0;
-    wih_buf fails;
-    wih_buf_init(&fails, 1 << 20);
-    for (size_t i = 0; i < n; i++) {
-        char *dir = wih_path_join(root, names[i]);
-        char *r = run_case(dir);
-        if (r) {
-            printf("FAIL merge/%s:\n%s\n", names[i], r);
-            wih_buf_addf(&fails, "\nFAIL merge/%s:\n%s", names[i], r);
-            failed++;
-        } else
-            printf("ok   merge/%s\n", names[i]);
-        free(r);
-        free(dir);
-        free(names[i]);
-    }
-    free(root);
-    fflush(stdout);
-    ck_assert_msg(failed == 0, "%d merge case(s) failed:%s", failed, fails.data ? fails.data : "");
-    wih_buf_free(&fails);
+    wih_cases_run("merge", "osmo/merge", 20, merge_case, NULL);
 }
 END_TEST
 

@@ -26,11 +26,6 @@
 #include "testutil.h"
 #include "wiharness/osmo.h"
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static char *slurp(const char *path)
 {
     wih_err *e = NULL;
@@ -314,39 +309,15 @@ out:
     return res;
 }
 
+static char *render_case(const char *dir, void *ctx)
+{
+    (void)ctx;
+    return run_case(dir);
+}
+
 START_TEST(render_cases)
 {
-    char *root = wih_fixture("osmo/render");
-    DIR *d = opendir(root);
-    ck_assert_msg(d, "no fixtures at %s", root);
-    char *names[256];
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) && n < 256)
-        if (de->d_name[0] != '.') names[n++] = wih_strdup(de->d_name);
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
-    ck_assert_msg(n >= 8, "only %zu render cases (need >= 8)", n);
-    int failed = 0;
-    wih_buf fails;
-    wih_buf_init(&fails, 1 << 20);
-    for (size_t i = 0; i < n; i++) {
-        char *dir = wih_path_join(root, names[i]);
-        char *r = run_case(dir);
-        if (r) {
-            printf("FAIL render/%s:\n%s\n", names[i], r);
-            wih_buf_addf(&fails, "\nFAIL render/%s:\n%s", names[i], r);
-            failed++;
-        } else
-            printf("ok   render/%s\n", names[i]);
-        free(r);
-        free(dir);
-        free(names[i]);
-    }
-    free(root);
-    fflush(stdout);
-    ck_assert_msg(failed == 0, "%d render case(s) failed:%s", failed, fails.data ? fails.data : "");
-    wih_buf_free(&fails);
+    wih_cases_run("render", "osmo/render", 8, render_case, NULL);
 }
 END_TEST
 
@@ -358,7 +329,7 @@ START_TEST(render_profile_bad_input)
     char *out = NULL, *err = NULL;
     int rc = wih_test_cli(&out, &err, NULL, "render", "--values", v, "--workflow", w, "--profile", "aws-irs", NULL);
     ck_assert_int_eq(rc, 2);
-    ck_assert_msg(strstr(err, "unknown --profile 'aws-irs'"), "%s", err);
+    ck_assert_msg(strstr(err, "--profile must be aws-irsa, azure-wi or gcp-fleet, not 'aws-irs'"), "%s", err);
     ck_assert_str_eq(out, "");
     free(out);
     free(err);

@@ -280,20 +280,14 @@ END_TEST
 
 int main(void)
 {
-    char *dir = wih_fixture("yamljson");
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "no fixtures at %s\n", dir);
+    wih_cases cs;
+    char *why = wih_cases_list("yamljson", 1, &cs);
+    if (why) {
+        fprintf(stderr, "yamljson: %s\n", why);
         return 1;
     }
-    struct dirent *de;
-    while ((de = readdir(d)))
-        if (de->d_name[0] != '.') {
-            g_cases = realloc(g_cases, (size_t)(g_ncases + 1) * sizeof *g_cases);
-            g_cases[g_ncases++] = wih_strdup(de->d_name);
-        }
-    closedir(d);
-    free(dir);
+    g_cases = cs.names;
+    g_ncases = (int)cs.n;
     Suite *s = suite_create("yamljson");
     TCase *tc = tcase_create("core");
     tcase_add_loop_test(tc, data_case, 0, g_ncases);
@@ -308,5 +302,7 @@ int main(void)
     tcase_add_test(tc, resolve_table);
     suite_add_tcase(s, tc);
     printf("yamljson: %d data cases\n", g_ncases);
-    return wih_test_run(s);
+    int rc = wih_test_run(s);
+    wih_cases_free(&cs);
+    return rc;
 }
