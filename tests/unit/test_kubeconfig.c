@@ -327,6 +327,15 @@ static void exec_setup(void)
     free(info);
 }
 
+/* a forked Check test ends with _exit: remove the dir here, not at exit */
+static void exec_teardown(void)
+{
+    if (!g_tmp) return;
+    wih_rm_rf(g_tmp);
+    free(g_tmp);
+    g_tmp = NULL;
+}
+
 static int exec_runs_on_disk(void)
 {
     char *p = wih_path_join(g_tmp, "runs");
@@ -608,6 +617,7 @@ int main(void)
     tcase_add_test(tc, test_rfc3339);
     suite_add_tcase(s, tc);
     TCase *tx = tcase_create("exec");
+    tcase_add_checked_fixture(tx, NULL, exec_teardown);
     tcase_set_timeout(tx, 30);
     tcase_add_test(tx, test_exec_v1_token);
     tcase_add_test(tx, test_exec_v1beta1_client_cert);
