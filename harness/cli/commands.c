@@ -18,6 +18,10 @@ extern const wih_cmd wih_cmd_cloud_role_set;
 extern const wih_cmd wih_cmd_cloud_role_list;
 extern const wih_cmd wih_cmd_cloud_bucket_create;
 extern const wih_cmd wih_cmd_cloud_serve;
+extern const wih_cmd wih_cmd_run;
+extern const wih_cmd wih_cmd_image_build;
+extern const wih_cmd wih_cmd_node_relay;
+extern const wih_cmd wih_cmd_node_selftest;
 extern const wih_cmd wih_cmd_probe;
 
 const wih_cmd *const wih_commands[] = {
@@ -25,6 +29,10 @@ const wih_cmd *const wih_commands[] = {
     &wih_cmd_up,
     &wih_cmd_status,
     &wih_cmd_env,
+#ifndef WIH_NO_RUNNER
+    /* scenarios */
+    &wih_cmd_run,
+#endif
     &wih_cmd_down,
     /* the chain's mock cloud: roles and buckets */
     &wih_cmd_cloud_role_set,
@@ -46,6 +54,10 @@ const wih_cmd *const wih_commands[] = {
     /* a small kubectl */
     &wih_cmd_kube_apply,
     &wih_cmd_kube_get,
+    /* images for pods (the local node imports its own) */
+    &wih_cmd_image_build,
+    &wih_cmd_node_relay,
+    &wih_cmd_node_selftest,
     /* the installation */
     &wih_cmd_smoke,
     &wih_cmd_version,

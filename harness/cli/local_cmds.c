@@ -12,7 +12,7 @@ typedef struct {
     const char *output;
     bool keep_state;
     const char *profiles, *webhook_options;
-    bool no_webhook, no_cloud;
+    bool no_webhook, no_cloud, no_node;
 } local_cfg;
 
 #define STATE_OPT                                                                                                 \
@@ -24,6 +24,9 @@ static const wih_opt k_up_opts[] = {
      false},
     {"no-cloud", 0, WIH_OPT_FLAG, offsetof(local_cfg, no_cloud), NULL,
      "start neither the mock cloud identity plane nor MinIO", false},
+    {"no-node", 0, WIH_OPT_FLAG, offsetof(local_cfg, no_node), NULL,
+     "control plane only: no kubelet, containerd, controller-manager or scheduler (no root needed; pods never run)",
+     false},
     {"no-webhook", 0, WIH_OPT_FLAG, offsetof(local_cfg, no_webhook), NULL,
      "start the control plane only, without the mock identity webhook", false},
     {"profiles", 0, WIH_OPT_STR, offsetof(local_cfg, profiles), "LIST",
@@ -59,6 +62,7 @@ static int run_up(void *vcfg, int argc, char **argv)
                             .progress = stderr,
                             .no_webhook = c->no_webhook,
                             .no_cloud = c->no_cloud,
+                            .node = !c->no_node,
                             .profiles = c->profiles,
                             .webhook_options = c->webhook_options};
     bool reused = false;
@@ -102,11 +106,23 @@ static int run_status(void *vcfg, int argc, char **argv)
     } else {
         printf("local chain in %s: %s\n", dir, ok ? "healthy" : "NOT healthy");
         for (cJSON *it = st->child; it; it = it->next) {
+            if (!strcmp(it->string, "node")) continue;
             bool alive = cJSON_IsTrue(cJSON_GetObjectItem(it, "alive"));
             bool healthy = cJSON_IsTrue(cJSON_GetObjectItem(it, "healthy"));
             cJSON *url = cJSON_GetObjectItem(it, "url"), *pid = cJSON_GetObjectItem(it, "pid");
-            printf("  %-15s %-9s pid %-7d %s\n", it->string, healthy ? "healthy" : alive ? "unhealthy" : "dead",
+            printf("  %-23s %-9s pid %-7d %s\n", it->string, healthy ? "healthy" : alive ? "unhealthy" : "dead",
                    pid ? pid->valueint : 0, cJSON_IsString(url) ? url->valuestring : "");
+        }
+        const cJSON *node = cJSON_GetObjectItem(st, "node");
+        if (node) {
+            const cJSON *pods = cJSON_GetObjectItem(node, "pods");
+            printf("  node %s (%s): %s, %d pod(s)\n", cJSON_GetStringValue(cJSON_GetObjectItem(node, "name")),
+                   cJSON_GetStringValue(cJSON_GetObjectItem(node, "ip")),
+                   cJSON_IsTrue(cJSON_GetObjectItem(node, "ready")) ? "Ready" : "NOT Ready", cJSON_GetArraySize(pods));
+            for (const cJSON *p = pods ? pods->child : NULL; p; p = p->next)
+                printf("    %s/%s %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(p, "namespace")),
+                       cJSON_GetStringValue(cJSON_GetObjectItem(p, "name")),
+                       cJSON_GetStringValue(cJSON_GetObjectItem(p, "phase")));
         }
     }
     cJSON_Delete(st);
@@ -164,8 +180,12 @@ static int run_down(void *vcfg, int argc, char **argv)
 #define NOPTS(a) (sizeof a / sizeof a[0])
 const wih_cmd wih_cmd_up = {
     .name = "up",
-    .summary = "start the local chain (etcd, kube-apiserver, webhook, mock cloud, MinIO on 127.0.0.1) or reuse it",
-    .details = "Idempotent: a healthy chain in the state dir is reused, a dead one replaced.\n"
+    .summary = "start the local chain (control plane, webhook, mock cloud, MinIO, and a real node) or reuse it",
+    .details = "Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler, the mock webhook, the\n"
+               "mock cloud and MinIO on 127.0.0.1, then the node: containerd, the kubelet (node IP = its own\n"
+               "bridge's address), the probe and pause images imported; waits for the node to be Ready.\n"
+               "The node needs root; without it (or with --no-node) only the control plane runs.\n"
+               "Idempotent: a healthy chain in the state dir is reused, a dead one replaced.\n"
                "The webhook is registered with the API server for each profile (down removes it).\n"
                "Prints 'export KUBECONFIG=…' on stdout; progress goes to stderr.",
     .opts = k_up_opts,
@@ -176,7 +196,7 @@ const wih_cmd wih_cmd_up = {
 };
 const wih_cmd wih_cmd_status = {
     .name = "status",
-    .summary = "show whether each process of the local chain is alive and healthy (exit 3 if not)",
+    .summary = "show whether each process of the local chain is alive and healthy, the node and its pods (exit 3 if not)",
     .opts = k_status_opts,
     .nopts = NOPTS(k_status_opts),
     .cfg_size = sizeof(local_cfg),
@@ -199,6 +219,9 @@ const wih_cmd wih_cmd_env = {
 const wih_cmd wih_cmd_down = {
     .name = "down",
     .summary = "stop the local chain and remove its state (or keep it with --keep-state)",
+    .details = "Deletes the pods through the API, stops the kubelet, every container and shim (by the PIDs\n"
+               "containerd recorded), containerd, and the rest in reverse start order; unmounts what the\n"
+               "node mounted, removes its network namespaces, cgroups and bridge, then the state dir.",
     .opts = k_down_opts,
     .nopts = NOPTS(k_down_opts),
     .cfg_size = sizeof(local_cfg),

@@ -50,9 +50,9 @@ static int run_version(void *vcfg, int argc, char **argv)
         printf("wiharness %s\n", WIH_VERSION);
         for (int t = 0; t < WIH_TOOL_COUNT; t++) {
             if (!ti[t].path)
-                printf("%-15s not found (run ./ci/setup, or set %s)\n", ti[t].name, ti[t].env);
+                printf("%-24s not found (run ./ci/setup, or set %s)\n", ti[t].name, ti[t].env);
             else
-                printf("%-15s %-28s %s (%s)\n", ti[t].name, ti[t].version ? ti[t].version : "(version unknown)",
+                printf("%-24s %-28s %s (%s)\n", ti[t].name, ti[t].version ? ti[t].version : "(version unknown)",
                        ti[t].path, ti[t].source);
         }
     }
@@ -62,10 +62,13 @@ static int run_version(void *vcfg, int argc, char **argv)
 
 const wih_cmd wih_cmd_version = {
     .name = "version",
-    .summary = "print wiharness's version and the kube-apiserver, etcd, MinIO and kubectl it finds",
-    .details = "Programs are looked up in this order: $WIH_KUBE_APISERVER / $WIH_ETCD / $WIH_MINIO /\n"
-               "$WIH_KUBECTL; $KUBEBUILDER_ASSETS (kube-apiserver, etcd); the cache\n"
-               "(${XDG_CACHE_HOME:-~/.cache}/wiharness/bin, filled by ./ci/setup); PATH.",
+    .summary = "print wiharness's version and the real programs it finds (control plane, node, MinIO, kubectl)",
+    .details = "kube-apiserver, etcd, MinIO, kubectl, kube-controller-manager, kube-scheduler, kubelet,\n"
+               "containerd, runc. Looked up in this order: $WIH_<NAME> (WIH_KUBE_APISERVER, WIH_ETCD,\n"
+               "WIH_MINIO, WIH_KUBECTL, WIH_KUBE_CONTROLLER_MANAGER, WIH_KUBE_SCHEDULER, WIH_KUBELET,\n"
+               "WIH_CONTAINERD, WIH_RUNC); $KUBEBUILDER_ASSETS (kube-apiserver, etcd); the cache\n"
+               "(${XDG_CACHE_HOME:-~/.cache}/wiharness/bin, filled by ./ci/setup; not for containerd and\n"
+               "runc, which are Debian's); PATH (and /usr/sbin, /usr/bin for containerd and runc).",
     .opts = k_opts,
     .nopts = sizeof k_opts / sizeof k_opts[0],
     .cfg_size = sizeof(version_cfg),

@@ -200,7 +200,8 @@ wih_err *cluster_pki_issue(const char *dir, const char *name, const char *cn, co
         wih_buf b;
         wih_buf_init(&b, 8192);
         wih_buf_adds(&b, "IP:127.0.0.1,DNS:localhost");
-        for (const char *const *d = extra_dns; d && *d; d++) wih_buf_addf(&b, ",DNS:%s", *d);
+        for (const char *const *d = extra_dns; d && *d; d++)
+            wih_buf_addf(&b, strncmp(*d, "IP:", 3) ? ",DNS:%s" : ",%s", *d);
         san = wih_buf_take(&b);
     }
     c = make_cert(k, cn, org, ca, cakey, server ? 1 : 2, san, 3650);
@@ -256,6 +257,34 @@ wih_err *cluster_pki_create(const char *dir, bool force)
         if (err) return err;
     }
     return NULL;
+}
+
+wih_err *cluster_kubeconfig_write(const char *path, const char *server, const char *ca, const char *crt,
+                                  const char *key, const char *user)
+{
+    char *y = wih_asprintf("apiVersion: v1\n"
+                           "kind: Config\n"
+                           "clusters:\n"
+                           "- name: wiharness-local\n"
+                           "  cluster:\n"
+                           "    server: %s\n"
+                           "    certificate-authority: %s\n"
+                           "users:\n"
+                           "- name: \"%s\"\n"
+                           "  user:\n"
+                           "    client-certificate: %s\n"
+                           "    client-key: %s\n"
+                           "contexts:\n"
+                           "- name: wiharness-local\n"
+                           "  context:\n"
+                           "    cluster: wiharness-local\n"
+                           "    user: \"%s\"\n"
+                           "current-context: wiharness-local\n",
+                           server, ca, user, crt, key, user);
+    wih_err *err = NULL;
+    wih_write_file(path, y, strlen(y), 0600, &err);
+    free(y);
+    return err ? wih_err_wrap(err, "writing the kubeconfig %s", path) : NULL;
 }
 
 /* ------------------------------------------------------- in memory */

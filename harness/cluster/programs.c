@@ -142,12 +142,21 @@ wih_err *cluster_apiserver_start(const char *dir, const char *pki, const cluster
     args[n++] = wih_asprintf("--tls-cert-file=%s", crt);
     args[n++] = wih_asprintf("--tls-private-key-file=%s", key);
     args[n++] = wih_asprintf("--client-ca-file=%s", ca);
-    args[n++] = wih_strdup("--authorization-mode=RBAC");
+    if (flags & CLUSTER_FULL_ADMISSION) {
+        /* as on every real cluster: nodes authorized as nodes, the default
+         * admission chain (ServiceAccount on) plus NodeRestriction */
+        args[n++] = wih_strdup("--authorization-mode=Node,RBAC");
+        args[n++] = wih_strdup("--enable-admission-plugins=NodeRestriction");
+        args[n++] = wih_asprintf("--kubelet-client-certificate=%s/apiserver-kubelet-client.crt", pki);
+        args[n++] = wih_asprintf("--kubelet-client-key=%s/apiserver-kubelet-client.key", pki);
+        args[n++] = wih_strdup("--kubelet-preferred-address-types=InternalIP");
+    } else
+        args[n++] = wih_strdup("--authorization-mode=RBAC");
     args[n++] = wih_strdup("--service-cluster-ip-range=10.0.0.0/24");
     args[n++] = wih_asprintf("--service-account-issuer=https://127.0.0.1:%d", port);
     args[n++] = wih_asprintf("--service-account-key-file=%s", sapub);
     args[n++] = wih_asprintf("--service-account-signing-key-file=%s", sakey);
-    args[n++] = wih_strdup("--disable-admission-plugins=ServiceAccount");
+    if (!(flags & CLUSTER_FULL_ADMISSION)) args[n++] = wih_strdup("--disable-admission-plugins=ServiceAccount");
     args[n++] = wih_strdup("--allow-privileged=true");
     args[n++] = wih_strdup("--etcd-prefix=/registry");
     args[n++] = wih_strdup("--v=1");
@@ -175,6 +184,95 @@ wih_err *cluster_apiserver_start(const char *dir, const char *pki, const cluster
     free(admcrt);
     free(admkey);
     return err ? wih_err_wrap(err, "starting kube-apiserver") : NULL;
+}
+
+/* --------------------------------- kube-controller-manager, kube-scheduler */
+/* Their own client certificate (CN=system:kube-controller-manager /
+ * system:kube-scheduler, which the bootstrap RBAC roles name), a kubeconfig,
+ * a serving certificate from our CA on 127.0.0.1, no leader election. */
+static wih_err *controller_start(const char *dir, const char *pki, const char *server, const char *name,
+                                 wih_tool tool, char **extra, cluster_svc *out, int64_t timeout_ms, unsigned flags)
+{
+    memset(out, 0, sizeof *out);
+    wih_err *err = NULL;
+    char *bin = wih_tool_path(tool, &err);
+    if (!bin) return err;
+    char *cn = wih_asprintf("system:%s", name), *srv = wih_asprintf("%s-serving", name);
+    int port = -1;
+    if ((err = cluster_pki_issue(pki, name, cn, NULL, false, NULL)) ||
+        (err = cluster_pki_issue(pki, srv, name, NULL, true, NULL)) || (port = wih_free_port(&err)) < 0) {
+        free(bin);
+        free(cn);
+        free(srv);
+        return wih_err_wrap(err, "starting %s", name);
+    }
+    char *kcname = wih_asprintf("%s.kubeconfig", name), *kc = wih_path_join(dir, kcname);
+    char *ca = wih_path_join(pki, "ca.crt"), *crt = wih_asprintf("%s/%s.crt", pki, name),
+         *key = wih_asprintf("%s/%s.key", pki, name);
+    char *args[40];
+    int n = 0;
+    args[n++] = bin;
+    args[n++] = wih_asprintf("--kubeconfig=%s", kc);
+    args[n++] = wih_asprintf("--authentication-kubeconfig=%s", kc);
+    args[n++] = wih_asprintf("--authorization-kubeconfig=%s", kc);
+    args[n++] = wih_strdup("--bind-address=127.0.0.1");
+    args[n++] = wih_asprintf("--secure-port=%d", port);
+    args[n++] = wih_asprintf("--tls-cert-file=%s/%s.crt", pki, srv);
+    args[n++] = wih_asprintf("--tls-private-key-file=%s/%s.key", pki, srv);
+    args[n++] = wih_strdup("--leader-elect=false");
+    args[n++] = wih_strdup("--v=1");
+    for (char **e = extra; e && *e && n < 38; e++) args[n++] = wih_strdup(*e);
+    args[n] = NULL;
+    char *logs = wih_path_join(dir, "logs");
+    if (!(err = cluster_kubeconfig_write(kc, server, ca, crt, key, cn))) {
+        wih_proc_opts o = {.name = name, .argv = args, .log_dir = logs, .die_with_parent = !(flags & CLUSTER_PERSIST)};
+        out->proc = wih_proc_spawn(&o, &err);
+    }
+    if (out->proc) {
+        out->port = port;
+        out->url = wih_asprintf("https://127.0.0.1:%d", port);
+        char *hz = wih_asprintf("%s/healthz", out->url);
+        probe p = {.url = hz, .cafile = ca, .expect = "ok"};
+        err = wih_proc_wait_ready(out->proc, probe_ready, &p, timeout_ms);
+        free(hz);
+        if (err) cluster_svc_stop(out);
+    }
+    for (int i = 1; i < n; i++) free(args[i]);
+    free(bin);
+    free(cn);
+    free(srv);
+    free(kcname);
+    free(kc);
+    free(ca);
+    free(crt);
+    free(key);
+    free(logs);
+    return err ? wih_err_wrap(err, "starting %s", name) : NULL;
+}
+
+wih_err *cluster_controller_manager_start(const char *dir, const char *pki, const char *server, cluster_svc *out,
+                                          int64_t timeout_ms, unsigned flags)
+{
+    char *sa = wih_asprintf("--service-account-private-key-file=%s/sa.key", pki);
+    char *root = wih_asprintf("--root-ca-file=%s/ca.crt", pki);
+    char *ccrt = wih_asprintf("--cluster-signing-cert-file=%s/ca.crt", pki);
+    char *ckey = wih_asprintf("--cluster-signing-key-file=%s/ca.key", pki);
+    char *extra[] = {sa, root, ccrt, ckey, "--use-service-account-credentials=true",
+                     "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route",
+                     "--allocate-node-cidrs=false", "--concurrent-namespace-syncs=5", NULL};
+    wih_err *err = controller_start(dir, pki, server, "kube-controller-manager", WIH_TOOL_KUBE_CONTROLLER_MANAGER,
+                                    extra, out, timeout_ms, flags);
+    free(sa);
+    free(root);
+    free(ccrt);
+    free(ckey);
+    return err;
+}
+
+wih_err *cluster_scheduler_start(const char *dir, const char *pki, const char *server, cluster_svc *out,
+                                 int64_t timeout_ms, unsigned flags)
+{
+    return controller_start(dir, pki, server, "kube-scheduler", WIH_TOOL_KUBE_SCHEDULER, NULL, out, timeout_ms, flags);
 }
 
 /* ------------------------------------------------------------------ MinIO */

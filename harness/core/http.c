@@ -92,8 +92,12 @@ static void add_header(attempt *a, const char *line)
 
 static int set_headers(attempt *a, const wih_http_req *rq)
 {
-    for (const char *const *h = rq->headers; h && *h; h++) add_header(a, *h);
-    if (rq->content_type || rq->body) {
+    bool own_ct = false; /* the caller's Content-Type line wins (and keeps its place) */
+    for (const char *const *h = rq->headers; h && *h; h++) {
+        add_header(a, *h);
+        if (!strncasecmp(*h, "Content-Type:", 13)) own_ct = true;
+    }
+    if (!own_ct && (rq->content_type || rq->body)) {
         char *ct = wih_asprintf("Content-Type: %s", rq->content_type ? rq->content_type : "application/json");
         add_header(a, ct);
         free(ct);
@@ -161,7 +165,8 @@ static int configure(attempt *a, const wih_http_req *rq, wih_http_resp *rs)
     SET(a, CURLOPT_NOSIGNAL, 1L);
     SET(a, CURLOPT_NOPROXY, "*"); /* we only talk to loopback and our own namespaces */
     SET(a, CURLOPT_PROTOCOLS_STR, rq->protocols ? rq->protocols : "https,http");
-    SET(a, CURLOPT_USERAGENT, rq->user_agent ? rq->user_agent : "wiharness/" WIH_VERSION);
+    if (!rq->user_agent || *rq->user_agent) /* "": none (curl_easy_reset left it unset) */
+        SET(a, CURLOPT_USERAGENT, rq->user_agent ? rq->user_agent : "wiharness/" WIH_VERSION);
     SET(a, CURLOPT_TIMEOUT_MS, rq->timeout_ms > 0 ? rq->timeout_ms : 60000L);
     SET(a, CURLOPT_CONNECTTIMEOUT_MS, rq->connect_timeout_ms > 0 ? rq->connect_timeout_ms : 5000L);
     SET(a, CURLOPT_WRITEFUNCTION, on_body);

@@ -1,4 +1,6 @@
-/* Finding kube-apiserver, etcd, MinIO and kubectl, and reading their versions. */
+/* Finding kube-apiserver, etcd, MinIO, kubectl and the node's programs
+ * (kube-controller-manager, kube-scheduler, kubelet, containerd, runc), and
+ * reading their versions. */
 #include "wiharness/core.h"
 
 #include <dirent.h>
@@ -26,7 +28,18 @@ static const struct {
     {"etcd", "WIH_ETCD", true, WIH_PIN_ETCD},
     {"minio", "WIH_MINIO", false, WIH_PIN_MINIO},
     {"kubectl", "WIH_KUBECTL", false, NULL},
+    {"kube-controller-manager", "WIH_KUBE_CONTROLLER_MANAGER", false, WIH_PIN_KUBE},
+    {"kube-scheduler", "WIH_KUBE_SCHEDULER", false, WIH_PIN_KUBE},
+    {"kubelet", "WIH_KUBELET", false, WIH_PIN_KUBE},
+    {"containerd", "WIH_CONTAINERD", false, NULL},
+    {"runc", "WIH_RUNC", false, NULL},
 };
+
+/* Debian's containerd and runc are in the cache only if someone put them there. */
+static bool from_cache(wih_tool t)
+{
+    return t != WIH_TOOL_KUBECTL && t != WIH_TOOL_CONTAINERD && t != WIH_TOOL_RUNC;
+}
 
 static bool executable(const char *p)
 {
@@ -117,6 +130,9 @@ static char *read_version(wih_tool t, const char *path)
     char *v = NULL;
     if (rc == 0 && out) {
         switch (t) {
+        case WIH_TOOL_KUBE_CONTROLLER_MANAGER:
+        case WIH_TOOL_KUBE_SCHEDULER:
+        case WIH_TOOL_KUBELET:
         case WIH_TOOL_KUBE_APISERVER:
             v = first_line_after(out, "Kubernetes");
             break;
@@ -128,6 +144,19 @@ static char *read_version(wih_tool t, const char *path)
             break;
         case WIH_TOOL_KUBECTL:
             v = first_line_after(out, "Client Version");
+            break;
+        case WIH_TOOL_CONTAINERD: {
+            /* "containerd github.com/containerd/containerd 1.6.20~ds1 <build>" */
+            char *l = first_line_after(out, NULL), *save = NULL;
+            strtok_r(l, " ", &save);
+            strtok_r(NULL, " ", &save);
+            char *ver = strtok_r(NULL, " ", &save);
+            v = ver ? wih_strdup(ver) : NULL;
+            free(l);
+            break;
+        }
+        case WIH_TOOL_RUNC:
+            v = first_line_after(out, "runc version");
             break;
         default:
             break;
@@ -159,8 +188,20 @@ void wih_tool_find(wih_tool t, bool with_version, wih_tool_info *ti)
         } else
             free(c);
     }
-    if (!ti->path && t != WIH_TOOL_KUBECTL && (ti->path = find_in_cache(ti->name, ti->pinned))) ti->source = "cache";
+    if (!ti->path && from_cache(t) && (ti->path = find_in_cache(ti->name, ti->pinned))) ti->source = "cache";
     if (!ti->path && (ti->path = find_in_path(ti->name))) ti->source = "PATH";
+    if (!ti->path && !from_cache(t) && t != WIH_TOOL_KUBECTL) {
+        /* Debian puts runc in /usr/sbin, which a user's PATH may lack */
+        static const char *const sys[] = {"/usr/sbin", "/usr/bin", "/sbin", NULL};
+        for (const char *const *d = sys; *d && !ti->path; d++) {
+            char *c = wih_path_join(*d, ti->name);
+            if (executable(c)) {
+                ti->path = c;
+                ti->source = "system";
+            } else
+                free(c);
+        }
+    }
     if (ti->path && with_version && executable(ti->path)) ti->version = read_version(t, ti->path);
 }
 

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "probe_int.h"
+#include "wiharness/probe.h"
 
 typedef struct dctx {
     bool go; /* aws-sdk-go-v2's env chain instead of boto3's */
@@ -49,7 +49,7 @@ void probe_cred_clear(probe_cred *c)
                     &c->audience, &c->subject_token_type, &c->token_url, &c->impersonation_url, &c->gsa,
                     &c->token_format_field, &c->token_file};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        if (*all[i]) probe_free_secret(*all[i]);
+        if (*all[i]) wih_free_secret(*all[i]);
     }
     cJSON_Delete(c->env);
     memset(c, 0, sizeof *c);
@@ -337,7 +337,7 @@ static void google_file(dctx *d, const char *path, const char *var, const char *
                                 type ? type : "(none)");
     }
     cJSON_Delete(j);
-    probe_free_secret(text);
+    wih_free_secret(text);
 }
 
 static void google_chain(dctx *d)
@@ -364,7 +364,7 @@ static void google_chain(dctx *d)
     char *probe = adc ? d->readfile(d->ctx, adc, &len, &e) : NULL;
     wih_err_free(e);
     if (probe) {
-        probe_free_secret(probe);
+        wih_free_secret(probe);
         google_file(d, adc, "gcloud ADC file", "google-auth default(): no GOOGLE_APPLICATION_CREDENTIALS; the "
                                               "gcloud application-default credentials file exists");
     } else {

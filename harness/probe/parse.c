@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe_int.h"
+#include "wiharness/probe.h"
 
 void probe_answer_clear(probe_answer *a)
 {
@@ -18,7 +18,7 @@ void probe_answer_clear(probe_answer *a)
     free(a->identity);
     free(a->account);
     free(a->subject);
-    probe_free_secret(a->access_token);
+    wih_free_secret(a->access_token);
     free(a->expiration);
     memset(a, 0, sizeof *a);
 }
@@ -131,44 +131,56 @@ static xmlNodePtr xml_result(const char *body, size_t len, const char *root_name
     return out;
 }
 
-int probe_parse_sts(long status, const char *body, size_t len, probe_answer *a)
+/* The steps every XML parser shares: reset a, parse, find the <…Result> of
+ * root_name (or the error document), let fill read it. */
+typedef void (*xml_fill_fn)(xmlNodePtr res, long status, probe_answer *a);
+
+static int xml_answer(long status, const char *body, size_t len, const char *root_name, xml_fill_fn fill,
+                      probe_answer *a)
 {
     memset(a, 0, sizeof *a);
     a->status = status;
     xmlDocPtr d;
-    xmlNodePtr res = xml_result(body, len, "AssumeRoleWithWebIdentityResponse", &d, a);
-    if (res) {
-        xmlNodePtr cr = xchild(res, "Credentials");
-        a->creds.access_key = xtext(xchild(cr, "AccessKeyId"));
-        a->creds.secret_key = xtext(xchild(cr, "SecretAccessKey"));
-        a->creds.session_token = xtext(xchild(cr, "SessionToken"));
-        a->creds.expiration = xtext(xchild(cr, "Expiration"));
-        a->identity = xtext(xchild(xchild(res, "AssumedRoleUser"), "Arn"));
-        a->subject = xtext(xchild(res, "SubjectFromWebIdentityToken"));
-        if (a->creds.expiration) a->expiration = wih_strdup(a->creds.expiration);
-        a->ok = a->creds.access_key && a->creds.secret_key && status >= 200 && status < 300;
-        if (!a->ok) fail(a, NULL, "%s", "the answer has no complete <Credentials>");
-    }
+    xmlNodePtr res = xml_result(body, len, root_name, &d, a);
+    if (res) fill(res, status, a);
     xmlFreeDoc(d);
-    if (!a->ok) s3_creds_clear(&a->creds);
     return a->ok ? 0 : -1;
+}
+
+static void sts_fill(xmlNodePtr res, long status, probe_answer *a)
+{
+    xmlNodePtr cr = xchild(res, "Credentials");
+    a->creds.access_key = xtext(xchild(cr, "AccessKeyId"));
+    a->creds.secret_key = xtext(xchild(cr, "SecretAccessKey"));
+    a->creds.session_token = xtext(xchild(cr, "SessionToken"));
+    a->creds.expiration = xtext(xchild(cr, "Expiration"));
+    a->identity = xtext(xchild(xchild(res, "AssumedRoleUser"), "Arn"));
+    a->subject = xtext(xchild(res, "SubjectFromWebIdentityToken"));
+    if (a->creds.expiration) a->expiration = wih_strdup(a->creds.expiration);
+    a->ok = a->creds.access_key && a->creds.secret_key && status >= 200 && status < 300;
+    if (!a->ok) {
+        fail(a, NULL, "%s", "the answer has no complete <Credentials>");
+        s3_creds_clear(&a->creds);
+    }
+}
+
+int probe_parse_sts(long status, const char *body, size_t len, probe_answer *a)
+{
+    return xml_answer(status, body, len, "AssumeRoleWithWebIdentityResponse", sts_fill, a);
+}
+
+static void caller_fill(xmlNodePtr res, long status, probe_answer *a)
+{
+    a->identity = xtext(xchild(res, "Arn"));
+    a->account = xtext(xchild(res, "Account"));
+    a->subject = xtext(xchild(res, "UserId"));
+    a->ok = a->identity && status >= 200 && status < 300;
+    if (!a->ok) fail(a, NULL, "%s", "the answer has no <Arn>");
 }
 
 int probe_parse_caller_identity(long status, const char *body, size_t len, probe_answer *a)
 {
-    memset(a, 0, sizeof *a);
-    a->status = status;
-    xmlDocPtr d;
-    xmlNodePtr res = xml_result(body, len, "GetCallerIdentityResponse", &d, a);
-    if (res) {
-        a->identity = xtext(xchild(res, "Arn"));
-        a->account = xtext(xchild(res, "Account"));
-        a->subject = xtext(xchild(res, "UserId"));
-        a->ok = a->identity && status >= 200 && status < 300;
-        if (!a->ok) fail(a, NULL, "%s", "the answer has no <Arn>");
-    }
-    xmlFreeDoc(d);
-    return a->ok ? 0 : -1;
+    return xml_answer(status, body, len, "GetCallerIdentityResponse", caller_fill, a);
 }
 
 /* ----------------------------------------------------------------- JSON */
@@ -207,99 +219,114 @@ static void oauth_error(const cJSON *j, probe_answer *a, bool aadsts)
     if (!a->code) fail(a, NULL, "HTTP %s without an OAuth error", "error");
 }
 
-static int oauth_token(long status, const char *body, size_t len, probe_answer *a, bool aadsts)
+/* The steps every JSON parser shares: reset a, parse the object, let ok read
+ * a 2xx answer and err any other (out: what ok extracts besides a). */
+typedef void (*json_read_fn)(const cJSON *j, probe_answer *a, void *out);
+
+static int json_answer(long status, const char *body, size_t len, json_read_fn ok, json_read_fn err, void *out,
+                       probe_answer *a)
 {
     memset(a, 0, sizeof *a);
     a->status = status;
     cJSON *j = json_body(body, len, a);
     if (!j) return -1;
-    if (status >= 200 && status < 300) {
-        a->access_token = jstr(j, "access_token");
-        const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
-        if (cJSON_IsNumber(e)) a->expires_in = (long)e->valuedouble;
-        else if (cJSON_IsString(e)) a->expires_in = strtol(e->valuestring, NULL, 10);
-        a->ok = a->access_token != NULL;
-        if (!a->ok) fail(a, NULL, "%s", "the answer has no access_token");
-    } else {
-        oauth_error(j, a, aadsts);
-    }
+    if (status >= 200 && status < 300) ok(j, a, out);
+    else err(j, a, out);
     cJSON_Delete(j);
     return a->ok ? 0 : -1;
+}
+
+static void entra_error(const cJSON *j, probe_answer *a, void *out)
+{
+    (void)out;
+    oauth_error(j, a, true);
+}
+
+static void plain_oauth_error(const cJSON *j, probe_answer *a, void *out)
+{
+    (void)out;
+    oauth_error(j, a, false);
+}
+
+static void oauth_token(const cJSON *j, probe_answer *a, void *out)
+{
+    (void)out;
+    a->access_token = jstr(j, "access_token");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
+    if (cJSON_IsNumber(e)) a->expires_in = (long)e->valuedouble;
+    else if (cJSON_IsString(e)) a->expires_in = strtol(e->valuestring, NULL, 10);
+    a->ok = a->access_token != NULL;
+    if (!a->ok) fail(a, NULL, "%s", "the answer has no access_token");
 }
 
 int probe_parse_entra(long status, const char *body, size_t len, probe_answer *a)
 {
-    return oauth_token(status, body, len, a, true);
+    return json_answer(status, body, len, oauth_token, entra_error, NULL, a);
 }
 
 int probe_parse_google_sts(long status, const char *body, size_t len, probe_answer *a)
 {
-    return oauth_token(status, body, len, a, false);
+    return json_answer(status, body, len, oauth_token, plain_oauth_error, NULL, a);
 }
 
 /* {"accessToken","expireTime"}; errors are Google API errors
  * {"error":{"code":403,"message":"…","status":"PERMISSION_DENIED"}}. */
+static void generate_ok(const cJSON *j, probe_answer *a, void *out)
+{
+    (void)out;
+    a->access_token = jstr(j, "accessToken");
+    a->expiration = jstr(j, "expireTime");
+    a->ok = a->access_token != NULL;
+    if (!a->ok) fail(a, NULL, "%s", "the answer has no accessToken");
+}
+
+static void google_api_error(const cJSON *j, probe_answer *a, void *out)
+{
+    (void)out;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    if (cJSON_IsObject(e)) {
+        a->code = jstr(e, "status");
+        a->message = jstr(e, "message");
+    }
+    if (!a->code) fail(a, NULL, "HTTP %s without a Google API error", "error");
+}
+
 int probe_parse_google_generate(long status, const char *body, size_t len, probe_answer *a)
 {
-    memset(a, 0, sizeof *a);
-    a->status = status;
-    cJSON *j = json_body(body, len, a);
-    if (!j) return -1;
-    if (status >= 200 && status < 300) {
-        a->access_token = jstr(j, "accessToken");
-        a->expiration = jstr(j, "expireTime");
-        a->ok = a->access_token != NULL;
-        if (!a->ok) fail(a, NULL, "%s", "the answer has no accessToken");
-    } else {
-        const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-        if (cJSON_IsObject(e)) {
-            a->code = jstr(e, "status");
-            a->message = jstr(e, "message");
-        }
-        if (!a->code) fail(a, NULL, "HTTP %s without a Google API error", "error");
-    }
-    cJSON_Delete(j);
-    return a->ok ? 0 : -1;
+    return json_answer(status, body, len, generate_ok, google_api_error, NULL, a);
+}
+
+static void tokeninfo_ok(const cJSON *j, probe_answer *a, void *out)
+{
+    (void)out;
+    a->identity = jstr(j, "email");
+    char *exp = jstr(j, "expires_in");
+    if (exp) a->expires_in = strtol(exp, NULL, 10);
+    free(exp);
+    a->ok = a->identity != NULL;
+    if (!a->ok) fail(a, NULL, "%s", "the answer has no email");
 }
 
 int probe_parse_google_tokeninfo(long status, const char *body, size_t len, probe_answer *a)
 {
-    memset(a, 0, sizeof *a);
-    a->status = status;
-    cJSON *j = json_body(body, len, a);
-    if (!j) return -1;
-    if (status >= 200 && status < 300) {
-        a->identity = jstr(j, "email");
-        char *exp = jstr(j, "expires_in");
-        if (exp) a->expires_in = strtol(exp, NULL, 10);
-        free(exp);
-        a->ok = a->identity != NULL;
-        if (!a->ok) fail(a, NULL, "%s", "the answer has no email");
-    } else {
-        oauth_error(j, a, false);
+    return json_answer(status, body, len, tokeninfo_ok, plain_oauth_error, NULL, a);
+}
+
+static void discovery_ok(const cJSON *j, probe_answer *a, void *out)
+{
+    char *te = jstr(j, "token_endpoint");
+    a->ok = te && (!strncmp(te, "https://", 8) || !strncmp(te, "http://", 7));
+    if (!a->ok) {
+        free(te);
+        fail(a, NULL, "%s", "the discovery document has no http(s) token_endpoint");
+        return;
     }
-    cJSON_Delete(j);
-    return a->ok ? 0 : -1;
+    *(char **)out = te;
 }
 
 char *probe_parse_entra_discovery(long status, const char *body, size_t len, probe_answer *a)
 {
-    memset(a, 0, sizeof *a);
-    a->status = status;
-    cJSON *j = json_body(body, len, a);
-    if (!j) return NULL;
     char *te = NULL;
-    if (status >= 200 && status < 300) {
-        te = jstr(j, "token_endpoint");
-        a->ok = te && (!strncmp(te, "https://", 8) || !strncmp(te, "http://", 7));
-        if (!a->ok) {
-            free(te);
-            te = NULL;
-            fail(a, NULL, "%s", "the discovery document has no http(s) token_endpoint");
-        }
-    } else {
-        oauth_error(j, a, true);
-    }
-    cJSON_Delete(j);
+    json_answer(status, body, len, discovery_ok, entra_error, &te, a);
     return te;
 }

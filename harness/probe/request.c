@@ -3,20 +3,12 @@
  * shows them only as fingerprints. The wire shapes were read from the SDKs
  * named in docs/probe.md. */
 #include <ctype.h>
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe_int.h"
+#include "wiharness/probe.h"
 
 #define FORM_CT "application/x-www-form-urlencoded"
-
-void probe_free_secret(char *s)
-{
-    if (!s) return;
-    OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
 
 void probe_req_free(probe_req *r)
 {
@@ -25,14 +17,14 @@ void probe_req_free(probe_req *r)
     free(r->url);
     for (size_t i = 0; i < r->nheaders; i++) {
         free(r->headers[i].name);
-        if (r->headers[i].secret) probe_free_secret(r->headers[i].value);
+        if (r->headers[i].secret) wih_free_secret(r->headers[i].value);
         else free(r->headers[i].value);
     }
     free(r->headers);
-    probe_free_secret(r->body);
+    wih_free_secret(r->body);
     free(r->body_shown);
     free(r->sigv4);
-    probe_free_secret(r->sigv4_user);
+    wih_free_secret(r->sigv4_user);
     free(r);
 }
 
@@ -60,6 +52,15 @@ static char *join_url(const char *endpoint, const char *path)
     size_t n = strlen(endpoint);
     while (n && endpoint[n - 1] == '/') n--;
     return wih_asprintf("%.*s%s", (int)n, endpoint, path);
+}
+
+/* POST <endpoint>/ (the STS query APIs) */
+static probe_req *req_post_root(const char *what, const char *endpoint)
+{
+    char *url = join_url(endpoint, "/");
+    probe_req *r = req_new(what, "POST", url);
+    free(url);
+    return r;
 }
 
 /* RFC 3986 percent-encoding (unreserved kept); plus: space as '+', as
@@ -107,9 +108,7 @@ static void req_form(probe_req *r, const form_field *f, size_t n, bool plus, con
 probe_req *probe_req_aws_web_identity(const char *endpoint, const char *role_arn, const char *session_name,
                                       const char *token, int duration_s)
 {
-    char *url = join_url(endpoint, "/");
-    probe_req *r = req_new("AWS STS AssumeRoleWithWebIdentity", "POST", url);
-    free(url);
+    probe_req *r = req_post_root("AWS STS AssumeRoleWithWebIdentity", endpoint);
     char dur[24];
     snprintf(dur, sizeof dur, "%d", duration_s);
     /* botocore's query serializer: Action, Version, then the input shape's
@@ -127,9 +126,7 @@ probe_req *probe_req_aws_web_identity(const char *endpoint, const char *role_arn
 
 probe_req *probe_req_aws_caller_identity(const char *endpoint, const char *region, const s3_creds *creds)
 {
-    char *url = join_url(endpoint, "/");
-    probe_req *r = req_new("AWS STS GetCallerIdentity", "POST", url);
-    free(url);
+    probe_req *r = req_post_root("AWS STS GetCallerIdentity", endpoint);
     form_field f[] = {{"Action", "GetCallerIdentity", false}, {"Version", "2011-06-15", false}};
     req_form(r, f, 2, false, FORM_CT "; charset=utf-8");
     if (creds && creds->session_token) req_header(r, "X-Amz-Security-Token", creds->session_token, true);
@@ -164,13 +161,22 @@ probe_req *probe_req_entra_discovery(const char *authority, const char *tenant)
     return r;
 }
 
+/* A token request of the authority's tenant: at(<token url>, …). */
+typedef probe_req *(*entra_at_fn)(const char *url, const char *client_id, const char *scope, const char *credential);
+
+static probe_req *entra_at_authority(entra_at_fn at, const char *authority, const char *tenant,
+                                     const char *client_id, const char *scope, const char *credential)
+{
+    char *url = entra_token_url(authority, tenant);
+    probe_req *r = at(url, client_id, scope, credential);
+    free(url);
+    return r;
+}
+
 probe_req *probe_req_entra_assertion(const char *authority, const char *tenant, const char *client_id,
                                      const char *scope, const char *assertion)
 {
-    char *url = entra_token_url(authority, tenant);
-    probe_req *r = probe_req_entra_assertion_at(url, client_id, scope, assertion);
-    free(url);
-    return r;
+    return entra_at_authority(probe_req_entra_assertion_at, authority, tenant, client_id, scope, assertion);
 }
 
 probe_req *probe_req_entra_assertion_at(const char *url, const char *client_id, const char *scope,
@@ -192,10 +198,7 @@ probe_req *probe_req_entra_assertion_at(const char *url, const char *client_id, 
 probe_req *probe_req_entra_secret(const char *authority, const char *tenant, const char *client_id,
                                   const char *scope, const char *secret)
 {
-    char *url = entra_token_url(authority, tenant);
-    probe_req *r = probe_req_entra_secret_at(url, client_id, scope, secret);
-    free(url);
-    return r;
+    return entra_at_authority(probe_req_entra_secret_at, authority, tenant, client_id, scope, secret);
 }
 
 probe_req *probe_req_entra_secret_at(const char *url, const char *client_id, const char *scope, const char *secret)
@@ -242,7 +245,7 @@ probe_req *probe_req_google_generate(const char *impersonation_url, const char *
     req_header(r, "Content-Type", "application/json", false);
     char *auth = wih_asprintf("Bearer %s", federated_token ? federated_token : "");
     req_header(r, "Authorization", auth, true);
-    probe_free_secret(auth);
+    wih_free_secret(auth);
     return r;
 }
 
@@ -265,9 +268,7 @@ char *probe_google_tokeninfo_url(const char *token_url)
 
 probe_req *probe_req_minio_web_identity(const char *endpoint, const char *token, int duration_s)
 {
-    char *url = join_url(endpoint, "/");
-    probe_req *r = req_new("MinIO STS AssumeRoleWithWebIdentity", "POST", url);
-    free(url);
+    probe_req *r = req_post_root("MinIO STS AssumeRoleWithWebIdentity", endpoint);
     char dur[24];
     snprintf(dur, sizeof dur, "%d", duration_s);
     form_field f[] = {{"Action", "AssumeRoleWithWebIdentity", false},

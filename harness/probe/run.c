@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "probe_int.h"
+#include "wiharness/probe.h"
 #include "wiharness/jwt.h"
 
 #define ENTRA_SCOPE "https://storage.azure.com/.default"
@@ -65,7 +65,7 @@ static char *scrub(run *r, const char *msg)
             char *fp = wih_fingerprint(r->secrets[i]);
             char *n = wih_asprintf("%.*s<%s>%s", (int)(p - s), s, fp, p + strlen(r->secrets[i]));
             free(fp);
-            probe_free_secret(s);
+            wih_free_secret(s);
             s = n;
         }
     }
@@ -74,7 +74,7 @@ static char *scrub(run *r, const char *msg)
         size_t n = 0;
         while (p[n] && (strchr("-_.=", p[n]) || (p[n] >= '0' && p[n] <= '9') || ((p[n] | 32) >= 'a' && (p[n] | 32) <= 'z'))) n++;
         char *t = wih_asprintf("%.*s<jwt>%s", (int)(p - s), s, p + n);
-        probe_free_secret(s);
+        wih_free_secret(s);
         s = t;
     }
     if (strlen(s) > 300) strcpy(s + 297, "...");
@@ -152,7 +152,7 @@ static void read_token(run *r)
     snprintf(mode, sizeof mode, "%04o", (unsigned)(st.st_mode & 07777));
     if (r->c.token_format_field) {
         char *f = json_field(text, r->c.token_format_field);
-        probe_free_secret(text);
+        wih_free_secret(text);
         text = f;
     }
     if (!text || !*text) {
@@ -169,7 +169,7 @@ static void read_token(run *r)
     char *trimmed = wih_asprintf("%.*s", (int)tl, text);
     if (tl != strlen(text)) cJSON_AddBoolToObject(t, "trailing_whitespace", true);
     cJSON *claims = probe_token_claims(trimmed);
-    probe_free_secret(trimmed);
+    wih_free_secret(trimmed);
     if (claims) {
         cJSON *c;
         while ((c = claims->child)) {
@@ -648,12 +648,12 @@ cJSON *probe_run(const probe_opts *o, wih_err **err)
     accesses(&r);
     add_str(r.v, "error", r.error);
     cJSON *v = r.v;
-    probe_free_secret(r.token);
+    wih_free_secret(r.token);
     s3_creds_clear(&r.s3);
     free(r.identity);
     free(r.deny_code);
     free(r.error);
-    for (size_t i = 0; i < r.nsecrets; i++) probe_free_secret(r.secrets[i]);
+    for (size_t i = 0; i < r.nsecrets; i++) wih_free_secret(r.secrets[i]);
     free(r.secrets);
     probe_cred_clear(&r.c);
     return v;

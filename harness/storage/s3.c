@@ -23,14 +23,12 @@ struct s3_client {
     char *ca_file;
 };
 
-#define free_secret wih_free_secret
-
 void s3_creds_clear(s3_creds *c)
 {
     if (!c) return;
     free(c->access_key);
-    free_secret(c->secret_key);
-    free_secret(c->session_token);
+    wih_free_secret(c->secret_key);
+    wih_free_secret(c->session_token);
     free(c->expiration);
     memset(c, 0, sizeof *c);
 }
@@ -206,7 +204,7 @@ static int s3_do(s3_client *c, const char *method, const char *path, const char 
     int ret = wih_http_do(NULL, &rq, r, err);
     if (ret != 0) wih_http_resp_free(r);
     free(hh);
-    free_secret(tok);
+    wih_free_secret(tok);
     free(url);
     return ret;
 }
@@ -486,11 +484,11 @@ int s3_sts_web_identity(const char *endpoint, const char *ca_file, const char *j
                                                duration_s, tok)
                                 : wih_asprintf("Action=AssumeRoleWithWebIdentity&Version=2011-06-15&WebIdentityToken=%s",
                                                tok);
-    free_secret(tok);
+    wih_free_secret(tok);
     s3_resp r;
     wih_err *e = NULL;
     int rc = s3_do(c, "POST", "/", NULL, "application/x-www-form-urlencoded", form, strlen(form), &r, &e);
-    free_secret(form);
+    wih_free_secret(form);
     s3_client_free(c);
     if (rc != 0) {
         *err = wih_err_wrap(e, "MinIO AssumeRoleWithWebIdentity");
@@ -505,5 +503,15 @@ int s3_sts_web_identity(const char *endpoint, const char *ca_file, const char *j
     }
     if (r.body.data) OPENSSL_cleanse(r.body.data, r.body.len);
     wih_buf_free(&r.body);
+    return rc;
+}
+
+int s3_delete_bucket(s3_client *c, const char *bucket, wih_err **err)
+{
+    s3_resp r;
+    char *what = wih_asprintf("deleting bucket %s", bucket);
+    int rc = simple(c, "DELETE", bucket, NULL, NULL, NULL, NULL, 0, what, &r, err);
+    free(what);
+    if (rc == 0) wih_buf_free(&r.body);
     return rc;
 }

@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "webhook_int.h"
+#include "wiharness/cluster.h"
+#include "wiharness/kube.h"
 
 #define MAX_BODY ((size_t)8 << 20)
 #define NSAMPLES 8192
@@ -233,4 +235,191 @@ void webhook_server_stop(webhook_server *s)
     MHD_stop_daemon(s->d);
     pthread_mutex_destroy(&s->mu);
     free(s);
+}
+
+/* ------------------------------------------------------------ webhook_serve */
+static wih_err *serve_certs(const webhook_serve_opts *o, char **cert, char **key, char **ca)
+{
+    wih_err *err = NULL;
+    *cert = *key = *ca = NULL;
+    if (o->cert || o->key) {
+        if (!o->cert || !o->key) return wih_err_new(WIH_EXIT_INPUT, "webhook serve: --cert and --key go together");
+        /* bad PEM is bad input naming the flag, not a TLS error at listen (issue 13) */
+        if ((err = wih_pem_check_file(o->cert, WIH_PEM_CERT, "--cert")) ||
+            (err = wih_pem_check_file(o->key, WIH_PEM_KEY, "--key")) ||
+            (o->ca && (err = wih_pem_check_file(o->ca, WIH_PEM_CERT, "--ca"))))
+            return err;
+        if ((*cert = wih_read_file(o->cert, 1 << 20, NULL, &err)) && (*key = wih_read_file(o->key, 1 << 20, NULL, &err)))
+            *ca = wih_read_file(o->ca ? o->ca : o->cert, 1 << 20, NULL, &err);
+    } else if (o->pki) {
+        static const char *const dns[] = {NULL};
+        if ((err = cluster_pki_issue(o->pki, "webhook", "wiharness-webhook", NULL, true, dns))) return err;
+        char *pc = wih_path_join(o->pki, "webhook.crt"), *pk = wih_path_join(o->pki, "webhook.key"),
+             *pa = wih_path_join(o->pki, "ca.crt");
+        if ((*cert = wih_read_file(pc, 1 << 20, NULL, &err)) && (*key = wih_read_file(pk, 1 << 20, NULL, &err)))
+            *ca = wih_read_file(pa, 1 << 20, NULL, &err);
+        free(pc);
+        free(pk);
+        free(pa);
+    } else if (webhook_selfsigned(cert, key, &err) == 0)
+        *ca = wih_strdup(*cert);
+    if (err) {
+        free(*cert);
+        free(*key);
+        free(*ca);
+        *cert = *key = *ca = NULL;
+    }
+    return err;
+}
+
+static wih_err *serve_handler(const webhook_serve_opts *o, webhook_handler *h)
+{
+    memset(h, 0, sizeof *h);
+    webhook_opts_defaults(&h->opts);
+    bool any = false;
+    for (const char *const *p = o->profiles; p && *p; p++) {
+        webhook_profile pr;
+        if (webhook_profile_parse(*p, &pr) != 0)
+            return wih_err_new(WIH_EXIT_INPUT, "webhook serve: unknown profile '%s' (aws-irsa, azure-wi, gcp-fleet)", *p);
+        h->enabled[pr] = any = true;
+    }
+    if (!any)
+        for (int p = 0; p < WEBHOOK_NPROFILES; p++) h->enabled[p] = true;
+    wih_err *err = NULL;
+    if (o->options)
+        for (int p = 0; p < WEBHOOK_NPROFILES; p++)
+            if (h->enabled[p] && webhook_opts_load(&h->opts, (webhook_profile)p, o->options, &err) != 0) return err;
+    return NULL;
+}
+
+static void serve_until_signal(const webhook_serve_opts *o, webhook_live *live, webhook_handler *h,
+                               webhook_server *srv, const char *url)
+{
+    int port = webhook_server_port(srv);
+    wih_err *err = NULL;
+    wih_info("webhook serving on https://127.0.0.1:%d (registered at %s%s)", port, url,
+             o->no_register ? ": not registered, --no-register" : "");
+    if (o->ready_file) {
+        char *r = wih_asprintf("{\"port\":%d,\"url\":\"%s\"}\n", port, url);
+        wih_write_file(o->ready_file, r, strlen(r), 0600, &err);
+        free(r);
+        if (err) {
+            wih_warn("%s", wih_err_str(err));
+            wih_err_free(err);
+            err = NULL;
+        }
+    }
+    while (!wih_interrupted()) wih_sleep_ms(200);
+    wih_info("webhook stopping (signal %d)", wih_interrupt_signal());
+    if (!o->no_register && (err = webhook_live_unregister(live, h->enabled))) {
+        wih_warn("%s", wih_err_str(err));
+        wih_err_free(err);
+    }
+    cJSON *st = webhook_server_stats(srv);
+    char *sts = cJSON_PrintUnformatted(st);
+    wih_info("webhook stats: %s", sts);
+    free(sts);
+    cJSON_Delete(st);
+    if (o->ready_file) unlink(o->ready_file);
+}
+
+wih_err *webhook_serve(const webhook_serve_opts *o)
+{
+    webhook_handler h;
+    char *cert = NULL, *key = NULL, *ca = NULL;
+    wih_err *err = serve_handler(o, &h);
+    if (!err) err = serve_certs(o, &cert, &key, &ca);
+    kube_config_opts ko = {.kubeconfig = o->kubeconfig, .context = o->context};
+    kube_client *kc = err ? NULL : kube_client_new(&ko, &err);
+    webhook_live *live = kc ? webhook_live_new(kc) : NULL;
+    /* Upstream keeps SAs in an informer (a watch): an updated SA is seen within
+     * milliseconds. Without a watch, any TTL would serve a stale SA, so the
+     * default is a live GET for every pod. */
+    webhook_sa_cache *cache =
+        live ? webhook_sa_cache_new(webhook_live_sa_lookup, live, o->sa_cache_ms, o->sa_grace_s * 1000) : NULL;
+    FILE *log = stdout;
+    if (live && o->decision_log && !(log = fopen(o->decision_log, "a")))
+        err = wih_err_new(WIH_EXIT_INFRA, "opening %s", o->decision_log);
+    webhook_server *srv = NULL;
+    char *url = NULL;
+    if (live && !err) {
+        setvbuf(log, NULL, _IOLBF, 0);
+        h.sa_lookup = webhook_sa_cache_lookup;
+        h.sa_ctx = cache;
+        h.log = log;
+        webhook_server_cfg sc = {.cert_pem = cert, .key_pem = key, .port = o->port, .handler = &h,
+                                 .on_configmaps = webhook_live_configmaps, .cm_ctx = live};
+        srv = webhook_server_start(&sc, &err);
+    }
+    if (srv) {
+        url = o->url ? wih_strdup(o->url) : wih_asprintf("https://127.0.0.1:%d", webhook_server_port(srv));
+        if (o->no_register || !(err = webhook_live_register(live, h.enabled, url, ca)))
+            serve_until_signal(o, live, &h, srv, url);
+        webhook_server_stop(srv);
+    }
+    if (log && log != stdout) fclose(log);
+    free(url);
+    webhook_sa_cache_free(cache);
+    webhook_live_free(live);
+    free(cert);
+    free(key);
+    free(ca);
+    webhook_opts_free(&h.opts);
+    return err;
+}
+
+char **webhook_serve_argv(const webhook_serve_opts *o, const char *self)
+{
+    char **a = calloc(40, sizeof *a);
+    if (!a) abort();
+    int n = 0;
+    a[n++] = wih_strdup(self);
+    a[n++] = wih_strdup("--no-color");
+    a[n++] = wih_strdup("webhook");
+    a[n++] = wih_strdup("serve");
+#define FLAG(name, v)                                                                                              \
+    if (v) {                                                                                                       \
+        a[n++] = wih_strdup(name);                                                                                 \
+        a[n++] = wih_strdup(v);                                                                                    \
+    }
+    FLAG("--kubeconfig", o->kubeconfig);
+    FLAG("--context", o->context);
+    FLAG("--options", o->options);
+    FLAG("--cert", o->cert);
+    FLAG("--key", o->key);
+    FLAG("--ca", o->ca);
+    FLAG("--pki", o->pki);
+    FLAG("--url", o->url);
+    FLAG("--decision-log", o->decision_log);
+    FLAG("--ready-file", o->ready_file);
+#undef FLAG
+    if (o->port) {
+        a[n++] = wih_strdup("--port");
+        a[n++] = wih_asprintf("%d", o->port);
+    }
+    if (o->sa_grace_s) {
+        a[n++] = wih_strdup("--sa-grace");
+        a[n++] = wih_asprintf("%ld", o->sa_grace_s);
+    }
+    if (o->sa_cache_ms) {
+        a[n++] = wih_strdup("--sa-cache-ms");
+        a[n++] = wih_asprintf("%ld", o->sa_cache_ms);
+    }
+    if (o->profiles && o->profiles[0]) {
+        wih_buf b;
+        wih_buf_init(&b, 4096);
+        for (const char *const *p = o->profiles; *p; p++) wih_buf_addf(&b, "%s%s", p == o->profiles ? "" : ",", *p);
+        a[n++] = wih_strdup("--profiles");
+        a[n++] = wih_buf_take(&b);
+        wih_buf_free(&b);
+    }
+    if (o->no_register) a[n++] = wih_strdup("--no-register");
+    a[n] = NULL;
+    return a;
+}
+
+void webhook_serve_argv_free(char **argv)
+{
+    for (char **p = argv; p && *p; p++) free(*p);
+    free(argv);
 }

@@ -18,10 +18,16 @@
 wih_err *cluster_pki_create(const char *dir, bool force);
 
 /* Issue one more certificate from the CA in dir: <name>.crt/<name>.key.
- * server: SAN IP:127.0.0.1 + DNS:localhost (+ extra DNS names in sans);
+ * server: SAN IP:127.0.0.1 + DNS:localhost (+ extra DNS names in extra_dns;
+ * an entry "IP:a.b.c.d" adds an IP address instead);
  * client: CN and optional organisation (a Kubernetes group). */
 wih_err *cluster_pki_issue(const char *dir, const char *name, const char *cn, const char *org, bool server,
                            const char *const *extra_dns);
+
+/* A kubeconfig (0600) for a client certificate: cluster wiharness-local,
+ * user `user`, context wiharness-local. */
+wih_err *cluster_kubeconfig_write(const char *path, const char *server, const char *ca, const char *crt,
+                                  const char *key, const char *user);
 
 /* The one certificate generator, in memory (every module's certificates come
  * from here: the PKI files above, the mock cloud's TLS, the webhook's
@@ -53,12 +59,25 @@ typedef struct cluster_svc {
 /* flags for the starters */
 enum {
     CLUSTER_PERSIST = 1, /* the program outlives this process (no parent-death signal) */
+    /* kube-apiserver as on a real cluster with nodes: --authorization-mode=Node,RBAC,
+     * the default admission chain (ServiceAccount on) + NodeRestriction, and a
+     * client certificate (pki/apiserver-kubelet-client.*) for the kubelets */
+    CLUSTER_FULL_ADMISSION = 2,
 };
 /* etcd with its data in <dir>/etcd, log in <dir>/logs/etcd.log; waits for /health. */
 wih_err *cluster_etcd_start(const char *dir, cluster_svc *out, int64_t timeout_ms, unsigned flags);
 /* kube-apiserver on that etcd with the PKI of pki_dir; waits for /readyz
  * (on failure the error quotes the end of its log). */
 wih_err *cluster_apiserver_start(const char *dir, const char *pki_dir, const cluster_svc *etcd, cluster_svc *out,
+                                 int64_t timeout_ms, unsigned flags);
+/* kube-controller-manager and kube-scheduler on 127.0.0.1 (their own client
+ * certificates CN=system:kube-controller-manager / system:kube-scheduler,
+ * kubeconfigs <dir>/<name>.kubeconfig); wait for /healthz. The controller
+ * manager signs service-account tokens with pki/sa.key and publishes
+ * pki/ca.crt as kube-root-ca.crt. */
+wih_err *cluster_controller_manager_start(const char *dir, const char *pki, const char *server, cluster_svc *out,
+                                          int64_t timeout_ms, unsigned flags);
+wih_err *cluster_scheduler_start(const char *dir, const char *pki, const char *server, cluster_svc *out,
                                  int64_t timeout_ms, unsigned flags);
 /* MinIO with data in <dir>/minio and generated root credentials (never printed). */
 wih_err *cluster_minio_start(const char *dir, cluster_svc *out, int64_t timeout_ms, unsigned flags);
@@ -96,6 +115,10 @@ typedef struct cluster_local_opts {
     bool no_cloud;               /* no mock cloud and no MinIO */
     const char *profiles;        /* "aws-irsa,azure-wi,gcp-fleet" subset; NULL = all */
     const char *webhook_options; /* options file (docs/webhook.md), or NULL */
+    /* The real node (root): kube-controller-manager, kube-scheduler, the API
+     * server with Node,RBAC and its default admission chain, containerd, the
+     * kubelet and the relay; false = the control-plane-only chain (`up --no-node`). */
+    bool node;
 } cluster_local_opts;
 
 char *cluster_local_default_dir(void);

@@ -250,7 +250,22 @@ char *wih_fingerprint(const char *secret);
  *   2. $KUBEBUILDER_ASSETS/<name> (kube-apiserver and etcd only: envtest's convention);
  *   3. the cache: <cache>/bin/<name>-<pinned version>, then the newest <name>-*;
  *   4. PATH. */
-typedef enum { WIH_TOOL_KUBE_APISERVER, WIH_TOOL_ETCD, WIH_TOOL_MINIO, WIH_TOOL_KUBECTL, WIH_TOOL_COUNT } wih_tool;
+/* The node's programs (local backend with a node) come after kubectl:
+ * kube-controller-manager, kube-scheduler, kubelet (ci/setup builds them,
+ * WIH_KUBE_CONTROLLER_MANAGER / WIH_KUBE_SCHEDULER / WIH_KUBELET), containerd
+ * and runc (Debian's, from PATH or WIH_CONTAINERD / WIH_RUNC). */
+typedef enum {
+    WIH_TOOL_KUBE_APISERVER,
+    WIH_TOOL_ETCD,
+    WIH_TOOL_MINIO,
+    WIH_TOOL_KUBECTL,
+    WIH_TOOL_KUBE_CONTROLLER_MANAGER,
+    WIH_TOOL_KUBE_SCHEDULER,
+    WIH_TOOL_KUBELET,
+    WIH_TOOL_CONTAINERD,
+    WIH_TOOL_RUNC,
+    WIH_TOOL_COUNT
+} wih_tool;
 typedef struct wih_tool_info {
     const char *name;    /* "kube-apiserver" */
     const char *env;     /* "WIH_KUBE_APISERVER" */

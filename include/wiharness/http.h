@@ -33,9 +33,12 @@ enum {
 typedef struct wih_http_req {
     const char *method; /* NULL = "GET"; "HEAD" sends no body and reads none */
     const char *url;
-    const char *const *headers; /* extra "Name: value" lines, NULL-terminated */
+    const char *const *headers; /* extra "Name: value" lines, NULL-terminated, sent in this
+                                 * order; every copy is wiped after the request, so a line
+                                 * may carry a secret (X-Amz-Security-Token, Authorization) */
     const char *bearer;         /* SECRET: sent as "Authorization: Bearer …", never logged */
-    const char *content_type;   /* with a body: NULL = application/json */
+    const char *content_type;   /* with a body: NULL = application/json; ignored when
+                                 * headers has a Content-Type line (that one is sent, in place) */
     const void *body;           /* NULL = no body */
     size_t body_len;
     /* TLS: a CA file or PEM bytes (NULL both = the system store) */
@@ -53,7 +56,8 @@ typedef struct wih_http_req {
     const char *aws_sigv4;
     const char *aws_access_key, *aws_secret_key;
     const char *protocols;   /* NULL = "https,http" */
-    const char *user_agent;  /* NULL = "wiharness/<version>" */
+    const char *user_agent;  /* NULL = "wiharness/<version>"; "" = no User-Agent header
+                              * (a client that must look like an SDK's bare request) */
     long timeout_ms;         /* whole transfer; 0 = 60 s */
     long connect_timeout_ms; /* 0 = 5 s */
     size_t max_body;         /* response cap; 0 = 16 MiB */

@@ -107,11 +107,13 @@ char *probe_google_tokeninfo_url(const char *token_url);
  * WebIdentityToken. Unsigned. */
 probe_req *probe_req_minio_web_identity(const char *endpoint, const char *token, int duration_s);
 
-/* Send one request (libcurl; this module's only curl options, each checked).
- * ca_file NULL = the default bundle. Fills *status and body (capped at 1 MiB,
- * caller frees with wih_buf_free); -1 + err (exit 3) on a transport failure.
- * Proxies are not used: every endpoint is on the test network. No secret
- * reaches err. */
+/* Send one request through core's HTTP client (wih_http_do): its header
+ * lines exactly as built, in order, and no User-Agent; SigV4 by libcurl when
+ * sigv4 and sigv4_user are set. ca_file NULL = the default bundle. Fills
+ * *status and body (capped at 1 MiB, caller frees with wih_buf_free); -1 +
+ * err (exit 3, "<what> <url>: <why>") on a transport failure. Proxies are not
+ * used: every endpoint is on the test network. No secret reaches err; every
+ * copy of a header line is wiped. */
 int probe_send(const probe_req *r, const char *ca_file, int64_t timeout_ms, long *status, wih_buf *body,
                wih_err **err);
 

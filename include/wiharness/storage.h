@@ -72,6 +72,8 @@ char *s3_get_object(s3_client *c, const char *bucket, const char *key, size_t *l
 /* HEAD: 0 found (Content-Length in *size, -1 if absent), -1 error (404 → code "NoSuchKey"). */
 int s3_head_object(s3_client *c, const char *bucket, const char *key, int64_t *size, wih_err **err);
 int s3_delete_object(s3_client *c, const char *bucket, const char *key, wih_err **err);
+/* DeleteBucket (the bucket must be empty). */
+int s3_delete_bucket(s3_client *c, const char *bucket, wih_err **err);
 /* ListObjectsV2: a JSON array of {"key":…, "size":…}. */
 cJSON *s3_list_objects(s3_client *c, const char *bucket, const char *prefix, wih_err **err);
 

@@ -202,6 +202,33 @@ int webhook_server_port(const webhook_server *s);
 cJSON *webhook_server_stats(webhook_server *s);
 void webhook_server_stop(webhook_server *s);
 
+/* ---------------------------------------------------------------- serving */
+/* `wiharness webhook serve` as a library call: load the options, get a serving
+ * certificate (cert/key files, or issued from the harness CA in pki, or
+ * self-signed), look ServiceAccounts up live through the kubeconfig, serve,
+ * register one MutatingWebhookConfiguration per enabled profile, write
+ * ready_file ({"port","url"}), block until SIGINT/SIGTERM (wih_signals_install
+ * first), unregister, stop. A bad option or profile is an input error. */
+typedef struct webhook_serve_opts {
+    const char *kubeconfig, *context;
+    const char *options;          /* profile options file (docs/webhook.md), or NULL */
+    const char *cert, *key, *ca;  /* serving cert/key files (ca: the registration's caBundle; default cert) */
+    const char *pki;              /* or: issue the serving certificate from the CA in this dir */
+    const char *url;              /* what the API server calls; NULL = https://127.0.0.1:<port> */
+    const char *decision_log;     /* JSON lines appended here; NULL = stdout */
+    const char *ready_file;       /* or NULL */
+    const char *const *profiles;  /* NULL-terminated names; NULL or empty = all */
+    int port;                     /* 0 = a free port */
+    long sa_grace_s, sa_cache_ms; /* see the CLI's --sa-grace, --sa-cache-ms */
+    bool no_register;
+} webhook_serve_opts;
+wih_err *webhook_serve(const webhook_serve_opts *o);
+/* The same serve as a process of its own: argv of `<self> --no-color webhook
+ * serve …` for o (NULL-terminated; free with webhook_serve_argv_free). The
+ * one place besides the CLI's option table that knows the flag names. */
+char **webhook_serve_argv(const webhook_serve_opts *o, const char *self);
+void webhook_serve_argv_free(char **argv);
+
 /* A self-signed certificate for 127.0.0.1/localhost made with the OpenSSL 3
  * API (RSA 2048, SAN IP:127.0.0.1 DNS:localhost), for tests and benchmarks.
  * Both PEM strings are new. The key exists only in memory. */

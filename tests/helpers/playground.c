@@ -208,7 +208,7 @@ void pg_up(pg *p, const char *prefix)
     wih_tool_info_free(&ti);
 
     char *out = NULL;
-    int rc = pg_cli(p, &out, NULL, "up", NULL);
+    int rc = pg_cli(p, &out, NULL, "up", "--no-node", NULL);
     ck_assert_msg(rc == 0, "wiharness up: exit %d (stderr in %s)", rc, p->stderr_log);
     free(out);
     p->state = cluster_local_state(p->state_dir, &e);

@@ -63,51 +63,7 @@ int wih_test_cli(char **out, char **err, const char *stdin_data, ...)
     return rc;
 }
 
-static void diff_rec(const cJSON *e, const cJSON *a, const char *path, wih_buf *b)
-{
-    if (!a) {
-        wih_buf_addf(b, "%s: missing (expected %s)\n", path, cJSON_IsObject(e) ? "a map" : "a value");
-        return;
-    }
-    if (cJSON_IsObject(e) && cJSON_IsObject(a)) {
-        for (const cJSON *c = e->child; c; c = c->next) {
-            char *p = wih_asprintf("%s.%s", path, c->string);
-            diff_rec(c, cJSON_GetObjectItemCaseSensitive(a, c->string), p, b);
-            free(p);
-        }
-        for (const cJSON *c = a->child; c; c = c->next)
-            if (!cJSON_GetObjectItemCaseSensitive(e, c->string)) wih_buf_addf(b, "%s.%s: unexpected\n", path, c->string);
-        return;
-    }
-    if (cJSON_IsArray(e) && cJSON_IsArray(a)) {
-        int ne = cJSON_GetArraySize(e), na = cJSON_GetArraySize(a);
-        if (ne != na) wih_buf_addf(b, "%s: %d items, expected %d\n", path, na, ne);
-        for (int i = 0; i < ne && i < na; i++) {
-            char *p = wih_asprintf("%s[%d]", path, i);
-            diff_rec(cJSON_GetArrayItem(e, i), cJSON_GetArrayItem(a, i), p, b);
-            free(p);
-        }
-        return;
-    }
-    if (!cJSON_Compare(e, a, 1)) {
-        char *es = cJSON_PrintUnformatted(e), *as = cJSON_PrintUnformatted(a);
-        wih_buf_addf(b, "%s: got %s, expected %s\n", path, as, es);
-        free(es);
-        free(as);
-    }
-}
-
-char *wih_json_diff(const cJSON *expect, const cJSON *actual)
-{
-    wih_buf b;
-    wih_buf_init(&b, 1 << 20);
-    diff_rec(expect, actual, "$", &b);
-    if (!b.len) {
-        wih_buf_free(&b);
-        return NULL;
-    }
-    return wih_buf_take(&b);
-}
+/* wih_json_diff lives in the library now (include/wiharness/jsonpath.h). */
 
 /* ---------------------------------------------------- the fixture-case driver */
 static int cmp_names(const void *a, const void *b)

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "wiharness/core.h"
+#include "wiharness/jsonpath.h" /* wih_json_diff */
 
 /* Run a suite, print Check's summary, return the process exit code. */
 int wih_test_run(Suite *s);
@@ -15,8 +16,6 @@ void wih_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), no
 char *wih_fixture(const char *rel);
 /* Run the built wiharness binary with args; capture stdout/stderr; returns exit code. */
 int wih_test_cli(char **out, char **err, const char *stdin_data, ...) __attribute__((sentinel));
-/* Compare two JSON trees; on mismatch returns a description (caller frees). */
-char *wih_json_diff(const cJSON *expect, const cJSON *actual);
 
 /* ---------------------------------------------------- the fixture-case driver */
 /* Every data-driven test lists its cases with this: the sub-directories of

@@ -21,7 +21,7 @@ static cJSON *state(void)
 START_TEST(up_status_env_down)
 {
     char *out, *err;
-    int rc = wih_test_cli(&out, &err, NULL, "up", "--state-dir", g_dir, NULL);
+    int rc = wih_test_cli(&out, &err, NULL, "up", "--no-node", "--state-dir", g_dir, NULL);
     ck_assert_msg(rc == 0, "up exit %d: %s", rc, err);
     char *kc = wih_path_join(g_dir, "kubeconfig");
     char *want = wih_asprintf("export KUBECONFIG=%s\n", kc);
@@ -99,7 +99,7 @@ START_TEST(up_status_env_down)
     long pid_etcd = (long)cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "components"), "etcd"), "pid")->valuedouble;
     int port_api = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "components"), "kube-apiserver"), "port")->valueint;
     int port_etcd = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "components"), "etcd"), "port")->valueint;
-    rc = wih_test_cli(&out, &err, NULL, "up", "--state-dir", g_dir, NULL);
+    rc = wih_test_cli(&out, &err, NULL, "up", "--no-node", "--state-dir", g_dir, NULL);
     ck_assert_int_eq(rc, 0);
     ck_assert_msg(strstr(err, "reusing the healthy local chain"), "%s", err);
     free(out);
@@ -140,7 +140,7 @@ END_TEST
 START_TEST(up_replaces_a_dead_chain)
 {
     char *out, *err;
-    ck_assert_int_eq(wih_test_cli(&out, &err, NULL, "up", "--state-dir", g_dir, NULL), 0);
+    ck_assert_int_eq(wih_test_cli(&out, &err, NULL, "up", "--no-node", "--state-dir", g_dir, NULL), 0);
     free(out);
     free(err);
     cJSON *s = state();
@@ -150,7 +150,7 @@ START_TEST(up_replaces_a_dead_chain)
     ck_assert_int_eq(wih_test_cli(&out, &err, NULL, "status", "--state-dir", g_dir, NULL), 3);
     free(out);
     free(err);
-    ck_assert_int_eq(wih_test_cli(&out, &err, NULL, "up", "--state-dir", g_dir, NULL), 0);
+    ck_assert_int_eq(wih_test_cli(&out, &err, NULL, "up", "--no-node", "--state-dir", g_dir, NULL), 0);
     ck_assert_msg(strstr(err, "not healthy: replacing it"), "%s", err);
     free(out);
     free(err);

@@ -90,7 +90,7 @@ START_TEST(token_bound_to_pod_verifies_against_public_jwks)
     char *out = NULL, *err = NULL;
     /* the control plane only (no webhook, no mock cloud, no MinIO); a generous
      * readiness deadline: these machines are shared and often loaded */
-    int rc = wih_test_cli(&out, &err, NULL, "up", "--state-dir", g_dir, "--no-webhook", "--no-cloud", "--timeout",
+    int rc = wih_test_cli(&out, &err, NULL, "up", "--no-node", "--state-dir", g_dir, "--no-webhook", "--no-cloud", "--timeout",
                           "180", NULL);
     ck_assert_msg(rc == 0, "up exit %d: %s", rc, err);
     free(out);

@@ -315,7 +315,7 @@ int main(void)
     /* --no-cloud: with the mock cloud, up points the webhook's authority host and
      * Google endpoints at it (9f4bcbf), while these golden cases are the ones
      * that run with the DEFAULT options */
-    int rc = wih_test_cli(&out, &errs, NULL, "up", "--state-dir", g_dir, "--no-cloud", NULL);
+    int rc = wih_test_cli(&out, &errs, NULL, "up", "--no-node", "--state-dir", g_dir, "--no-cloud", NULL);
     if (rc != 0) {
         fprintf(stderr, "wiharness up failed (%d): %s\n", rc, errs);
         return 1;

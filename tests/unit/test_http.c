@@ -30,6 +30,13 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char
     return ret;
 }
 
+static enum MHD_Result add_line(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    wih_buf_addf(cls, "%s: %s\n", key, value ? value : "");
+    return MHD_YES;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -69,6 +76,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                                auth ? auth : "-");
         enum MHD_Result r = reply(c, 200, s, strlen(s), NULL, NULL);
         free(s);
+        return r;
+    }
+    if (!strcmp(url, "/headers")) { /* every request header, in the order it came */
+        wih_buf b;
+        wih_buf_init(&b, 1 << 16);
+        wih_buf_adds(&b, "");
+        MHD_get_connection_values(c, MHD_HEADER_KIND, add_line, &b);
+        enum MHD_Result r = reply(c, 200, b.data, b.len, NULL, NULL);
+        wih_buf_free(&b);
         return r;
     }
     return reply(c, 404, "", 0, NULL, NULL);
@@ -188,6 +204,33 @@ START_TEST(methods_bodies_and_headers)
 }
 END_TEST
 
+/* A Content-Type among the caller's headers is the one sent, in its place
+ * (not a second one after it); user_agent "" sends none: the probe relies on
+ * both to send exactly the SDKs' header lines (docs/probe.md). */
+START_TEST(caller_content_type_wins_and_no_user_agent)
+{
+    char *u = url_of("/headers");
+    static const char *const hdrs[] = {"X-First: 1", "Content-Type: text/plain; charset=utf-8", "X-Last: 2", NULL};
+    wih_http_req rq = {.method = "POST", .url = u, .headers = hdrs, .body = "x", .body_len = 1, .user_agent = ""};
+    wih_http_resp rs;
+    wih_err *e = NULL;
+    ck_assert_int_eq(wih_http_do(NULL, &rq, &rs, &e), 0);
+    char *want = wih_asprintf("Host: 127.0.0.1:%d\nAccept: */*\nX-First: 1\n"
+                              "Content-Type: text/plain; charset=utf-8\nX-Last: 2\nContent-Length: 1\n", g_port);
+    ck_assert_str_eq(rs.body.data, want);
+    free(want);
+    wih_http_resp_free(&rs);
+    /* without them: the default Content-Type after the headers, our User-Agent */
+    wih_http_req dflt = {.method = "POST", .url = u, .headers = hdrs + 2, .body = "x", .body_len = 1};
+    ck_assert_int_eq(wih_http_do(NULL, &dflt, &rs, &e), 0);
+    ck_assert_msg(strstr(rs.body.data, "User-Agent: wiharness/") &&
+                      strstr(rs.body.data, "X-Last: 2\nContent-Type: application/json\n"),
+                  "%s", rs.body.data);
+    wih_http_resp_free(&rs);
+    free(u);
+}
+END_TEST
+
 START_TEST(errors_keep_status_and_trimmed_body_never_the_token)
 {
     char *u = url_of("/missing");
@@ -269,6 +312,7 @@ int main(void)
     tcase_add_test(tc, body_over_the_cap_is_an_error);
     tcase_add_test(tc, retries_only_when_asked);
     tcase_add_test(tc, methods_bodies_and_headers);
+    tcase_add_test(tc, caller_content_type_wins_and_no_user_agent);
     tcase_add_test(tc, errors_keep_status_and_trimmed_body_never_the_token);
     tcase_add_test(tc, tls_from_a_pem_blob);
     tcase_add_test(tc, escape_and_trim);

@@ -1,0 +1,290 @@
+/* The runner: cases of a matrix, N at a time, each in its own namespace;
+ * what a case made is on a live list that the cleanup stack empties on
+ * SIGINT/SIGTERM or exit. docs/runner.md. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "runner_case.h"
+#include "wiharness/report.h"
+
+typedef struct rctx {
+    const runner_opts *o;
+    const scn_matrix *m;
+    rchain ch;
+    pthread_mutex_t mu;
+    size_t next, done;
+    cJSON **cases;   /* per matrix index */
+    rcase_res *live; /* not yet cleaned up */
+    cJSON *deleted;  /* namespaces deleted (to wait for at the end) */
+    int input_errors;
+} rctx;
+
+static void lock(rctx *x)
+{
+    pthread_mutex_lock(&x->mu);
+}
+
+static void unlock(rctx *x)
+{
+    pthread_mutex_unlock(&x->mu);
+}
+
+static void register_res(rcase *k)
+{
+    rctx *x = k->ctx;
+    lock(x);
+    k->res->next = x->live;
+    x->live = k->res;
+    unlock(x);
+}
+
+/* Unlink res from the live list (it is then the caller's). */
+static void unlink_res(rctx *x, rcase_res *res)
+{
+    lock(x);
+    for (rcase_res **p = &x->live; *p; p = &(*p)->next)
+        if (*p == res) {
+            *p = res->next;
+            break;
+        }
+    unlock(x);
+}
+
+/* The cleanup-stack entry: whatever is still live (SIGINT, exit). */
+static void cleanup_live(void *vx)
+{
+    rctx *x = vx;
+    kube_config_opts ko = {.kubeconfig = x->ch.kubeconfig};
+    wih_err *e = NULL;
+    kube_client *kc = kube_client_new(&ko, &e);
+    wih_err_free(e);
+    for (rcase_res *r = x->live, *n; r; r = n) {
+        n = r->next;
+        if (!r->done) {
+            fprintf(stderr, "wiharness: cleaning up namespace %s\n", r->ns);
+            wih_err_free(chain_cleanup(&x->ch, kc, r));
+        }
+        rcase_res_free(r);
+    }
+    x->live = NULL;
+    kube_client_free(kc);
+}
+
+/* ------------------------------------------------------------ one case */
+static cJSON *case_error(rcase *k, wih_err *e, double secs, rctx *x)
+{
+    e = chain_infra(&x->ch, e);
+    cJSON *c = rcase_report(k, NULL, NULL, secs);
+    bool input = wih_err_exit(e) == WIH_EXIT_INPUT;
+    cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString(wih_interrupted() ? "skipped" : "error"));
+    cJSON_AddStringToObject(c, "message", wih_interrupted() ? "interrupted" : wih_err_str(e));
+    if (input) {
+        cJSON_AddStringToObject(c, "error_kind", "input");
+        lock(x);
+        x->input_errors++;
+        unlock(x);
+    }
+    wih_err_free(e);
+    return c;
+}
+
+/* Without a node the pods stay Pending: access cannot be checked. */
+static void no_node(cJSON *c, const rcase *k)
+{
+    if (!k->cs->scn->expect.naccess || strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "passed")) return;
+    cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString("skipped"));
+    char *m = wih_asprintf("the chain has no node (state.json has no \"node\"): pod assertions passed, "
+                           "%zu access expectation(s) not checked",
+                           k->cs->scn->expect.naccess);
+    cJSON_AddStringToObject(c, "message", m);
+    free(m);
+}
+
+/* The probe could not reach the mock cloud or MinIO at all (a transport error,
+ * no HTTP status): that is the chain failing, not the identity — an
+ * infrastructure error naming it, never a failed check. */
+static void transport_blame(cJSON *c, const cJSON *verdict)
+{
+    if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "failed")) return;
+    const cJSON *ex = cJSON_GetObjectItem(verdict, "exchange"), *steps = cJSON_GetObjectItem(ex, "steps");
+    const cJSON *last = cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1);
+    const char *err = cJSON_GetStringValue(cJSON_GetObjectItem(ex, "error"));
+    const cJSON *st = cJSON_GetObjectItem(last, "status");
+    if (cJSON_IsTrue(cJSON_GetObjectItem(ex, "ok")) || !err || !cJSON_IsNumber(st) || st->valueint != 0) return;
+    char *m = wih_asprintf("infrastructure: the probe got no answer from %s: %s",
+                           kube_obj_str(last, "endpoint") ? kube_obj_str(last, "endpoint") : "the mock cloud", err);
+    cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString("error"));
+    cJSON_DeleteItemFromObject(c, "message");
+    cJSON_AddStringToObject(c, "message", m);
+    free(m);
+}
+
+static cJSON *run_checks(rcase *k, rctx *x, int64_t t0)
+{
+    scn_result pr, ar;
+    scn_result_init(&pr);
+    scn_result_init(&ar);
+    wih_err *e = rcase_assert_pods(k, &pr);
+    bool node = k->ch->probe_image != NULL;
+    if (!e && node && k->cs->scn->expect.naccess) e = rcase_wait_verdict(k);
+    if (!e && node && k->cs->scn->expect.naccess)
+        scn_assert_access(k->cs->scn->expect.access, k->cs->scn->expect.naccess, k->verdict, &k->vars, rcase_role_of, k,
+                          &ar, &e);
+    cJSON *c = NULL;
+    double secs = (double)(wih_now_ms() - t0) / 1000.0;
+    if (e)
+        c = case_error(k, e, secs, x);
+    else
+        c = rcase_report(k, &pr, node ? &ar : NULL, secs);
+    if (!e && !node) no_node(c, k);
+    if (!e) rcase_diagnose(k, c);
+    if (!e && k->verdict) transport_blame(c, k->verdict);
+    scn_result_free(&pr);
+    scn_result_free(&ar);
+    return c;
+}
+
+/* A case that did not pass while a component of the chain is down proves
+ * nothing about identity: it is an infrastructure error naming the component. */
+static void blame_chain(rctx *x, cJSON *c, const wih_err *cleanup_err)
+{
+    const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(c, "status"));
+    if (!strcmp(st, "error") || (!strcmp(st, "passed") && !cleanup_err) || wih_interrupted()) return;
+    char *b = chain_blame(&x->ch);
+    if (!b) return;
+    char *m = wih_asprintf("infrastructure: %s%s%s", b, cleanup_err ? "; " : "",
+                           cleanup_err ? wih_err_str(cleanup_err) : "");
+    cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString("error"));
+    cJSON_DeleteItemFromObject(c, "message");
+    cJSON_AddStringToObject(c, "message", m);
+    free(m);
+    free(b);
+}
+
+static cJSON *run_case(rctx *x, kube_client *kc, const scn_case *cs)
+{
+    int64_t t0 = wih_now_ms();
+    rcase k = {.ch = &x->ch, .kc = kc, .cs = cs, .o = x->o, .changes = cJSON_CreateArray(),
+               .register_res = register_res, .ctx = x};
+    wih_err *e = rcase_setup(&k);
+    if (!e) e = rcase_pods(&k);
+    cJSON *c = e ? case_error(&k, e, (double)(wih_now_ms() - t0) / 1000.0, x) : run_checks(&k, x, t0);
+    bool bad = strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "passed") &&
+               strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "skipped");
+    if (bad && x->o->artifacts_dir) {
+        cJSON *files = rcase_artifacts(&k);
+        report_redact(c);
+        wih_err *ae = NULL;
+        if (report_artifacts_write(x->o->artifacts_dir, c, files, &ae)) wih_err_report(ae);
+        cJSON_Delete(files);
+    }
+    if (k.res) {
+        unlink_res(x, k.res);
+        if (bad && x->o->keep_on_failure && !wih_interrupted()) {
+            const cJSON *p = cJSON_GetArrayItem(k.admitted, 0);
+            char *how = wih_asprintf("kubectl --kubeconfig %s -n %s get pod %s -o yaml", x->ch.kubeconfig, k.res->ns,
+                                     p ? kube_obj_str(p, "metadata.name") : "");
+            cJSON_AddStringToObject(c, "inspect", how);
+            free(how);
+            blame_chain(x, c, NULL);
+        } else {
+            if (k.res->ns_made) {
+                lock(x);
+                cJSON_AddItemToArray(x->deleted, cJSON_CreateString(k.res->ns));
+                unlock(x);
+            }
+            wih_err *ce = chain_cleanup(&x->ch, kc, k.res);
+            blame_chain(x, c, ce);
+            if (ce) {
+                wih_warn("%s [%s]: %s", cs->scn->name, cs->profile, wih_err_str(ce));
+                wih_err_free(ce);
+            }
+        }
+        rcase_res_free(k.res);
+    }
+    rcase_free(&k);
+    return c;
+}
+
+/* ------------------------------------------------------------ workers */
+static void *worker(void *vx)
+{
+    rctx *x = vx;
+    kube_config_opts ko = {.kubeconfig = x->ch.kubeconfig};
+    wih_err *e = NULL;
+    kube_client *kc = kube_client_new(&ko, &e);
+    for (;;) {
+        lock(x);
+        size_t i = x->next < x->m->n && !wih_interrupted() ? x->next++ : (size_t)-1;
+        unlock(x);
+        if (i == (size_t)-1) break;
+        const scn_case *cs = &x->m->cases[i];
+        int64_t t0 = wih_now_ms();
+        cJSON *c;
+        if (!kc) {
+            rcase k = {.cs = cs, .changes = cJSON_CreateArray()};
+            c = case_error(&k, wih_err_wrap(wih_err_new(wih_err_exit(e), "%s", wih_err_str(e)), "the kubeconfig"),
+                           (double)(wih_now_ms() - t0) / 1000.0, x);
+            rcase_free(&k);
+        } else {
+            c = run_case(x, kc, cs);
+        }
+        report_redact(c);
+        lock(x);
+        x->cases[i] = c;
+        x->done++;
+        report_console_progress(stderr, x->o->tty, (int)x->done, (int)x->m->n, NULL);
+        report_console_case(x->o->out, c, x->o->verbose);
+        report_console_progress(stderr, x->o->tty, (int)x->done, (int)x->m->n, "running…");
+        unlock(x);
+    }
+    wih_err_free(e);
+    kube_client_free(kc);
+    return NULL;
+}
+
+/* Every namespace the run deleted is gone before the run says it is done. */
+static void wait_deleted(rctx *x)
+{
+    kube_config_opts ko = {.kubeconfig = x->ch.kubeconfig};
+    wih_err *e = NULL;
+    kube_client *kc = kube_client_new(&ko, &e);
+    wih_err_free(e);
+    char *left = NULL;
+    if (chain_wait_namespaces(&x->ch, kc, x->deleted, 120000, &left))
+        wih_warn("namespaces still terminating after 120 s: %s", left);
+    free(left);
+    kube_client_free(kc);
+}
+
+int runner_run(const scn_matrix *m, const runner_opts *o, cJSON *run, wih_err **err)
+{
+    rctx x = {.o = o, .m = m, .deleted = cJSON_CreateArray()};
+    if ((*err = chain_load(o->state_dir, &x.ch))) return wih_err_exit(*err);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    pthread_mutex_init(&x.mu, NULL);
+    x.cases = calloc(m->n ? m->n : 1, sizeof *x.cases);
+    int h = wih_cleanup_push("the runner's scenario namespaces, roles and buckets", cleanup_live, &x);
+    int64_t t0 = wih_now_ms();
+    int n = o->parallel < 1 ? 1 : o->parallel > 16 ? 16 : o->parallel;
+    if ((size_t)n > m->n) n = m->n ? (int)m->n : 1;
+    pthread_t th[16];
+    for (int i = 0; i < n; i++) pthread_create(&th[i], NULL, worker, &x);
+    for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
+    report_console_progress(stderr, o->tty, 0, 0, NULL);
+    wih_cleanup_pop(h, true);
+    wait_deleted(&x);
+    for (size_t i = 0; i < m->n; i++)
+        if (x.cases[i]) report_add_case(run, x.cases[i]);
+    int rc = report_summarize(run, (double)(wih_now_ms() - t0) / 1000.0);
+    if (wih_interrupted()) rc = WIH_EXIT_INTERRUPTED;
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(run, "summary"), "exit_code", cJSON_CreateNumber(rc));
+    free(x.cases);
+    cJSON_Delete(x.deleted);
+    pthread_mutex_destroy(&x.mu);
+    chain_clear(&x.ch);
+    return rc;
+}

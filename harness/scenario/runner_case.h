@@ -1,0 +1,45 @@
+/* Private to the runner: the state of one running case. */
+#ifndef WIH_RUNNER_CASE_H
+#define WIH_RUNNER_CASE_H
+
+#include "runner_int.h"
+
+typedef struct rcase {
+    const rchain *ch;
+    kube_client *kc;
+    const scn_case *cs;
+    const runner_opts *o;
+    rcase_res *res;       /* what to clean up */
+    char *prefix;         /* of real bucket and role names: "w1a2b3c-" */
+    scn_vars vars;
+    cJSON *sa;            /* the ServiceAccount applied */
+    cJSON *changes;       /* what the runner changed */
+    cJSON *rendered;      /* the pods OSMO would create, after the changes */
+    cJSON *admitted;      /* the pods as the API server has them (latest) */
+    cJSON *verdict;       /* the probe's verdict, or NULL */
+    cJSON *values;        /* the values as given (templates expanded), for the diagnosis */
+    char *pod_state;      /* why there is no verdict yet */
+    void (*register_res)(struct rcase *);
+    void *ctx;
+} rcase;
+
+wih_err *rcase_setup(rcase *k);
+char *rcase_real_role(const rcase *k, const char *logical);
+/* values + workflow → pods (changed) → created; admitted pods in k->admitted. */
+wih_err *rcase_pods(rcase *k);
+/* Poll the pod assertions (admission deadline) into r. */
+wih_err *rcase_assert_pods(rcase *k, scn_result *r);
+/* Wait for the main container's verdict (pod + access deadlines). */
+wih_err *rcase_wait_verdict(rcase *k);
+/* The case's report entry (status from the results). */
+cJSON *rcase_report(rcase *k, const scn_result *pod, const scn_result *acc, double secs);
+/* Diagnosis findings (diagnosis.h diag_runtime) for a case that failed or
+ * names expected findings; checks expect.diagnosis into c. */
+void rcase_diagnose(rcase *k, cJSON *c);
+/* Artifacts of a failed case. */
+cJSON *rcase_artifacts(rcase *k);
+/* scn_role_of_fn over the case's roles (ctx = the rcase). */
+const char *rcase_role_of(void *ctx, const char *principal);
+void rcase_free(rcase *k);
+
+#endif

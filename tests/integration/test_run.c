@@ -1,0 +1,210 @@
+/* `wiharness run` against a real local chain (its own state dir): a wrong
+ * expectation → exit 1 naming each mismatch path (and the JUnit file says
+ * so); a malformed scenario → exit 2 with file:line:col; MinIO killed
+ * mid-run → exit 3 naming MinIO; SIGINT mid-run → exit 130 and no scenario
+ * namespace is left Active. Fixtures: tests/e2e/scenarios/. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "wiharness/cluster.h"
+#include "wiharness/kube.h"
+
+static char *g_dir;
+
+static char *fixture(const char *name)
+{
+    return wih_asprintf("%s/tests/e2e/scenarios/%s", WIH_SOURCE_DIR, name);
+}
+
+static void chain_up(void)
+{
+    char *err = NULL;
+    int rc = wih_test_cli(NULL, &err, NULL, "up", "--state-dir", g_dir, NULL);
+    ck_assert_msg(rc == 0, "up failed (%d): %s", rc, err);
+    free(err);
+}
+
+static void chain_down(void)
+{
+    wih_test_cli(NULL, NULL, NULL, "down", "--state-dir", g_dir, NULL);
+}
+
+START_TEST(wrong_expectation_exit_1)
+{
+    chain_up();
+    char *f = fixture("wrong-expectation.yaml"), *junit = wih_path_join(g_dir, "../junit.xml");
+    char *rep = wih_asprintf("junit=%s", junit);
+    char *out = NULL, *err = NULL;
+    int rc = wih_test_cli(&out, &err, NULL, "run", "--state-dir", g_dir, "--report", rep, f, NULL);
+    ck_assert_msg(rc == 1, "exit %d\n%s\n%s", rc, out, err);
+    ck_assert_msg(strstr(out, "spec.serviceAccountName: expected \"someone-else\", got \"osmo-workflow\""), "%s", out);
+    ck_assert_msg(strstr(out, "spec.containers[name=osmo-ctrl].env[name=AWS_ROLE_ARN]: expected"), "%s", out);
+    ck_assert_msg(strstr(out, "0 passed, 1 failed, 0 skipped"), "%s", out);
+    char *x = wih_read_file(junit, 1 << 20, NULL, NULL);
+    ck_assert_msg(x && strstr(x, "<failure") && strstr(x, "spec.containers[name=osmo-ctrl].env[name=AWS_ROLE_ARN]"),
+                  "%s", x ? x : "(no junit file)");
+    free(x);
+    unlink(junit);
+    free(junit);
+    free(rep);
+    free(out);
+    free(err);
+    free(f);
+}
+END_TEST
+
+START_TEST(malformed_exit_2)
+{
+    char *f = fixture("malformed.yaml"), *want = wih_asprintf("%s:8:5: unknown key 'pods'", f);
+    char *out = NULL, *err = NULL;
+    int rc = wih_test_cli(&out, &err, NULL, "run", "--state-dir", g_dir, f, NULL);
+    ck_assert_msg(rc == 2, "exit %d\n%s", rc, err);
+    ck_assert_msg(strstr(err, want), "want %s in:\n%s", want, err);
+    free(want);
+    free(out);
+    free(err);
+    free(f);
+}
+END_TEST
+
+/* `wiharness run` in the background, stdout+stderr to a file. */
+static pid_t spawn_run(const char *log, const char *scenario)
+{
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("NO_COLOR", "1", 1);
+        execl(WIH_BINARY, WIH_BINARY, "run", "--state-dir", g_dir, scenario, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait until the run has made its first namespace. */
+static kube_client *wait_first_namespace(void)
+{
+    char *kc = wih_path_join(g_dir, "kubeconfig");
+    kube_config_opts ko = {.kubeconfig = kc};
+    wih_err *e = NULL;
+    kube_client *c = kube_client_new(&ko, &e);
+    ck_assert_msg(c, "%s", e ? wih_err_str(e) : "");
+    free(kc);
+    for (int i = 0; i < 200; i++) {
+        cJSON *l = kube_list(c, "v1", "Namespace", NULL, "wiharness.io/runner=true", &e);
+        int n = l ? cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")) : 0;
+        cJSON_Delete(l);
+        wih_err_free(e);
+        e = NULL;
+        if (n) return c;
+        wih_sleep_ms(100);
+    }
+    ck_abort_msg("the run made no namespace in 20 s");
+    return NULL;
+}
+
+static int wait_exit(pid_t pid)
+{
+    int st = 0;
+    for (int i = 0; i < 1200; i++) {
+        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        wih_sleep_ms(100);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    ck_abort_msg("the run did not end in 120 s");
+    return -1;
+}
+
+START_TEST(sigint_cleans_up)
+{
+    chain_up();
+    char *f = fixture("slow.yaml"), *log = wih_path_join(g_dir, "../run-int.log");
+    pid_t pid = spawn_run(log, f);
+    kube_client *c = wait_first_namespace();
+    kill(pid, SIGINT);
+    int rc = wait_exit(pid);
+    char *text = wih_read_file(log, 1 << 20, NULL, NULL);
+    ck_assert_msg(rc == 130, "exit %d\n%s", rc, text);
+    wih_err *e = NULL;
+    cJSON *l = kube_list(c, "v1", "Namespace", NULL, "wiharness.io/runner=true", &e);
+    ck_assert(l);
+    const cJSON *ns;
+    cJSON_ArrayForEach(ns, cJSON_GetObjectItem(l, "items"))
+    {
+        const char *phase = kube_obj_str(ns, "status.phase");
+        ck_assert_msg(phase && !strcmp(phase, "Terminating"), "namespace %s survived the interrupted run (%s)\n%s",
+                      kube_obj_str(ns, "metadata.name"), phase ? phase : "?", text);
+    }
+    cJSON_Delete(l);
+    kube_client_free(c);
+    free(text);
+    unlink(log);
+    free(log);
+    free(f);
+}
+END_TEST
+
+START_TEST(minio_killed_exit_3)
+{
+    chain_up();
+    char *f = fixture("slow.yaml"), *log = wih_path_join(g_dir, "../run-minio.log");
+    pid_t pid = spawn_run(log, f);
+    kube_client *c = wait_first_namespace();
+    wih_err *e = NULL;
+    cJSON *st = cluster_local_state(g_dir, &e);
+    ck_assert(st);
+    const cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(st, "components"), "minio");
+    pid_t mpid = (pid_t)cJSON_GetObjectItem(m, "pid")->valueint;
+    ck_assert_int_eq(kill(mpid, SIGKILL), 0); /* by the PID the chain recorded */
+    cJSON_Delete(st);
+    int rc = wait_exit(pid);
+    char *text = wih_read_file(log, 1 << 20, NULL, NULL);
+    ck_assert_msg(rc == 3, "exit %d\n%s", rc, text);
+    ck_assert_msg(strstr(text, "MinIO") && strstr(text, "dead"), "the report does not name MinIO:\n%s", text);
+    kube_client_free(c);
+    free(text);
+    unlink(log);
+    free(log);
+    free(f);
+}
+END_TEST
+
+static void teardown(void)
+{
+    chain_down();
+}
+
+int main(void)
+{
+    wih_err *e = NULL;
+    char *p;
+    for (int t = WIH_TOOL_KUBE_APISERVER; t <= WIH_TOOL_MINIO; t++) {
+        if (!(p = wih_tool_path((wih_tool)t, &e))) wih_test_skip("%s", wih_err_str(e));
+        free(p);
+    }
+    char *base = wih_tmpdir("wih-test-run-", false, &e);
+    g_dir = wih_path_join(base, "state");
+    Suite *s = suite_create("run");
+    TCase *tc = tcase_create("run");
+    tcase_set_timeout(tc, 240);
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, malformed_exit_2);
+    tcase_add_test(tc, wrong_expectation_exit_1);
+    tcase_add_test(tc, sigint_cleans_up);
+    tcase_add_test(tc, minio_killed_exit_3);
+    suite_add_tcase(s, tc);
+    int rc = wih_test_run(s);
+    chain_down();
+    wih_rm_rf(base);
+    free(base);
+    free(g_dir);
+    return rc;
+}
