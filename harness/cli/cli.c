@@ -105,12 +105,17 @@ static int set_value(const wih_cmd *c, const wih_opt *o, void *base, const char 
         if (!check_choice(o, val)) return WIH_EXIT_INPUT;
         *(const char **)field = val;
         return 0;
-    case WIH_OPT_INT: {
+    case WIH_OPT_INT:
+    case WIH_OPT_PORT: {
         char *end;
         errno = 0;
         long v = strtol(val, &end, 10);
         if (errno || end == val || *end) {
             fprintf(stderr, "wiharness: --%s expects an integer, got '%s'\n", o->name, val);
+            return WIH_EXIT_INPUT;
+        }
+        if (o->type == WIH_OPT_PORT && (v < 1 || v > 65535)) {
+            fprintf(stderr, "wiharness: --%s must be a TCP port (1-65535), got %ld\n", o->name, v);
             return WIH_EXIT_INPUT;
         }
         *(long *)field = v;
@@ -122,9 +127,14 @@ static int set_value(const wih_cmd *c, const wih_opt *o, void *base, const char 
             wih_strlist_add(l, val);
             return 0;
         }
+        /* "a,,b" or ",,," is a typo, not a request for the default */
+        size_t n = strlen(val);
+        if (!n || val[0] == ',' || val[n - 1] == ',' || strstr(val, ",,")) {
+            fprintf(stderr, "wiharness: --%s has an empty item in '%s'\n", o->name, val);
+            return WIH_EXIT_INPUT;
+        }
         char *copy = wih_strdup(val), *save = NULL;
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-            if (*t) wih_strlist_add(l, t);
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) wih_strlist_add(l, t);
         free(copy);
         return 0;
     }
@@ -394,7 +404,9 @@ int wih_cli_main(int argc, char **argv)
         rc = WIH_EXIT_INPUT;
     } else {
         rc = c->run(cfg, np, pos);
-        if (wih_interrupted() && rc == WIH_EXIT_OK) rc = WIH_EXIT_INTERRUPTED;
+        /* an interrupt ends the run: a failure it caused (retries cut short, a
+         * killed child) is 130 too, not 3; bad input found before it stays 2 */
+        if (wih_interrupted() && rc != WIH_EXIT_INPUT) rc = WIH_EXIT_INTERRUPTED;
     }
     free(pos);
     free_lists(c, cfg);

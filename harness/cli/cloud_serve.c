@@ -2,6 +2,7 @@
  * (the local chain runs it as one of its processes). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "wiharness/cli.h"
 #include "wiharness/cloud.h"
@@ -23,7 +24,7 @@ static const wih_opt k_opts[] = {
     O("minio-client-id", WIH_OPT_STR, minio_client_id, "ID", "aud of the JWTs minted for MinIO (default wiharness-minio)"),
     O("minio-endpoint", WIH_OPT_STR, minio_endpoint, "URL", "the MinIO behind the cloud (http://127.0.0.1:PORT)"),
     O("minio-root-file", WIH_OPT_STR, minio_root_file, "FILE", "MinIO root credentials as JSON {\"user\",\"password\"} (mode 0600)"),
-    O("port", WIH_OPT_INT, port, "N", "listen on 127.0.0.1:N (default: a free port)"),
+    O("port", WIH_OPT_PORT, port, "N", "listen on 127.0.0.1:N (default: a free port)"),
     O("ready-file", WIH_OPT_STR, ready_file, "FILE", "write {\"url\",\"port\",\"pid\"} here once listening"),
     O("registry-file", WIH_OPT_STR, registry_file, "FILE", "keep providers and roles in FILE across restarts"),
     O("signing-key-file", WIH_OPT_STR, signing_key_file, "FILE", "keep the token-signing key in FILE across restarts"),
@@ -48,6 +49,16 @@ static int run_cloud_serve(void *vcfg, int argc, char **argv)
     wih_err *err = NULL;
     char *token = NULL, *user = NULL, *pass = NULL;
     cJSON *root = NULL;
+    /* bad PEM is bad input naming the flag, not a TLS error at listen (issue 13) */
+    if ((err = wih_pem_check_file(c->cert, WIH_PEM_CERT, "--cert")) ||
+        (err = wih_pem_check_file(c->key, WIH_PEM_KEY, "--key")))
+        return wih_err_report(err);
+    struct stat st;
+    if (c->minio_root_file && stat(c->minio_root_file, &st) == 0 && (st.st_mode & 077)) {
+        fprintf(stderr, "wiharness cloud serve: --minio-root-file %s is mode %04o: it holds the MinIO root "
+                        "password, make it 0600 (chmod 600)\n", c->minio_root_file, (unsigned)(st.st_mode & 07777));
+        return WIH_EXIT_INPUT;
+    }
     if (c->admin_token_file && !(token = trimmed_file(c->admin_token_file, &err))) return wih_err_report(err);
     if (token && strlen(token) < CLOUD_ADMIN_TOKEN_MIN) {
         /* an empty token would turn admin auth off: refuse to start */

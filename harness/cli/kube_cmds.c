@@ -21,7 +21,8 @@ typedef struct {
      "kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config)", false},                                     \
         {"context", 0, WIH_OPT_STR, offsetof(kube_cfg, context), "NAME", "kubeconfig context to use", false},      \
         {"request-timeout", 0, WIH_OPT_INT, offsetof(kube_cfg, request_timeout), "SECONDS",                       \
-         "retry 429/5xx/connection refused for up to this long (default 10)", false},                             \
+         "retry 429/5xx/connection refused, and wait for an exec credential plugin, for up to this long "        \
+         "(default 10)", false},                                                                                   \
         {"output", 'o', WIH_OPT_CHOICE, offsetof(kube_cfg, output), "text|json|yaml", "text (default), json or yaml", false}
 
 static const wih_opt k_apply_opts[] = {
@@ -48,7 +49,9 @@ static int check_output(const kube_cfg *c, const char *cmd)
 
 static kube_client *make_client(const kube_cfg *c, wih_err **err)
 {
-    kube_config_opts o = {.kubeconfig = c->kubeconfig, .context = c->context};
+    /* --request-timeout also bounds an exec credential plugin (issue 13 finding 7) */
+    kube_config_opts o = {.kubeconfig = c->kubeconfig, .context = c->context,
+                          .exec_timeout_ms = (c->request_timeout > 0 ? c->request_timeout : 10) * 1000};
     kube_client *k = kube_client_new(&o, err);
     if (k && c->request_timeout > 0) kube_client_set_retry_ms(k, c->request_timeout * 1000);
     return k;
@@ -94,6 +97,13 @@ static int run_apply(void *vcfg, int argc, char **argv)
                                   j + 1);
         }
     }
+    size_t objects = 0;
+    for (size_t i = 0; i < c->files.n && !e; i++)
+        for (size_t j = 0; j < wih_ydocs_count(docs[i]); j++) objects += !cJSON_IsNull(wih_ydocs_root(docs[i], j));
+    if (!e && !objects) /* kubectl: "no objects passed to apply"; a silent exit 0 hides a wrong file */
+        e = c->files.n == 1 ? wih_err_new(WIH_EXIT_INPUT, "%s: no objects in it: applied nothing", c->files.v[0])
+                            : wih_err_new(WIH_EXIT_INPUT, "no objects in %s or the other %zu files: applied nothing",
+                                          c->files.v[0], c->files.n - 1);
     kube_client *k = e ? NULL : make_client(c, &e);
     cJSON *all = cJSON_CreateArray();
     for (size_t i = 0; k && !e && i < c->files.n; i++) {

@@ -67,7 +67,12 @@ static int run_up(void *vcfg, int argc, char **argv)
                             .webhook_options = c->webhook_options};
     bool reused = false;
     wih_err *e = cluster_local_up(&o, &reused);
+    /* an interrupt exits 130 either way: say which state it left (issue 13 finding 6) */
+    if (e && wih_interrupted()) fprintf(stderr, "wiharness up: interrupted before the chain was fully up\n");
     if (e) return wih_err_report(e);
+    if (wih_interrupted())
+        fprintf(stderr, "wiharness up: interrupted, but only after the chain was fully up: it is running "
+                        "('wiharness down' stops it)\n");
     char *dir = c->state_dir ? wih_strdup(c->state_dir) : cluster_local_default_dir();
     char *kc = wih_path_join(dir, "kubeconfig");
     printf("export KUBECONFIG=%s\n", kc);

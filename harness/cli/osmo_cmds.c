@@ -4,6 +4,7 @@
 
 #include "wiharness/cli.h"
 #include "wiharness/osmo.h"
+#include "wiharness/webhook.h"
 
 static int print_yaml(const cJSON *n)
 {
@@ -171,8 +172,13 @@ static cJSON *load_sa(const char *path, wih_ydocs **keep, wih_err **err)
         *err = wih_ydocs_err(*keep, o, "expected a ServiceAccount object (a YAML map)");
     else if (k && (!cJSON_IsString(k) || strcmp(k->valuestring, "ServiceAccount")))
         *err = wih_ydocs_err(*keep, k, "expected kind: ServiceAccount");
-    else
-        return o;
+    else {
+        char *bad = NULL;
+        const cJSON *at = webhook_sa_invalid(o, &bad); /* e.g. a non-string annotation */
+        if (!at) return o;
+        *err = wih_ydocs_err(*keep, at, "%s", bad);
+        free(bad);
+    }
     /* the docs own o: free them with it on error */
     wih_ydocs_free(*keep);
     *keep = NULL;

@@ -26,7 +26,7 @@ static const wih_opt k_opts[] = {
       false),
     O("options", 0, WIH_OPT_STR, options, "FILE", "profile options (docs/webhook.md)", false),
     O("pki", 0, WIH_OPT_STR, pki, "DIR", "issue the serving certificate from the wiharness CA in DIR", false),
-    O("port", 0, WIH_OPT_INT, port, "N", "listen on 127.0.0.1:N (default: a free port)", false),
+    O("port", 0, WIH_OPT_PORT, port, "N", "listen on 127.0.0.1:N (default: a free port)", false),
     O("profiles", 0, WIH_OPT_LIST, profiles, "LIST", "aws-irsa,azure-wi,gcp-fleet (default: all)", true),
     O("ready-file", 0, WIH_OPT_STR, ready_file, "FILE", "write {\"port\":N} here once serving and registered",
       false),

@@ -199,7 +199,7 @@ char *wih_read_file(const char *path, size_t max, size_t *len, wih_err **err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        if (err) *err = wih_err_new(errno == ENOENT || errno == EACCES ? WIH_EXIT_INPUT : WIH_EXIT_INFRA,
+        if (err) *err = wih_err_new(errno == ENOENT || errno == EACCES || errno == ENOTDIR ? WIH_EXIT_INPUT : WIH_EXIT_INFRA,
                                     "%s: %s", path, strerror(errno));
         return NULL;
     }
@@ -210,7 +210,9 @@ char *wih_read_file(const char *path, size_t max, size_t *len, wih_err **err)
         ssize_t n = read(fd, chunk, sizeof chunk);
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (err) *err = wih_err_new(WIH_EXIT_INFRA, "reading %s: %s", path, strerror(errno));
+            /* a directory where a file was wanted is bad input, like a missing file */
+            if (err) *err = errno == EISDIR ? wih_err_new(WIH_EXIT_INPUT, "%s: is a directory, not a file", path)
+                                            : wih_err_new(WIH_EXIT_INFRA, "reading %s: %s", path, strerror(errno));
             close(fd);
             wih_buf_free(&b);
             return NULL;

@@ -433,6 +433,7 @@ int wih_run_capture(char *const *argv, char *const *env_add, const char *stdin_d
     }
     if (pid == 0) {
         child_default_signals();
+        setpgid(0, 0); /* its own group: a timeout or interrupt kills its children too */
         dup2(pi[0], 0);
         dup2(po[1], 1);
         dup2(pe[1], 2);
@@ -448,6 +449,7 @@ int wih_run_capture(char *const *argv, char *const *env_add, const char *stdin_d
         _exit(127);
     }
     free(env);
+    setpgid(pid, pid); /* also here: no race with the kill below */
     close(po[1]);
     close(pe[1]);
     close(pi[0]);
@@ -470,7 +472,7 @@ int wih_run_capture(char *const *argv, char *const *env_add, const char *stdin_d
     wih_buf_init(&bo, 16 << 20);
     wih_buf_init(&be, 1 << 20);
     int64_t deadline = wih_now_ms() + timeout_ms;
-    bool timed_out = false;
+    bool timed_out = false, interrupted = false;
     int open_fds = 2;
     while (open_fds > 0 || pi[1] >= 0) {
         struct pollfd fds[3];
@@ -486,7 +488,7 @@ int wih_run_capture(char *const *argv, char *const *env_add, const char *stdin_d
         int r = poll(fds, (nfds_t)nf, (int)(left > 100 ? 100 : left));
         if (r < 0 && errno != EINTR) break;
         if (wih_interrupted()) {
-            timed_out = true;
+            timed_out = interrupted = true;
             break;
         }
         for (int i = 0; i < nf; i++) {
@@ -523,7 +525,7 @@ int wih_run_capture(char *const *argv, char *const *env_add, const char *stdin_d
     if (po[0] >= 0) close(po[0]);
     if (pe[0] >= 0) close(pe[0]);
     if (pi[1] >= 0) close(pi[1]);
-    if (timed_out) kill(pid, SIGKILL);
+    if (timed_out) kill(-pid, SIGKILL); /* the group we made: the command and what it started */
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
@@ -534,7 +536,9 @@ int wih_run_capture(char *const *argv, char *const *env_add, const char *stdin_d
         return -1;
     }
     if (timed_out) {
-        *err = wih_err_new(WIH_EXIT_INFRA, "running %s: no result within %lld ms", argv[0], (long long)timeout_ms);
+        *err = interrupted ? wih_err_new(WIH_EXIT_INTERRUPTED, "running %s: interrupted", argv[0])
+                           : wih_err_new(WIH_EXIT_INFRA, "running %s: no result within %lld ms", argv[0],
+                                         (long long)timeout_ms);
         wih_buf_free(&bo);
         wih_buf_free(&be);
         return -1;

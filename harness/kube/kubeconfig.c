@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "kube_internal.h"
 
 #define EXEC_V1 "client.authentication.k8s.io/v1"
@@ -64,6 +66,7 @@ struct kube_config {
     size_t ex_cert_len, ex_key_len;
     int64_t ex_expiry; /* wall ms; 0 = none; -1 = no credential cached */
     char *file_token; /* last read tokenFile */
+    int64_t exec_timeout_ms;
 };
 
 /* ------------------------------------------------------------------ base64 */
@@ -270,8 +273,36 @@ static const cJSON *find_named(kc_file *files, size_t n, const char *list, const
 }
 
 /* Read data from either "<key>-data" (base64) or "<key>" (a path). */
+static int load_pem_raw(const kc_file *f, const cJSON *m, const char *key, const char *what, char **pem,
+                        size_t *len, char **source, wih_err **err);
+
+/* Read it and check it is the PEM it should be: garbage is bad input at the
+ * field (file:line:col), not a TLS error at the first request (issue 13). */
 static int load_pem(const kc_file *f, const cJSON *m, const char *key, const char *what, char **pem, size_t *len,
                     char **source, wih_err **err)
+{
+    if (load_pem_raw(f, m, key, what, pem, len, source, err)) return -1;
+    if (!*pem) return 0;
+    char *why = wih_pem_problem(*pem, *len, strcmp(key, "client-key") ? WIH_PEM_CERT : WIH_PEM_KEY);
+    if (!why) return 0;
+    char *dkey = wih_asprintf("%s-data", key);
+    const cJSON *node = cJSON_GetObjectItemCaseSensitive(m, dkey);
+    bool data = node && cJSON_IsString(node) && *node->valuestring;
+    *err = wih_ydocs_err(f->docs, data ? node : cJSON_GetObjectItemCaseSensitive(m, key), "%s: the %s %s", data ? dkey : key,
+                         what, why);
+    free(dkey);
+    free(why);
+    free(*pem);
+    *pem = NULL;
+    if (source) {
+        free(*source);
+        *source = NULL;
+    }
+    return -1;
+}
+
+static int load_pem_raw(const kc_file *f, const cJSON *m, const char *key, const char *what, char **pem,
+                        size_t *len, char **source, wih_err **err)
 {
     char *dkey = wih_asprintf("%s-data", key);
     const char *data = NULL, *path = NULL;
@@ -408,6 +439,14 @@ static int load_cluster(kube_config *cfg, const kc_file *f, const cJSON *c, wih_
     if (strncmp(server, "https://", 8) && strncmp(server, "http://", 7)) {
         *err = wih_ydocs_err(f->docs, cJSON_GetObjectItemCaseSensitive(c, "server"),
                              "cluster %s: server must be an http(s):// URL", cfg->cluster);
+        return -1;
+    }
+    CURLU *u = curl_url();
+    CURLUcode uc = u ? curl_url_set(u, CURLUPART_URL, server, 0) : CURLUE_OUT_OF_MEMORY;
+    curl_url_cleanup(u);
+    if (uc != CURLUE_OK) {
+        *err = wih_ydocs_err(f->docs, cJSON_GetObjectItemCaseSensitive(c, "server"), "cluster %s: server %s: %s",
+                             cfg->cluster, server, curl_url_strerror(uc));
         return -1;
     }
     cfg->server = wih_strdup(server);
@@ -599,6 +638,7 @@ kube_config *kube_config_load(const kube_config_opts *opts, wih_err **err)
         goto fail;
     }
     cfg = wih_xcalloc(1, sizeof *cfg);
+    cfg->exec_timeout_ms = opts ? opts->exec_timeout_ms : 0;
     cfg->context = wih_strdup(ctx_name);
     cfg->source = wih_strdup(cf->path);
     const char *cl_name = NULL, *us_name = NULL, *ns = NULL;
@@ -709,13 +749,15 @@ static int run_exec(kube_config *cfg, wih_err **err)
     wih_err *e = NULL;
     cfg->exec_runs++;
     wih_debug("kube: running exec credential plugin %s for user %s", cfg->exec_cmd, cfg->user);
-    int rc = wih_run_capture(cfg->exec_argv, env, NULL, 60000, &out, &errout, &e);
+    int rc = wih_run_capture(cfg->exec_argv, env, NULL, cfg->exec_timeout_ms > 0 ? cfg->exec_timeout_ms : 60000,
+                             &out, &errout, &e);
     free(env);
     free(info_env);
     if (rc != 0) {
         char *se = trim_dup(errout, 2000);
         if (rc < 0)
-            *err = wih_err_new(WIH_EXIT_INFRA, "exec credential plugin %s (user %s in %s) could not run: %s%s%s",
+            *err = wih_err_new(e ? wih_err_exit(e) : WIH_EXIT_INFRA, /* 130 when interrupted */
+                               "exec credential plugin %s (user %s in %s) could not run: %s%s%s",
                                cfg->exec_cmd, cfg->user, cfg->exec_origin, e ? e->msg : "?",
                                cfg->exec_hint ? "; " : "", cfg->exec_hint ? cfg->exec_hint : "");
         else if (rc == 127 && cfg->exec_hint)

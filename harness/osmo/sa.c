@@ -69,6 +69,17 @@ cJSON *osmo_sa_manifest(const osmo_sa_opts *o, wih_err **err)
     if (!o->namespace_ || !is_dns_label(o->namespace_))
         BAD("--namespace must be a namespace name (lower-case DNS label), got \"%s\"",
             o->namespace_ ? o->namespace_ : "");
+    /* an annotation value is one line: a newline or control character makes a
+     * different (and wrong) ARN / id than the one on screen */
+    const char *const vals[] = {o->role_arn, o->audience, o->client_id, o->tenant_id, o->gcp_service_account,
+                                o->token_expiration};
+    const char *const flags[] = {"role-arn", "audience", "client-id", "tenant-id", "gcp-service-account",
+                                 "token-expiration"};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+        for (const char *p = vals[i]; p && *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ' ')
+                BAD("--%s must be one word on one line; it holds %s", flags[i],
+                    *p == '\n' ? "a newline" : *p == ' ' ? "a space" : "a control character");
     if (!aws && o->role_arn) BAD("--role-arn is for aws-irsa only");
     if (!az && (o->client_id || o->tenant_id)) BAD("--client-id/--tenant-id are for azure-wi only");
     if (!gcp && o->gcp_service_account) BAD("--gcp-service-account is for gcp-fleet only");

@@ -86,6 +86,12 @@ static int run_mutate(void *vcfg, int argc, char **argv)
     cJSON *pod = load_obj(c->pod, "Pod", &pd, &e);
     cJSON *sa = NULL;
     if (pod && c->sa) sa = load_obj(c->sa, "ServiceAccount", &sd, &e);
+    char *bad = NULL;
+    const cJSON *at;
+    /* a pod or SA the API server could not hold is bad input, not a webhook verdict */
+    if (pod && !e && (at = webhook_pod_invalid(pod, &bad))) e = wih_ydocs_err(pd, at, "%s", bad);
+    if (sa && !e && (at = webhook_sa_invalid(sa, &bad))) e = wih_ydocs_err(sd, at, "%s", bad);
+    free(bad);
     if (!e && c->options) webhook_opts_load(&o, p, c->options, &e);
     if (e) {
         rc = wih_err_report(e);

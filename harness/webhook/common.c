@@ -264,9 +264,12 @@ void webhook_mutate(webhook_profile p, const cJSON *pod, const cJSON *sa, const 
         wh_deny(out, 400, "the object is not a Pod (expected a JSON object)", NULL);
         return;
     }
-    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
-    if (spec && !cJSON_IsObject(spec)) {
-        wh_deny(out, 400, "pod .spec is not an object", NULL);
+    char *bad = NULL;
+    if (webhook_pod_invalid(pod, &bad)) { /* the typed decode would fail */
+        char *m = wih_asprintf("cannot decode the Pod: %s", bad);
+        wh_deny(out, 400, m, NULL);
+        free(m);
+        free(bad);
         return;
     }
     webhook_opts defaults;

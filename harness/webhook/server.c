@@ -244,6 +244,11 @@ static wih_err *serve_certs(const webhook_serve_opts *o, char **cert, char **key
     *cert = *key = *ca = NULL;
     if (o->cert || o->key) {
         if (!o->cert || !o->key) return wih_err_new(WIH_EXIT_INPUT, "webhook serve: --cert and --key go together");
+        /* bad PEM is bad input naming the flag, not a TLS error at listen (issue 13) */
+        if ((err = wih_pem_check_file(o->cert, WIH_PEM_CERT, "--cert")) ||
+            (err = wih_pem_check_file(o->key, WIH_PEM_KEY, "--key")) ||
+            (o->ca && (err = wih_pem_check_file(o->ca, WIH_PEM_CERT, "--ca"))))
+            return err;
         if ((*cert = wih_read_file(o->cert, 1 << 20, NULL, &err)) && (*key = wih_read_file(o->key, 1 << 20, NULL, &err)))
             *ca = wih_read_file(o->ca ? o->ca : o->cert, 1 << 20, NULL, &err);
     } else if (o->pki) {

@@ -168,6 +168,10 @@ typedef struct frame {
     cJSON **merges; /* `<<` sources, applied at mapping end */
     size_t nmerges;
     char *anchor;
+    /* mapping: its keys (borrowed from the items' ->string), so the duplicate
+     * check is one probe, not a scan of the map (issue 13: quadratic YAML) */
+    const char **kset;
+    size_t kcap, nkeys;
 } frame;
 
 typedef struct anchor {
@@ -249,6 +253,59 @@ static char *key_string(loader *L, cJSON *k, wih_pos pos)
     return NULL;
 }
 
+/* ---- the key set of an open mapping: linear scan while small, then a hash set */
+enum { KSET_MIN = 16 };
+
+static size_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static void kset_put(frame *f, const char *k)
+{
+    size_t m = f->kcap - 1, i = hash_str(k) & m;
+    while (f->kset[i]) i = (i + 1) & m;
+    f->kset[i] = k;
+}
+
+static void kset_grow(frame *f)
+{
+    const char **old = f->kset;
+    size_t oldn = f->kcap;
+    f->kcap = oldn ? oldn * 2 : 4 * KSET_MIN;
+    f->kset = calloc(f->kcap, sizeof *f->kset);
+    if (!f->kset) abort();
+    if (old) {
+        for (size_t i = 0; i < oldn; i++)
+            if (old[i]) kset_put(f, old[i]);
+    } else
+        for (const cJSON *c = f->node->child; c; c = c->next) kset_put(f, c->string);
+    free(old);
+}
+
+static bool frame_has_key(const frame *f, const char *k)
+{
+    if (!f->kset) return cJSON_GetObjectItemCaseSensitive(f->node, k) != NULL;
+    size_t m = f->kcap - 1, i = hash_str(k) & m;
+    for (; f->kset[i]; i = (i + 1) & m)
+        if (!strcmp(f->kset[i], k)) return true;
+    return false;
+}
+
+/* Add v under key k (not present: frame_has_key said so) and remember the key. */
+static void frame_add(frame *f, const char *k, cJSON *v)
+{
+    cJSON_AddItemToObject(f->node, k, v);
+    f->nkeys++;
+    if (f->kset) {
+        if (2 * f->nkeys >= f->kcap) kset_grow(f);
+        kset_put(f, v->string);
+    } else if (f->nkeys >= KSET_MIN)
+        kset_grow(f); /* builds the set from the map's items */
+}
+
 /* Insert a finished value into the current container, or make it the root. */
 static void attach(loader *L, cJSON *v, wih_pos pos, bool is_key_candidate)
 {
@@ -302,13 +359,13 @@ static void attach(loader *L, cJSON *v, wih_pos pos, bool is_key_candidate)
         free(k);
         return;
     }
-    if (cJSON_GetObjectItemCaseSensitive(f->node, k)) {
+    if (frame_has_key(f, k)) {
         fail_at(L, f->key_pos, "duplicate key \"%s\"", k);
         free(k);
         cJSON_Delete(v);
         return;
     }
-    cJSON_AddItemToObject(f->node, k, v);
+    frame_add(f, k, v);
     free(k);
 }
 
@@ -320,10 +377,10 @@ static void apply_merges(loader *L, frame *f)
         cJSON *maps = cJSON_IsArray(m) ? m->child : m;
         for (cJSON *one = maps; one; one = cJSON_IsArray(m) ? one->next : NULL) {
             for (cJSON *kv = one->child; kv; kv = kv->next) {
-                if (cJSON_GetObjectItemCaseSensitive(f->node, kv->string)) continue;
+                if (frame_has_key(f, kv->string)) continue;
                 cJSON *c = cJSON_Duplicate(kv, 1);
                 copy_positions(L->d, kv, c);
-                cJSON_AddItemToObject(f->node, kv->string, c);
+                frame_add(f, kv->string, c);
             }
             if (!cJSON_IsArray(m)) break;
         }
@@ -342,18 +399,26 @@ static cJSON *scalar_node(loader *L, yaml_event_t *ev, wih_pos pos)
     bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
     if (tag && strncmp(tag, "tag:yaml.org,2002:", 18) == 0) {
         const char *t = tag + 18;
-        bool b;
-        long long i;
-        double fl;
+        bool b = false;
+        long long i = 0;
+        double fl = 0;
         wih_yscalar_kind k = wih_yaml_resolve_plain(val, &b, &i, &fl);
         if (!strcmp(t, "str")) return cJSON_CreateString(val);
         if (!strcmp(t, "null")) return cJSON_CreateNull();
+        /* after a bad value the node is a placeholder (the load fails); it is never
+         * built from what the resolver did not set (issue 13 finding 3) */
         if (!strcmp(t, "bool")) {
-            if (k != WIH_YS_BOOL) fail_at(L, pos, "!!bool value \"%s\" is not a boolean", val);
+            if (k != WIH_YS_BOOL) {
+                fail_at(L, pos, "!!bool value \"%s\" is not a boolean", val);
+                return cJSON_CreateNull();
+            }
             return cJSON_CreateBool(b);
         }
         if (!strcmp(t, "int")) {
-            if (k != WIH_YS_INT) fail_at(L, pos, "!!int value \"%s\" is not an integer", val);
+            if (k != WIH_YS_INT) {
+                fail_at(L, pos, "!!int value \"%s\" is not an integer", val);
+                return cJSON_CreateNull();
+            }
             return cJSON_CreateNumber((double)i);
         }
         if (!strcmp(t, "float")) {
@@ -404,6 +469,7 @@ static void loader_reset_doc(loader *L)
         free(L->stack[i].anchor);
         for (size_t j = 0; j < L->stack[i].nmerges; j++) cJSON_Delete(L->stack[i].merges[j]);
         free(L->stack[i].merges);
+        free(L->stack[i].kset);
         cJSON_Delete(L->stack[i].node); /* open containers are not attached yet */
     }
     L->depth = 0;
@@ -464,7 +530,20 @@ wih_ydocs *wih_yaml_load_string(const char *name, const char *text, size_t len, 
             }
             cJSON *v = scalar_node(&L, &ev, pos);
             pos_put(d, v, pos);
-            if (ev.data.scalar.anchor) add_anchor(&L, (const char *)ev.data.scalar.anchor, v);
+            if (ev.data.scalar.anchor) {
+                /* a key's node is freed once it became the key string: its anchor
+                 * names a copy kept until the document ends (fuzz_yaml found the
+                 * use after free) */
+                frame *pf = L.depth ? &L.stack[L.depth - 1] : NULL;
+                cJSON *target = v;
+                if (pf && cJSON_IsObject(pf->node) && !pf->key_pending) {
+                    target = cJSON_Duplicate(v, 1);
+                    pos_put(d, target, pos);
+                    if (!L.graveyard) L.graveyard = cJSON_CreateArray();
+                    cJSON_AddItemToArray(L.graveyard, target);
+                }
+                add_anchor(&L, (const char *)ev.data.scalar.anchor, target);
+            }
             attach(&L, v, pos, true);
             break;
         }
@@ -499,6 +578,8 @@ wih_ydocs *wih_yaml_load_string(const char *name, const char *text, size_t len, 
         case YAML_MAPPING_END_EVENT: {
             frame *f = &L.stack[L.depth - 1];
             if (ev.type == YAML_MAPPING_END_EVENT) apply_merges(&L, f);
+            free(f->kset);
+            f->kset = NULL;
             cJSON *node = f->node;
             if (f->anchor) {
                 add_anchor(&L, f->anchor, node);

@@ -3,9 +3,9 @@
  *
  * A command's options write into its own config struct through offsetof():
  *   WIH_OPT_FLAG → bool, WIH_OPT_STR → const char * (borrowed from argv),
- *   WIH_OPT_INT → long, WIH_OPT_LIST → wih_strlist (each use appends; values
- *   given as "a,b" are split on commas when the option's `split` is set),
- *   WIH_OPT_CHOICE → const char * that is one of the values its metavar lists
+ *   WIH_OPT_INT → long (WIH_OPT_PORT: a long in 1-65535), WIH_OPT_LIST → wih_strlist (each use appends; values
+ *   given as "a,b" are split on commas when the option's `split` is set; an
+ *   empty item is exit 2), WIH_OPT_CHOICE → const char * that is one of the values its metavar lists
  *   ("text|json"): --help shows them, any other value is exit 2 naming the
  *   nearest. Use it for every --output, --log-level, --profile.
  * Positional arguments are passed to run() after the options are removed.
@@ -17,7 +17,7 @@
 
 #include "wiharness/core.h"
 
-typedef enum { WIH_OPT_FLAG, WIH_OPT_STR, WIH_OPT_INT, WIH_OPT_LIST, WIH_OPT_CHOICE } wih_opt_type;
+typedef enum { WIH_OPT_FLAG, WIH_OPT_STR, WIH_OPT_INT, WIH_OPT_LIST, WIH_OPT_CHOICE, WIH_OPT_PORT } wih_opt_type;
 
 typedef struct wih_strlist {
     char **v; /* entries (owned by the list; freed by wih_strlist_free) */

@@ -149,6 +149,15 @@ void wih_cleanup_pop(int handle, bool run);
 void wih_cleanup_run_all(void);
 size_t wih_cleanup_pending(void); /* entries on the stack (for tests, leaks) */
 
+/* ------------------------------------------------------- PEM checks (pem.c) */
+typedef enum { WIH_PEM_CERT, WIH_PEM_KEY } wih_pem_kind;
+/* NULL when pem holds a parseable certificate (CERT) or unencrypted private key
+ * (KEY); else why not, e.g. "is not a PEM certificate (...)" (caller frees). */
+char *wih_pem_problem(const char *pem, size_t len, wih_pem_kind kind);
+/* Read path and check it: NULL, or an input error (exit 2) "<what> <path>: <why>";
+ * what names the field, e.g. "--cert". Call before handing PEM to a TLS library. */
+wih_err *wih_pem_check_file(const char *path, wih_pem_kind kind, const char *what);
+
 /* ------------------------------------------------------- files and directories */
 /* mkdtemp under $TMPDIR (or /tmp) with the given prefix; removed by the
  * cleanup stack unless keep is true. wih_rm_rf of exactly that path pops its
@@ -220,6 +229,8 @@ bool wih_port_listening(int port);
 
 /* Run a command to completion, capturing stdout (capped) — for `--version`
  * probes and exec credential plugins. stdin is /dev/null unless stdin_data.
+ * The command runs in its own process group; on timeout (err exit 3) or
+ * interrupt (err exit 130) the whole group is killed, so what it started dies too.
  * Returns the exit status (0..255), or -1 with err set. */
 int wih_run_capture(char *const *argv, char *const *env_add, const char *stdin_data,
                     int64_t timeout_ms, char **out, char **errout, wih_err **err);

@@ -33,6 +33,8 @@ typedef struct kube_config_opts {
     const char *kubeconfig; /* --kubeconfig: one explicit file (overrides KUBECONFIG) */
     const char *context;    /* --context: overrides current-context */
     const char *kubeconfig_env; /* KUBECONFIG value to use; NULL = getenv("KUBECONFIG") */
+    int64_t exec_timeout_ms;    /* an exec credential plugin gets this long (0: 60 s); then
+                                 * its process group is killed */
 } kube_config_opts;
 
 /* A resolved kubeconfig: the chosen context, its cluster and its user, with

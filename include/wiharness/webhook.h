@@ -109,6 +109,16 @@ void webhook_result_free(webhook_result *r);
 void webhook_mutate(webhook_profile p, const cJSON *pod, const cJSON *sa, const char *ns, const webhook_opts *o,
                     webhook_result *out);
 
+/* Could the API server have sent this object? The webhooks decode it into the
+ * typed corev1 struct first, so a wrong-typed field they read or patch (a map for
+ * spec.containers or a container's env, a number for spec.volumes, a non-string
+ * annotation or label, no spec at all) fails before any rule runs. NULL when it
+ * decodes; else the offending node (borrowed; the object itself for a missing
+ * field) and *msg naming the field, e.g. "spec.volumes must be a list, not a
+ * number" (caller frees). Pure. webhook_mutate denies (400) such a pod. */
+const cJSON *webhook_pod_invalid(const cJSON *pod, char **msg);
+const cJSON *webhook_sa_invalid(const cJSON *sa, char **msg);
+
 /* The service account name a pod uses ("default" when unset). Borrowed. */
 const char *webhook_pod_sa_name(const cJSON *pod);
 /* The pod's log name: metadata.name, else generateName + " (prefix)" (caller frees). */

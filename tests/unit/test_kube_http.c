@@ -143,6 +143,10 @@ static void setup(void)
 {
     start_server();
     wih_err *e = NULL;
+    if (g_tmp) { /* CK_FORK=no (valgrind): the previous test's dir */
+        wih_rm_rf(g_tmp);
+        free(g_tmp);
+    }
     g_tmp = wih_tmpdir("wih-kube-http-test", false, &e);
     ck_assert_ptr_nonnull(g_tmp);
     char *cred = wih_fixture("kube/kubeconfig/exec/bin/cred.sh");

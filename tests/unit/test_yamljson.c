@@ -160,6 +160,40 @@ START_TEST(billion_laughs)
 }
 END_TEST
 
+/* The duplicate-key check is a hash set per mapping (issue 13 finding 2): it must
+ * still see a duplicate 20000 keys after the original, across table growth, in
+ * every map of a stream, and never confuse sibling maps. */
+START_TEST(duplicate_keys_far_apart)
+{
+    enum { N = 20000 };
+    wih_buf b;
+    wih_buf_init(&b, 0);
+    wih_buf_adds(&b, "first:\n");
+    for (int i = 0; i < N; i++) wih_buf_addf(&b, "  key-%05d: %d\n", i, i);
+    wih_buf_adds(&b, "second:\n");
+    for (int i = 0; i < N; i++) wih_buf_addf(&b, "  key-%05d: %d\n", i, i);
+    wih_err *err = NULL;
+    wih_ydocs *d = wih_yaml_load_string("big.yaml", b.data, b.len, &err);
+    ck_assert_msg(d != NULL, "sibling maps with the same keys: %s", wih_err_str(err));
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(wih_ydocs_root(d, 0), "second")), N);
+    wih_ydocs_free(d);
+    for (int at = 0; at < N; at += N / 4 - 1) {
+        size_t keep = b.len;
+        wih_buf_addf(&b, "  key-%05d: again\n", at);
+        d = wih_yaml_load_string("big.yaml", b.data, b.len, &err);
+        ck_assert_ptr_null(d);
+        char *want = wih_asprintf("big.yaml:%d:3: duplicate key \"key-%05d\"", 2 * N + 3, at);
+        ck_assert_msg(!strcmp(wih_err_str(err), want), "got '%s', want '%s'", wih_err_str(err), want);
+        free(want);
+        wih_err_free(err);
+        err = NULL;
+        b.len = keep;
+        b.data[keep] = '\0';
+    }
+    wih_buf_free(&b);
+}
+END_TEST
+
 START_TEST(emit_quotes_what_would_resolve)
 {
     cJSON *o = cJSON_CreateObject();
@@ -260,6 +294,7 @@ int main(void)
     tcase_add_test(tc, positions);
     tcase_add_test(tc, deep_nesting);
     tcase_add_test(tc, billion_laughs);
+    tcase_add_test(tc, duplicate_keys_far_apart);
     tcase_add_test(tc, emit_quotes_what_would_resolve);
     tcase_add_test(tc, emit_stream);
     tcase_add_test(tc, json_errors_have_positions);
