@@ -1,7 +1,11 @@
 /* kubeconfig loading from fixture files (fixtures/kube/kubeconfig/...):
  * merged KUBECONFIG lists, first definition wins, contexts, data vs file
  * certificates, relative paths, token files, exec plugins through real helper
- * scripts, expiry caching, and malformed files → exit 2 with line:col. */
+ * scripts, expiry caching, and malformed files → exit 2 with line:col.
+ * The loader checks PEM, so the certificates and the key are real — and made at
+ * run time (never committed): main() copies the fixture tree to a temp dir,
+ * writes a fresh CA / client certificate / key where the kubeconfigs name them
+ * and fills the @CA_DATA@ … placeholders of the *-data fixtures. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +15,11 @@
 #include "testutil.h"
 #include "wiharness/kube.h"
 
+static char *g_root; /* the copy of fixtures/kube/kubeconfig, with the generated PEMs */
+
 static char *fx(const char *rel)
 {
-    char *r = wih_asprintf("kube/kubeconfig/%s", rel);
-    char *p = wih_fixture(r);
-    free(r);
-    return p;
+    return wih_asprintf("%s/%s", g_root, rel);
 }
 
 static kube_config *load(const char *file, const char *context, wih_err **e)
@@ -598,8 +601,40 @@ START_TEST(test_rfc3339)
 }
 END_TEST
 
+/* where the kubeconfig fixtures name the generated files */
+static const char *const k_placed[][2] = {
+    {"ca.crt", "basic/certs/ca.crt"},          {"ca.crt", "data-vs-file/ca.crt"},
+    {"client.crt", "data-vs-file/client.crt"}, {"client.key", "data-vs-file/client.key"},
+    {"client.crt", "relative/pem/client.crt"}, {"client.key", "relative/pem/client.key"},
+};
+
+/* the fixture copy with a fresh PKI in g_root; NULL, or what failed */
+static char *fixtures_with_pki(void)
+{
+    wih_err *e = NULL;
+    char *pki = wih_tmpdir("wih-test-pki", false, &e);
+    char *why = pki ? wih_test_pki(pki) : wih_strdup(wih_err_str(e));
+    static const char *const templates[] = {"data-vs-file/data.yaml", "exec/config", NULL};
+    if (!why) g_root = wih_test_fixture_copy("kube/kubeconfig", pki, templates, &why);
+    for (size_t i = 0; !why && i < sizeof k_placed / sizeof *k_placed; i++) {
+        char *dst = fx(k_placed[i][1]);
+        why = wih_test_pki_put(pki, k_placed[i][0], dst);
+        free(dst);
+    }
+    if (pki) wih_rm_rf(pki);
+    free(pki);
+    wih_err_free(e);
+    return why;
+}
+
 int main(void)
 {
+    char *why = fixtures_with_pki();
+    if (why) { /* a broken setup fails (exit 3), it is never a skip */
+        fprintf(stderr, "test_kubeconfig: setup: %s\n", why);
+        free(why);
+        return WIH_EXIT_INFRA;
+    }
     Suite *s = suite_create("kubeconfig");
     TCase *tc = tcase_create("load");
     tcase_add_test(tc, test_basic_token_and_relative_ca);
@@ -625,5 +660,8 @@ int main(void)
     tcase_add_test(tx, test_exec_expiry_caching);
     tcase_add_test(tx, test_exec_hanging_plugin_group_killed);
     suite_add_tcase(s, tx);
-    return wih_test_run(s);
+    int rc = wih_test_run(s);
+    wih_rm_rf(g_root);
+    free(g_root);
+    return rc;
 }
