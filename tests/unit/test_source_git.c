@@ -182,8 +182,9 @@ START_TEST(the_command_exits_2)
     /* The same through a CLI path that reads git sources: run on a git+ scenario dir. */
     char *out = NULL, *err = NULL;
     char *s = wih_asprintf("git+%s#no-such-ref:scenarios", g_repo);
-    char *env = wih_asprintf("WIH_GIT_CACHE=%s/git", g_cache);
-    putenv(env);
+    char *env = wih_asprintf("%s/git", g_cache);
+    setenv("WIH_GIT_CACHE", env, 1); /* setenv copies (putenv kept the string, lost when replaced) */
+    free(env);
     int rc = wih_test_cli(&out, &err, NULL, "run", s, NULL);
     ck_assert_msg(rc == 2, "rc %d: %s", rc, err);
     ck_assert_ptr_nonnull(strstr(err, "no branch, tag or commit 'no-such-ref'"));
@@ -241,8 +242,9 @@ END_TEST
 START_TEST(explain_each_ref)
 {
     char *out = NULL, *err = NULL;
-    char *env = wih_asprintf("WIH_GIT_CACHE=%s/git", g_cache);
-    putenv(env);
+    char *env = wih_asprintf("%s/git", g_cache);
+    setenv("WIH_GIT_CACHE", env, 1); /* setenv copies (putenv kept the string, lost when replaced) */
+    free(env);
     char *s = wih_asprintf("git+%s#v1:pools/values.yaml", g_repo);
     int rc = wih_test_cli(&out, &err, NULL, "explain", "--values", s, "--profile", "aws-irsa", NULL);
     ck_assert_msg(rc == 0, "v1: exit %d\n%s%s", rc, out, err);
