@@ -300,6 +300,24 @@ static cJSON *node_status(const cJSON *state)
     return out;
 }
 
+char *cluster_local_dead(const char *dir, int *pid)
+{
+    wih_err *e = NULL;
+    cJSON *state = cluster_local_state(dir, &e);
+    wih_err_free(e);
+    const cJSON *comps = cJSON_GetObjectItem(state, "components");
+    char *dead = NULL;
+    for (int i = 0; comps && i < NCOMP && !dead; i++) {
+        const cJSON *c = cJSON_GetObjectItem(comps, k_table[i].name);
+        if (c && !comp_alive(c)) {
+            dead = wih_strdup(k_table[i].name);
+            *pid = (int)jnum(c, "pid");
+        }
+    }
+    cJSON_Delete(state);
+    return dead;
+}
+
 cJSON *cluster_local_status(const char *dir, bool *all_ok, wih_err **err)
 {
     cJSON *state = cluster_local_state(dir, err);
