@@ -300,6 +300,24 @@ static cJSON *node_status(const cJSON *state)
     return out;
 }
 
+char *cluster_local_dead(const char *dir, int *pid)
+{
+    wih_err *e = NULL;
+    cJSON *state = cluster_local_state(dir, &e);
+    wih_err_free(e);
+    const cJSON *comps = cJSON_GetObjectItem(state, "components");
+    char *dead = NULL;
+    for (int i = 0; comps && i < NCOMP && !dead; i++) {
+        const cJSON *c = cJSON_GetObjectItem(comps, k_table[i].name);
+        if (c && !comp_alive(c)) {
+            dead = wih_strdup(k_table[i].name);
+            *pid = (int)jnum(c, "pid");
+        }
+    }
+    cJSON_Delete(state);
+    return dead;
+}
+
 cJSON *cluster_local_status(const char *dir, bool *all_ok, wih_err **err)
 {
     cJSON *state = cluster_local_state(dir, err);
@@ -388,7 +406,9 @@ static wih_err *teardown_chain(const char *dir, const cJSON *state, const cluste
         const cJSON *c = cJSON_GetObjectItem(comps, t->name);
         if (c && comp_alive(c)) {
             const cJSON *api = cJSON_GetObjectItem(comps, "kube-apiserver");
-            if (t->before_stop && api && comp_alive(api)) t->before_stop(dir, state, o);
+            /* only through a ready API server: one whose etcd died answers
+             * nothing, and each request would hang for its minute */
+            if (t->before_stop && api && comp_healthy(dir, "kube-apiserver", api)) t->before_stop(dir, state, o);
             lc_progress(o, "stopping %s (pid %ld) at %lld ms", t->name, jnum(c, "pid"), (long long)(wih_now_ms() - t0));
             if (!stop_pid(c, t->grace_ms) && !err)
                 err = wih_err_new(WIH_EXIT_INFRA, "%s (pid %ld) survived SIGKILL", t->name, jnum(c, "pid"));

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -49,6 +50,13 @@ void wih_http_resp_free(wih_http_resp *rs)
     wih_buf_free(&rs->body);
 }
 
+static _Atomic(wih_http_abort_fn) g_abort;
+
+void wih_http_set_abort(wih_http_abort_fn fn)
+{
+    atomic_store(&g_abort, fn);
+}
+
 /* ------------------------------------------------------------ callbacks */
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
@@ -70,7 +78,16 @@ typedef struct attempt {
     char errbuf[CURL_ERROR_SIZE];
     const char *bad_opt; /* the option libcurl refused */
     CURLcode bad_rc;
+    int64_t t0;          /* when the attempt began (for the abort check) */
 } attempt;
+
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    const attempt *a = ud;
+    wih_http_abort_fn fn = atomic_load(&g_abort);
+    return fn && fn(wih_now_ms() - a->t0) ? 1 : 0; /* nonzero → CURLE_ABORTED_BY_CALLBACK */
+}
 
 /* Every option goes through here: a refusal is remembered and ends setup. */
 #define SET(a, opt, val)                                                                                            \
@@ -169,6 +186,9 @@ static int configure(attempt *a, const wih_http_req *rq, wih_http_resp *rs)
         SET(a, CURLOPT_USERAGENT, rq->user_agent ? rq->user_agent : "wiharness/" WIH_VERSION);
     SET(a, CURLOPT_TIMEOUT_MS, rq->timeout_ms > 0 ? rq->timeout_ms : 60000L);
     SET(a, CURLOPT_CONNECTTIMEOUT_MS, rq->connect_timeout_ms > 0 ? rq->connect_timeout_ms : 5000L);
+    SET(a, CURLOPT_NOPROGRESS, 0L);
+    SET(a, CURLOPT_XFERINFOFUNCTION, on_progress);
+    SET(a, CURLOPT_XFERINFODATA, a);
     SET(a, CURLOPT_WRITEFUNCTION, on_body);
     SET(a, CURLOPT_WRITEDATA, &rs->body);
     SET(a, CURLOPT_HEADERFUNCTION, on_header);
@@ -195,6 +215,7 @@ static wih_http_fail classify(CURLcode rc, const wih_http_resp *rs)
     case CURLE_COULDNT_CONNECT: return WIH_HTTP_E_CONNECT;
     case CURLE_COULDNT_RESOLVE_HOST: return WIH_HTTP_E_RESOLVE;
     case CURLE_OPERATION_TIMEDOUT: return WIH_HTTP_E_TIMEOUT;
+    case CURLE_ABORTED_BY_CALLBACK: return WIH_HTTP_E_ABORTED;
     case CURLE_PEER_FAILED_VERIFICATION: return WIH_HTTP_E_TLS_VERIFY;
     case CURLE_SSL_CERTPROBLEM: return WIH_HTTP_E_TLS_CERT;
     case CURLE_SSL_CACERT_BADFILE: return WIH_HTTP_E_TLS_CA;
@@ -235,6 +256,7 @@ static CURLcode perform_once(CURL *c, const wih_http_req *rq, wih_http_resp *rs,
 {
     memset(a, 0, sizeof *a);
     a->c = c;
+    a->t0 = wih_now_ms();
     curl_easy_reset(c);
     wih_buf_reset(&rs->body);
     rs->body.overrun = false;
@@ -269,6 +291,13 @@ static wih_err *transport_err(const wih_http_req *rq, const wih_http_resp *rs, c
     return e;
 }
 
+/* Retrying is over once the abort check says so (the whole request's time). */
+static bool give_up(int64_t t0)
+{
+    wih_http_abort_fn fn = atomic_load(&g_abort);
+    return wih_interrupted() || (fn && fn(wih_now_ms() - t0));
+}
+
 static int64_t next_backoff(int64_t b)
 {
     return b * 2 > 2000 ? 2000 : b * 2;
@@ -283,7 +312,7 @@ int wih_http_do(wih_http *h, const wih_http_req *rq, wih_http_resp *rs, wih_err 
     CURL *c = h ? h->curl : curl_easy_init();
     if (!c) wih_oom(0);
     const char *m = rq->method ? rq->method : "GET";
-    int64_t deadline = wih_now_ms() + (rq->retry_ms > 0 ? rq->retry_ms : 10000);
+    int64_t t0 = wih_now_ms(), deadline = t0 + (rq->retry_ms > 0 ? rq->retry_ms : 10000);
     int64_t backoff = 100;
     int ret = 0;
     for (;;) {
@@ -293,9 +322,12 @@ int wih_http_do(wih_http *h, const wih_http_req *rq, wih_http_resp *rs, wih_err 
         int64_t now = wih_now_ms();
         if (rc != CURLE_OK) {
             rs->fail = a.bad_opt ? WIH_HTTP_E_OPTION : classify(rc, rs);
-            snprintf(rs->detail, sizeof rs->detail, "%s", a.errbuf[0] ? a.errbuf : curl_easy_strerror(rc));
+            snprintf(rs->detail, sizeof rs->detail, "%s",
+                     rc == CURLE_ABORTED_BY_CALLBACK ? "aborted (the run is stopping)"
+                     : a.errbuf[0]                   ? a.errbuf
+                                                     : curl_easy_strerror(rc));
             if ((rq->retry & WIH_HTTP_RETRY_TRANSPORT) && retry_transport(rc) && now + backoff < deadline &&
-                !wih_interrupted()) {
+                !give_up(t0)) {
                 wih_debug("http: %s %s: %s; retrying in %lld ms", m, rq->url, rs->detail, (long long)backoff);
                 wih_sleep_ms(backoff);
                 backoff = next_backoff(backoff);
@@ -307,7 +339,7 @@ int wih_http_do(wih_http *h, const wih_http_req *rq, wih_http_resp *rs, wih_err 
         }
         rs->fail = WIH_HTTP_OK;
         rs->detail[0] = '\0';
-        if (retry_status(rq->retry, rs->status) && !wih_interrupted()) {
+        if (retry_status(rq->retry, rs->status) && !give_up(t0)) {
             int64_t wait = backoff;
             if (rs->retry_after > 0) wait = rs->retry_after * 1000 > 5000 ? 5000 : rs->retry_after * 1000;
             if (now + wait < deadline) {

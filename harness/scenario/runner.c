@@ -239,7 +239,11 @@ static void *worker(void *vx)
         const scn_case *cs = &x->m->cases[i];
         int64_t t0 = wih_now_ms();
         cJSON *c;
-        if (!kc) {
+        if (chain_broken()) { /* a component died: the case could prove nothing */
+            rcase k = {.cs = cs, .changes = cJSON_CreateArray()};
+            c = case_error(&k, wih_err_new(WIH_EXIT_INFRA, "case not run"), 0, x);
+            rcase_free(&k);
+        } else if (!kc) {
             rcase k = {.cs = cs, .changes = cJSON_CreateArray()};
             c = case_error(&k, wih_err_wrap(wih_err_new(wih_err_exit(e), "%s", wih_err_str(e)), "the kubeconfig"),
                            (double)(wih_now_ms() - t0) / 1000.0, x);
@@ -269,8 +273,10 @@ static void wait_deleted(rctx *x)
     kube_client *kc = kube_client_new(&ko, &e);
     wih_err_free(e);
     char *left = NULL;
-    if (chain_wait_namespaces(&x->ch, kc, x->deleted, 120000, &left))
-        wih_warn("namespaces still terminating after 120 s: %s", left);
+    /* a broken chain (its controller-manager may be the dead one) gets 10 s */
+    int64_t ms = chain_broken() ? 10000 : 120000;
+    if (chain_wait_namespaces(&x->ch, kc, x->deleted, ms, &left))
+        wih_warn("namespaces still terminating after %lld s: %s", (long long)ms / 1000, left);
     free(left);
     kube_client_free(kc);
 }
@@ -346,6 +352,7 @@ int runner_run(const scn_matrix *m, const runner_opts *o, cJSON *run, wih_err **
     int n = o->namespace_ || o->parallel < 1 ? 1 : o->parallel > 16 ? 16 : o->parallel; /* one namespace: one case at a time */
     if ((size_t)n > m->n) n = m->n ? (int)m->n : 1;
     pthread_t th[16];
+    chain_watch_start(&x.ch);
     for (int i = 0; i < n; i++) pthread_create(&th[i], NULL, worker, &x);
     for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
     report_console_progress(stderr, o->tty, 0, 0, NULL);
@@ -355,6 +362,7 @@ int runner_run(const scn_matrix *m, const runner_opts *o, cJSON *run, wih_err **
         delete_shared_namespace(&x);
     }
     wait_deleted(&x);
+    chain_watch_stop();
     for (size_t i = 0; i < m->n; i++)
         if (x.cases[i]) report_add_case(run, x.cases[i]);
     int rc = report_summarize(run, (double)(wih_now_ms() - t0) / 1000.0);

@@ -1,12 +1,15 @@
 /* The runner's view of the chain (state.json), the mock cloud's admin API,
  * and a case's cleanup. */
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "runner_int.h"
+#include "wiharness/http.h"
 
 static const char *jget(const cJSON *o, const char *a, const char *b)
 {
@@ -102,6 +105,7 @@ void chain_clear(rchain *c)
 
 char *chain_blame(const rchain *c)
 {
+    if (chain_broken()) return wih_strdup(chain_broken()); /* what the watchdog saw die first */
     bool ok = false;
     wih_err *e = NULL;
     cJSON *s = cluster_local_status(c->dir, &ok, &e);
@@ -123,6 +127,73 @@ char *chain_blame(const rchain *c)
     }
     cJSON_Delete(s);
     return m;
+}
+
+/* ------------------------------------------------------------ watchdog */
+static struct {
+    pthread_t th;
+    bool running;
+    atomic_bool stop, broken;
+    char *dir;
+    char why[256]; /* written once, before broken is set */
+} g_watch;
+
+static bool abort_stuck(int64_t elapsed_ms)
+{
+    return atomic_load(&g_watch.broken) && elapsed_ms > 2000;
+}
+
+static void *watch(void *unused)
+{
+    (void)unused;
+    while (!atomic_load(&g_watch.stop)) {
+        int pid = 0;
+        char *dead = cluster_local_dead(g_watch.dir, &pid);
+        if (dead) {
+            snprintf(g_watch.why, sizeof g_watch.why, "%s (pid %d) is dead", !strcmp(dead, "minio") ? "MinIO" : dead,
+                     pid);
+            free(dead);
+            wih_http_set_abort(abort_stuck);
+            atomic_store(&g_watch.broken, true);
+            wih_warn("%s: ending the run", g_watch.why);
+            break;
+        }
+        wih_sleep_ms(250);
+    }
+    return NULL;
+}
+
+void chain_watch_start(const rchain *c)
+{
+    atomic_store(&g_watch.stop, false);
+    atomic_store(&g_watch.broken, false);
+    g_watch.dir = wih_strdup(c->dir);
+    g_watch.running = pthread_create(&g_watch.th, NULL, watch, NULL) == 0;
+}
+
+void chain_watch_stop(void)
+{
+    atomic_store(&g_watch.stop, true);
+    if (g_watch.running) pthread_join(g_watch.th, NULL);
+    g_watch.running = false;
+    wih_http_set_abort(NULL);
+    free(g_watch.dir);
+    g_watch.dir = NULL;
+}
+
+const char *chain_broken(void)
+{
+    return atomic_load(&g_watch.broken) ? g_watch.why : NULL;
+}
+
+bool chain_stop_sleep(int64_t ms)
+{
+    for (int64_t end = wih_now_ms() + ms; !wih_interrupted() && !chain_broken();) {
+        int64_t left = end - wih_now_ms();
+        if (left <= 0) return false;
+        wih_sleep_ms(left > 100 ? 100 : left);
+    }
+    return true;
 }
 
 wih_err *chain_infra(const rchain *c, wih_err *e)

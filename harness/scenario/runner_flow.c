@@ -221,12 +221,6 @@ static wih_err *refresh(rcase *k)
     return NULL;
 }
 
-static bool interrupted_sleep(int64_t ms)
-{
-    wih_sleep_ms(ms);
-    return wih_interrupted();
-}
-
 wih_err *rcase_assert_pods(rcase *k, scn_result *r)
 {
     const cJSON *exp = k->cs->scn->expect.pod;
@@ -239,7 +233,7 @@ wih_err *rcase_assert_pods(rcase *k, scn_result *r)
         const cJSON *p;
         cJSON_ArrayForEach(p, k->admitted) if (scn_assert_pod(exp, p, k->cs->scn, r, &e)) return e;
         /* a field that is there and differs is final; one not there yet may come */
-        if (!r->not_yet || wih_now_ms() >= end || interrupted_sleep(200)) return NULL;
+        if (!r->not_yet || wih_now_ms() >= end || chain_stop_sleep(200)) return NULL;
         if ((e = refresh(k))) return e;
     }
 }
@@ -291,7 +285,7 @@ wih_err *rcase_wait_verdict(rcase *k)
             }
             return NULL;
         }
-        if (m || wih_now_ms() >= end || interrupted_sleep(500)) return NULL;
+        if (m || wih_now_ms() >= end || chain_stop_sleep(500)) return NULL;
     }
 }
 

@@ -28,6 +28,19 @@ char *chain_blame(const rchain *c);
 /* Wrap an infrastructure error with the component to blame (when one is). */
 wih_err *chain_infra(const rchain *c, wih_err *e);
 
+/* The watchdog: a thread that polls state.json's PIDs (cluster_local_dead)
+ * every 250 ms while the run is in flight. Once a component is gone the run
+ * is broken: waits end (chain_stop_sleep), no new case starts, and an HTTP
+ * request running longer than 2 s is aborted (a server that hangs, such as
+ * an API server without its etcd, would hold the run for 60 s); cases then
+ * end as infrastructure errors naming it (chain_blame). One per process. */
+void chain_watch_start(const rchain *c);
+void chain_watch_stop(void);
+/* "etcd (pid 123) is dead" once the watchdog saw it, else NULL (not owned). */
+const char *chain_broken(void);
+/* Sleep ms; true when the run should stop waiting (interrupted, or broken). */
+bool chain_stop_sleep(int64_t ms);
+
 /* Admin API of the mock cloud (JSON). Returns the reply, or NULL + err. */
 cJSON *chain_admin(const rchain *c, const char *method, const char *path, const cJSON *body, long *status,
                    wih_err **err);

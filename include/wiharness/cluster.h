@@ -130,6 +130,11 @@ wih_err *cluster_local_down(const cluster_local_opts *o, bool keep_state);
 cJSON *cluster_local_state(const char *state_dir, wih_err **err);
 /* Health of each component as {"name": {"alive":bool,"healthy":bool,"url":…,"pid":…}}. */
 cJSON *cluster_local_status(const char *state_dir, bool *all_ok, wih_err **err);
+/* The first recorded component (in start order) whose process is gone, as a
+ * new string ("etcd", "minio", …) with its recorded pid in *pid; NULL when
+ * every one is alive or there is no state. Reads /proc only (no health
+ * request): cheap enough to poll. */
+char *cluster_local_dead(const char *state_dir, int *pid);
 
 /* ------------------------------------------------------------------ smoke */
 /* Start each real program (etcd, kube-apiserver on that etcd, MinIO) through

@@ -77,6 +77,7 @@ typedef enum {
     WIH_HTTP_E_TLS_HANDSHAKE,
     WIH_HTTP_E_TOO_BIG,      /* the body passed max_body */
     WIH_HTTP_E_OPTION,       /* libcurl refused an option (a bug or a libcurl without the feature) */
+    WIH_HTTP_E_ABORTED,      /* the wih_http_set_abort check ended it */
     WIH_HTTP_E_OTHER,
 } wih_http_fail;
 
@@ -101,6 +102,16 @@ void wih_http_free(wih_http *h);
  * initialised: free it with wih_http_resp_free. */
 int wih_http_do(wih_http *h, const wih_http_req *rq, wih_http_resp *rs, wih_err **err);
 void wih_http_resp_free(wih_http_resp *rs);
+
+/* A process-wide abort check for requests in flight: libcurl asks it about
+ * once a second (and on every transfer step) with how long the request has
+ * run; true ends the request (rs->fail WIH_HTTP_E_ABORTED, "aborted …"), and
+ * no retry starts once it is true of the whole request's time. The
+ * runner sets it while a component of the chain is dead, so a request to a
+ * server that hangs (an API server whose etcd died) does not hold the run
+ * for its 60 s timeout. NULL (the default) never aborts. */
+typedef bool (*wih_http_abort_fn)(int64_t elapsed_ms);
+void wih_http_set_abort(wih_http_abort_fn fn);
 
 /* The error for an answer the caller did not want: "<what>: HTTP <status>:
  * <trimmed body>" with http_status and server_msg (the trimmed body) kept.

@@ -7,7 +7,6 @@
  * Non-root readers with and without fsGroup; `kubectl logs`. After `down`,
  * and after SIGINT 1 s, 3 s and 6 s into `up`: no process, mount, netns,
  * bridge, IPAM lease, cgroup of the run left. */
-#include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "leftovers.h"
 #include "testutil.h"
 #include "wiharness/cluster.h"
 #include "wiharness/kube.h"
@@ -368,56 +368,7 @@ START_TEST(logs_through_the_api_server)
 END_TEST
 
 /* ------------------------------------------------------------- leftovers */
-/* processes whose command line names dir (our programs, shims, containers' parents) */
-static int procs_naming(const char *dir)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    int n = 0;
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == getpid()) continue;
-        char p[300];
-        snprintf(p, sizeof p, "/proc/%s/cmdline", e->d_name);
-        size_t len = 0;
-        char *c = wih_read_file(p, 1 << 16, &len, NULL);
-        for (size_t i = 0; c && i < len; i++)
-            if (!c[i]) c[i] = ' ';
-        snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
-        char *s = wih_read_file(p, 1 << 16, NULL, NULL);
-        char *rp = s ? strrchr(s, ')') : NULL;
-        bool zombie = rp && rp[2] == 'Z';
-        if (c && strstr(c, dir) && !zombie) {
-            printf("left running: pid %s: %s\n", e->d_name, c);
-            n++;
-        }
-        free(c);
-        free(s);
-    }
-    if (d) closedir(d);
-    return n;
-}
-
-/* node_plan from a state.json snapshot */
-static void check_clean(const char *dir, const cJSON *snap, const cJSON *recs)
-{
-    ck_assert_int_eq(procs_naming(dir), 0);
-    node_plan p;
-    if (snap && node_plan_from_json(cJSON_GetObjectItem(snap, "node"), &p) == 0) {
-        cJSON *lo = node_leftovers(&p, recs);
-        char *s = cJSON_PrintUnformatted(lo);
-        ck_assert_msg(cJSON_GetArraySize(lo) == 0, "left behind: %s", s);
-        free(s);
-        cJSON_Delete(lo);
-        char *ipam = wih_path_join(p.dir, "cni/ipam");
-        ck_assert_msg(access(ipam, F_OK) != 0, "IPAM leases left in %s", ipam);
-        free(ipam);
-        node_plan_free(&p);
-    }
-    char *mi = wih_read_file("/proc/self/mountinfo", 16 << 20, NULL, NULL);
-    ck_assert_msg(!strstr(mi, dir), "a mount under %s is left", dir);
-    free(mi);
-}
-
+/* wih_test_check_clean, wih_test_procs_naming: tests/helpers/leftovers.c */
 static const int k_sigint_ms[] = {1000, 3000, 6000};
 
 START_TEST(sigint_during_up_leaves_nothing)
@@ -454,7 +405,7 @@ START_TEST(sigint_during_up_leaves_nothing)
         free(out);
         free(err);
     }
-    check_clean(dir, snap, recs);
+    wih_test_check_clean(dir, snap, recs);
     cJSON_Delete(snap);
     cJSON_Delete(recs);
     wih_proc_free(up);
@@ -543,7 +494,7 @@ int main(void)
     tcase_add_loop_test(tc2, sigint_during_up_leaves_nothing, 0, 3);
     int rc2 = wih_test_run(s2);
     /* after down (checked here, in the parent: the records were read before it) */
-    bool clean = drc == 0 && procs_naming(g_dir) == 0 && access(g_dir, F_OK) != 0;
+    bool clean = drc == 0 && wih_test_procs_naming(g_dir) == 0 && access(g_dir, F_OK) != 0;
     node_plan_from_json(cJSON_GetObjectItem(g_state, "node"), &p);
     cJSON *lo = node_leftovers(&p, recs);
     char *los = cJSON_PrintUnformatted(lo);
