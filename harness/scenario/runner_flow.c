@@ -369,7 +369,7 @@ static char *credential_text(const cJSON *verdict)
     return wih_asprintf("; credential used: %s%s%s%s", src, det ? " (" : "", det ? det : "", det ? ")" : "");
 }
 
-static cJSON *access_entry(rcase *k, size_t i, const scn_result *acc)
+cJSON *rcase_access_json(const rcase *k, size_t i, char **expanded)
 {
     const scn_access *a = &k->cs->scn->expect.access[i];
     wih_err *e = NULL;
@@ -378,6 +378,18 @@ static cJSON *access_entry(rcase *k, size_t i, const scn_result *acc)
     cJSON *x = cJSON_CreateObject();
     cJSON_AddStringToObject(x, "op", scn_op_name(a->op));
     cJSON_AddStringToObject(x, "url", url ? url : a->url);
+    if (expanded)
+        *expanded = url;
+    else
+        free(url);
+    return x;
+}
+
+static cJSON *access_entry(rcase *k, size_t i, const scn_result *acc)
+{
+    const scn_access *a = &k->cs->scn->expect.access[i];
+    char *url = NULL;
+    cJSON *x = rcase_access_json(k, i, &url);
     cJSON *ex = cJSON_AddObjectToObject(x, "expect");
     cJSON_AddStringToObject(ex, "result", scn_result_name(a->result));
     if (a->identity) cJSON_AddStringToObject(ex, "identity", a->identity);
