@@ -46,6 +46,9 @@ void rcase_free(rcase *k);
  * (the literal when that fails); *expanded (may be NULL) gets the expanded
  * url, owned, or NULL when the expansion failed. */
 cJSON *rcase_access_json(const rcase *k, size_t i, char **expanded);
+/* The lines of a log file (path may be NULL) that mention any of the
+ * needles (NULL-terminated), each ending in '\n'; "" for none. Owned. */
+char *rcase_log_grep(const char *path, const char *const *needles);
 
 /* runner_diag.c (issue 14): the facts object of a case (docs/diagnosis.md)
  * for diag_runtime, and its summary for people (kase.facts: reports,

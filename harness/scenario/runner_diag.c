@@ -48,20 +48,9 @@ static cJSON *sa_source(const rcase *k)
 /* The JSONL lines of a log file that mention any of the needles (NULL-terminated). */
 static cJSON *log_lines(const char *path, const char *const *needles)
 {
-    char *text = path ? wih_read_file(path, 64 << 20, NULL, NULL) : NULL;
-    wih_buf b;
-    wih_buf_init(&b, 16 << 20);
-    wih_buf_adds(&b, "");
-    char *save = NULL;
-    for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
-        for (const char *const *n = needles; *n; n++)
-            if (strstr(l, *n)) {
-                wih_buf_addf(&b, "%s\n", l);
-                break;
-            }
+    char *text = rcase_log_grep(path, needles);
+    cJSON *out = diag_jsonl(text, NULL, NULL);
     free(text);
-    cJSON *out = diag_jsonl(b.data, NULL, NULL);
-    wih_buf_free(&b);
     return out;
 }
 

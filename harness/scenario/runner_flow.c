@@ -490,8 +490,7 @@ void rcase_diagnose(rcase *k, cJSON *c)
 }
 
 /* ------------------------------------------------------------ artifacts */
-/* The lines of a log file that mention needle (redacted later). */
-static char *grep_lines(const char *path, const char *needle)
+char *rcase_log_grep(const char *path, const char *const *needles)
 {
     char *text = path ? wih_read_file(path, 64 << 20, NULL, NULL) : NULL;
     wih_buf b;
@@ -499,9 +498,20 @@ static char *grep_lines(const char *path, const char *needle)
     wih_buf_adds(&b, "");
     char *save = NULL;
     for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
-        if (strstr(l, needle)) wih_buf_addf(&b, "%s\n", l);
+        for (const char *const *n = needles; *n; n++)
+            if (strstr(l, *n)) {
+                wih_buf_addf(&b, "%s\n", l);
+                break;
+            }
     free(text);
     return wih_buf_take(&b);
+}
+
+/* The lines of a log file that mention needle (redacted later). */
+static char *grep_lines(const char *path, const char *needle)
+{
+    const char *const needles[] = {needle, NULL};
+    return rcase_log_grep(path, needles);
 }
 
 cJSON *rcase_artifacts(rcase *k)
