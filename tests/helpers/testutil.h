@@ -38,4 +38,20 @@ typedef char *(*wih_case_fn)(const char *dir, void *ctx);
  * the test naming every failed case. Returns the number of cases run. */
 size_t wih_cases_run(const char *label, const char *rel, size_t min, wih_case_fn fn, void *ctx);
 
+/* ------------------------------------------------- throwaway PKI (run time) */
+/* The rule: test keys are generated at run time, never committed. Writes a
+ * fresh CA and a client certificate signed by it into dir (which must exist):
+ *   ca.crt, client.crt (CN=wiharness-test-client), client.key (0600)
+ * from cluster_pki_make. NULL, or what went wrong (caller frees). */
+char *wih_test_pki(const char *dir);
+/* A copy of the fixture tree fixtures/<rel> under a new temp dir (keep=false:
+ * on the cleanup stack), with the PEM placeholders of the pki dir written by
+ * wih_test_pki substituted in every file named in templates (NULL-ended, paths
+ * relative to rel): @CA_DATA@ @CLIENT_CERT_DATA@ @CLIENT_KEY_DATA@ become the
+ * base64 of ca.crt / client.crt / client.key (as kubeconfig *-data holds them).
+ * Returns the copy's root (caller frees; wih_rm_rf it), or NULL with *why set. */
+char *wih_test_fixture_copy(const char *rel, const char *pki, const char *const *templates, char **why);
+/* Copy pki/<name> to dst (mode 0600; dst's directory is made if missing). NULL or why. */
+char *wih_test_pki_put(const char *pki, const char *name, const char *dst);
+
 #endif

@@ -2,7 +2,11 @@
  * binary, fixtures/refuse/<case>/
  *   args              the command line, one argument a line; "$CASE" becomes the case's
  *                     directory, "$TMP" a fresh empty directory (removed afterwards),
+ *                     "$PKI" a directory with a CA, client certificate and key made at
+ *                     run time (ca.crt client.crt client.key: keys are never committed),
  *                     "\\n" a newline inside the argument
+ *   <name>.in         optional: expanded as above and written to $TMP/<name> (e.g. a
+ *                     kubeconfig naming $PKI/client.crt)
  *   stdin             optional: fed to the command
  *   expect-exit       the exit code (2 for bad input)
  *   expect-stderr.txt lines that must appear on stderr ("$CASE" expanded as above);
@@ -14,6 +18,8 @@
 #include <string.h>
 
 #include "testutil.h"
+
+static char *g_pki; /* wih_test_pki's files, made once in main */
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -38,6 +44,9 @@ static char *expand(const char *s, const char *cdir, const char *tmp)
         if (!strncmp(s, "$CASE", 5)) {
             wih_buf_adds(&b, cdir);
             s += 5;
+        } else if (!strncmp(s, "$PKI", 4)) {
+            wih_buf_adds(&b, g_pki);
+            s += 4;
         } else if (!strncmp(s, "$TMP", 4)) {
             wih_buf_adds(&b, tmp);
             s += 4;
@@ -66,11 +75,36 @@ static void check_lines(wih_buf *why, const char *what, const char *want, const 
     free(w);
 }
 
+/* every <name>.in of the case, expanded, as $TMP/<name> */
+static void write_templates(const char *cdir, const char *tmp)
+{
+    DIR *d = opendir(cdir);
+    ck_assert_msg(d, "cannot open %s", cdir);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n < 4 || strcmp(de->d_name + n - 3, ".in")) continue;
+        char *in = slurp(cdir, de->d_name);
+        ck_assert_msg(in, "%s/%s unreadable", cdir, de->d_name);
+        char *x = expand(in, cdir, tmp), *name = wih_strdup(de->d_name);
+        name[n - 3] = '\0';
+        char *p = wih_path_join(tmp, name);
+        wih_err *e = NULL;
+        ck_assert_msg(wih_write_file(p, x, strlen(x), 0600, &e) == 0, "%s", wih_err_str(e));
+        free(p);
+        free(name);
+        free(x);
+        free(in);
+    }
+    closedir(d);
+}
+
 static char *run_case(const char *cdir)
 {
     wih_err *e = NULL;
     char *tmp = wih_tmpdir("wih-refuse", true, &e);
     ck_assert_msg(tmp, "%s", wih_err_str(e));
+    write_templates(cdir, tmp);
     char *args = slurp(cdir, "args"), *in = slurp(cdir, "stdin"), *exit_s = slurp(cdir, "expect-exit"),
          *want_err = slurp(cdir, "expect-stderr.txt"), *want_out = slurp(cdir, "expect-stdout.txt");
     ck_assert_msg(args && exit_s, "%s: needs args and expect-exit", cdir);
@@ -142,10 +176,22 @@ END_TEST
 
 int main(void)
 {
+    wih_err *e = NULL;
+    g_pki = wih_tmpdir("wih-refuse-pki", false, &e);
+    char *why = g_pki ? wih_test_pki(g_pki) : wih_strdup(wih_err_str(e));
+    wih_err_free(e);
+    if (why) { /* a broken setup fails (exit 3), it is never a skip */
+        fprintf(stderr, "test_refuse: setup: %s\n", why);
+        free(why);
+        return WIH_EXIT_INFRA;
+    }
     Suite *s = suite_create("refuse");
     TCase *tc = tcase_create("cases");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, refuse_cases);
     suite_add_tcase(s, tc);
-    return wih_test_run(s);
+    int rc = wih_test_run(s);
+    wih_rm_rf(g_pki);
+    free(g_pki);
+    return rc;
 }
