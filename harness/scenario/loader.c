@@ -62,16 +62,11 @@ typedef struct ld {
     wih_ydocs *d;
 } ld;
 
-static wih_err *at(const ld *L, const cJSON *node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static wih_err *at(const ld *L, const cJSON *node, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return wih_ydocs_err(L->d, node, "%s", msg);
-}
+/* An input error at a node (at) or at the key of a map member (at_key). */
+static wih_err *at_where(const ld *L, const cJSON *node, bool key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define at(L, node, ...) at_where(L, node, false, __VA_ARGS__)
+#define at_key(L, member, ...) at_where(L, member, true, __VA_ARGS__)
 
 /* Where a map member's KEY is written: the loader records the value's
  * position; look for `key:` on the value's line (before it) and then on the
@@ -110,15 +105,15 @@ static wih_pos key_pos(const ld *L, const cJSON *member)
     return vp;
 }
 
-static wih_err *at_key(const ld *L, const cJSON *member, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static wih_err *at_key(const ld *L, const cJSON *member, const char *fmt, ...)
+static wih_err *at_where(const ld *L, const cJSON *node, bool key, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    wih_pos p = key_pos(L, member);
+    if (!key) return wih_ydocs_err(L->d, node, "%s", msg);
+    wih_pos p = key_pos(L, node);
     return wih_err_at(WIH_EXIT_INPUT, L->file, p.line, p.col, "%s", msg);
 }
 
