@@ -9,6 +9,8 @@
 
 /* Which provider's error shape a path gets when nothing serves it. */
 typedef enum { AREA_AWS, AREA_GOOGLE, AREA_ENTRA, AREA_ADMIN } area;
+/* The provider named in the result (and its decision) for each area. */
+static const char *const k_area_provider[] = {"aws", "google", "azure", "admin"};
 
 static area area_of(const char *p)
 {
@@ -24,27 +26,24 @@ static void refuse_path(const cloud_env *e, const cloud_request *rq, cloud_resul
     int st = too_big ? 413 : 404;
     const char *msg = too_big ? "The request body is over the limit." : "No such endpoint.";
     char *why = wih_asprintf("%s %.128s", too_big ? "body over the limit:" : "no endpoint for", rq->path);
-    switch (area_of(rq->path)) {
+    area a = area_of(rq->path);
+    out->provider = k_area_provider[a];
+    if (a != AREA_ADMIN)
+        out->decision = cl_simple_decision(out->provider, "", NULL, "request", why);
+    switch (a) {
     case AREA_ADMIN: {
-        out->provider = "admin";
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "error", too_big ? "request body too large" : "not found");
         cl_json_reply(out, st, j);
         break;
     }
     case AREA_GOOGLE:
-        out->provider = "google";
-        out->decision = cl_simple_decision("google", "", NULL, "request", why);
         cl_google_iam_error(out, st, too_big ? "INVALID_ARGUMENT" : "NOT_FOUND", msg);
         break;
     case AREA_ENTRA:
-        out->provider = "azure";
-        out->decision = cl_simple_decision("azure", "", NULL, "request", why);
         cl_entra_error(out, e->now, st, "invalid_request", too_big ? 90033 : 90002, msg);
         break;
     case AREA_AWS:
-        out->provider = "aws";
-        out->decision = cl_simple_decision("aws", "", NULL, "request", why);
         cl_aws_error(out, st, too_big ? "RequestEntityTooLarge" : "NotFound", msg);
         break;
     }

@@ -19,6 +19,7 @@
 #include "local_int.h"
 #include "wiharness/kube.h"
 #include "wiharness/yamljson.h"
+#include "wiharness/jsonpath.h"
 
 char *cluster_local_default_dir(void)
 {
@@ -103,18 +104,6 @@ static cJSON *proc_json(const cluster_svc *s)
     return pid_json(wih_proc_pid(s->proc), s->port, s->port2, s->url, wih_proc_log_path(s->proc));
 }
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static long jnum(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (long)v->valuedouble : 0;
-}
-
 /* A zombie (a program of ours that died after `up` handed it to init, and
  * nobody reaped yet) is gone: it cannot be signalled and holds nothing. */
 static bool pid_zombie(pid_t pid)
@@ -147,8 +136,8 @@ static bool pid_zombie(pid_t pid)
 /* alive = same PID, same start time as recorded (never a recycled PID), not a zombie */
 static bool comp_alive(const cJSON *c)
 {
-    pid_t pid = (pid_t)jnum(c, "pid");
-    const char *st = jstr(c, "start_ticks");
+    pid_t pid = (pid_t)wih_json_member_num(c, "pid", 0);
+    const char *st = wih_json_member_str(c, "start_ticks");
     if (pid <= 0 || !st) return false;
     unsigned long long now = wih_pid_start_ticks(pid);
     return now != 0 && now == strtoull(st, NULL, 10) && !pid_zombie(pid);
@@ -243,9 +232,9 @@ wih_err *lc_record(lchain *c, const char *name, cluster_svc *s, const char *heal
 static bool comp_healthy(const char *dir, const char *name, const cJSON *c)
 {
     if (!comp_alive(c)) return false;
-    const char *h = jstr(c, "health");
+    const char *h = wih_json_member_str(c, "health");
     if (!h) {
-        const char *sock = jstr(c, "socket");
+        const char *sock = wih_json_member_str(c, "socket");
         return !sock || access(sock, F_OK) == 0;
     }
     char *pki = wih_path_join(dir, "pki");
@@ -265,31 +254,32 @@ static bool comp_healthy(const char *dir, const char *name, const cJSON *c)
 static cJSON *node_status(const cJSON *state)
 {
     const cJSON *n = cJSON_GetObjectItem(state, "node");
-    const char *kcp = jstr(state, "kubeconfig");
+    const char *kcp = wih_json_member_str(state, "kubeconfig");
     if (!n || !kcp) return NULL;
     cJSON *out = cJSON_CreateObject();
-    cJSON_AddStringToObject(out, "name", jstr(n, "name") ? jstr(n, "name") : "");
-    cJSON_AddStringToObject(out, "ip", jstr(n, "ip") ? jstr(n, "ip") : "");
+    cJSON_AddStringToObject(out, "name", wih_json_member_str_or(n, "name", ""));
+    cJSON_AddStringToObject(out, "ip", wih_json_member_str_or(n, "ip", ""));
     wih_err *err = NULL;
     kube_config_opts ko = {.kubeconfig = kcp};
     kube_client *kc = kube_client_new(&ko, &err);
-    kube_ref r = {"v1", "Node", NULL, jstr(n, "name")};
+    kube_ref r = {"v1", "Node", NULL, wih_json_member_str(n, "name")};
     cJSON *node = kc ? kube_get(kc, &r, &err) : NULL;
     bool ready = false;
     cJSON *conds = cJSON_GetObjectItem(cJSON_GetObjectItem(node, "status"), "conditions");
     for (cJSON *c = conds ? conds->child : NULL; c; c = c->next)
-        if (jstr(c, "type") && !strcmp(jstr(c, "type"), "Ready")) ready = jstr(c, "status") && !strcmp(jstr(c, "status"), "True");
+        if (!strcmp(wih_json_member_str_or(c, "type", ""), "Ready"))
+            ready = !strcmp(wih_json_member_str_or(c, "status", ""), "True");
     cJSON_AddBoolToObject(out, "ready", ready);
     cJSON *pods = cJSON_AddArrayToObject(out, "pods");
-    char *sel = wih_asprintf("spec.nodeName=%s", jstr(n, "name"));
+    char *sel = wih_asprintf("spec.nodeName=%s", wih_json_member_str(n, "name"));
     (void)sel;
     cJSON *list = kc ? kube_list(kc, "v1", "Pod", NULL, NULL, &err) : NULL;
     for (cJSON *it = list ? cJSON_GetObjectItem(list, "items")->child : NULL; it; it = it->next) {
         cJSON *md = cJSON_GetObjectItem(it, "metadata"), *st = cJSON_GetObjectItem(it, "status");
         cJSON *p = cJSON_CreateObject();
-        cJSON_AddStringToObject(p, "namespace", jstr(md, "namespace") ? jstr(md, "namespace") : "");
-        cJSON_AddStringToObject(p, "name", jstr(md, "name") ? jstr(md, "name") : "");
-        cJSON_AddStringToObject(p, "phase", jstr(st, "phase") ? jstr(st, "phase") : "");
+        cJSON_AddStringToObject(p, "namespace", wih_json_member_str_or(md, "namespace", ""));
+        cJSON_AddStringToObject(p, "name", wih_json_member_str_or(md, "name", ""));
+        cJSON_AddStringToObject(p, "phase", wih_json_member_str_or(st, "phase", ""));
         cJSON_AddItemToArray(pods, p);
     }
     free(sel);
@@ -311,7 +301,7 @@ char *cluster_local_dead(const char *dir, int *pid)
         const cJSON *c = cJSON_GetObjectItem(comps, k_table[i].name);
         if (c && !comp_alive(c)) {
             dead = wih_strdup(k_table[i].name);
-            *pid = (int)jnum(c, "pid");
+            *pid = (int)wih_json_member_num(c, "pid", 0);
         }
     }
     cJSON_Delete(state);
@@ -334,9 +324,11 @@ cJSON *cluster_local_status(const char *dir, bool *all_ok, wih_err **err)
         bool healthy = alive && comp_healthy(dir, n, c);
         cJSON_AddBoolToObject(o, "alive", alive);
         cJSON_AddBoolToObject(o, "healthy", healthy);
-        cJSON_AddNumberToObject(o, "pid", jnum(c, "pid"));
-        if (jstr(c, "url") && *jstr(c, "url")) cJSON_AddStringToObject(o, "url", jstr(c, "url"));
-        if (jstr(c, "log")) cJSON_AddStringToObject(o, "log", jstr(c, "log"));
+        cJSON_AddNumberToObject(o, "pid", (long)wih_json_member_num(c, "pid", 0));
+        if (*wih_json_member_str_or(c, "url", ""))
+            cJSON_AddStringToObject(o, "url", wih_json_member_str(c, "url"));
+        if (wih_json_member_str(c, "log"))
+            cJSON_AddStringToObject(o, "log", wih_json_member_str(c, "log"));
         ok = ok && healthy;
     }
     cJSON *ns = node_status(state);
@@ -352,8 +344,8 @@ cJSON *cluster_local_status(const char *dir, bool *all_ok, wih_err **err)
 /* -------------------------------------------------------------- stopping */
 static bool still_there(const cJSON *c)
 {
-    pid_t pid = (pid_t)jnum(c, "pid");
-    const char *st = jstr(c, "start_ticks");
+    pid_t pid = (pid_t)wih_json_member_num(c, "pid", 0);
+    const char *st = wih_json_member_str(c, "start_ticks");
     unsigned long long now = pid > 0 ? wih_pid_start_ticks(pid) : 0;
     return st && now != 0 && now == strtoull(st, NULL, 10);
 }
@@ -369,7 +361,7 @@ static void nap(void)
  * reaped, or a zombie nobody reaps (every thread dead) after a last grace. */
 static bool stop_pid(const cJSON *c, int64_t grace_ms)
 {
-    pid_t pid = (pid_t)jnum(c, "pid");
+    pid_t pid = (pid_t)wih_json_member_num(c, "pid", 0);
     if (!comp_alive(c)) return true;
     kill(pid, SIGTERM);
     int64_t end = wih_now_ms() + grace_ms;
@@ -409,9 +401,11 @@ static wih_err *teardown_chain(const char *dir, const cJSON *state, const cluste
             /* only through a ready API server: one whose etcd died answers
              * nothing, and each request would hang for its minute */
             if (t->before_stop && api && comp_healthy(dir, "kube-apiserver", api)) t->before_stop(dir, state, o);
-            lc_progress(o, "stopping %s (pid %ld) at %lld ms", t->name, jnum(c, "pid"), (long long)(wih_now_ms() - t0));
+            lc_progress(o, "stopping %s (pid %ld) at %lld ms", t->name,
+                        (long)wih_json_member_num(c, "pid", 0), (long long)(wih_now_ms() - t0));
             if (!stop_pid(c, t->grace_ms) && !err)
-                err = wih_err_new(WIH_EXIT_INFRA, "%s (pid %ld) survived SIGKILL", t->name, jnum(c, "pid"));
+                err = wih_err_new(WIH_EXIT_INFRA, "%s (pid %ld) survived SIGKILL", t->name,
+                                  (long)wih_json_member_num(c, "pid", 0));
         }
         if (t->clean && (c || cJSON_GetObjectItem(state, "node"))) {
             wih_err *e = t->clean(state, o);
@@ -603,9 +597,12 @@ wih_err *cluster_local_down(const cluster_local_opts *o, bool keep_state)
         cJSON *comps = cJSON_GetObjectItem(state, "components");
         for (cJSON *c = comps ? comps->child : NULL; c && !err; c = c->next) {
             if (comp_alive(c))
-                err = wih_err_new(WIH_EXIT_INFRA, "%s (pid %ld) is still alive", c->string, jnum(c, "pid"));
-            else if (jnum(c, "port") && strcmp(c->string, "relay") != 0 && !port_closes((int)jnum(c, "port")))
-                err = wih_err_new(WIH_EXIT_INFRA, "port %ld of %s is still listening", jnum(c, "port"), c->string);
+                err = wih_err_new(WIH_EXIT_INFRA, "%s (pid %ld) is still alive", c->string,
+                                  (long)wih_json_member_num(c, "pid", 0));
+            else if (wih_json_member_num(c, "port", 0) && strcmp(c->string, "relay") != 0 &&
+                     !port_closes((int)wih_json_member_num(c, "port", 0)))
+                err = wih_err_new(WIH_EXIT_INFRA, "port %ld of %s is still listening",
+                                  (long)wih_json_member_num(c, "port", 0), c->string);
         }
         cJSON_Delete(state);
     } else {

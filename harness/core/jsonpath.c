@@ -490,6 +490,18 @@ const char *wih_json_member_str(const cJSON *obj, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+const char *wih_json_member_str_or(const cJSON *obj, const char *key, const char *dflt)
+{
+    const char *s = wih_json_member_str(obj, key);
+    return s ? s : dflt;
+}
+
+double wih_json_member_num(const cJSON *obj, const char *key, double dflt)
+{
+    const cJSON *v = wih_json_member(obj, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
 /* ------------------------------------------------------------------- set */
 
 static wih_err *set_err(const wih_jpath *p, size_t i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

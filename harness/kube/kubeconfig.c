@@ -546,6 +546,19 @@ void kube_config_free(kube_config *cfg)
     free(cfg);
 }
 
+/* The candidate paths and the files read from them. */
+static void free_inputs(kc_file *files, size_t nf, char **paths, size_t np)
+{
+    for (size_t i = 0; i < nf; i++) {
+        free(files[i].path);
+        free(files[i].dir);
+        wih_ydocs_free(files[i].docs);
+    }
+    free(files);
+    for (size_t i = 0; i < np; i++) free(paths[i]);
+    free(paths);
+}
+
 kube_config *kube_config_load(const kube_config_opts *opts, wih_err **err)
 {
     kube_config_opts none = {0};
@@ -677,25 +690,11 @@ kube_config *kube_config_load(const kube_config_opts *opts, wih_err **err)
     if (load_cluster(cfg, clf, cl, err)) goto fail;
     if (us && cJSON_IsObject(us) && load_user(cfg, uf, us, err)) goto fail;
 
-    for (size_t i = 0; i < nf; i++) {
-        free(files[i].path);
-        free(files[i].dir);
-        wih_ydocs_free(files[i].docs);
-    }
-    free(files);
-    for (size_t i = 0; i < np; i++) free(paths[i]);
-    free(paths);
+    free_inputs(files, nf, paths, np);
     return cfg;
 fail:
     kube_config_free(cfg);
-    for (size_t i = 0; i < nf; i++) {
-        free(files[i].path);
-        free(files[i].dir);
-        wih_ydocs_free(files[i].docs);
-    }
-    free(files);
-    for (size_t i = 0; i < np; i++) free(paths[i]);
-    free(paths);
+    free_inputs(files, nf, paths, np);
     return NULL;
 }
 

@@ -249,15 +249,21 @@ cJSON *kube_wait(kube_client *c, const kube_ref *ref, kube_pred pred, void *ctx,
     }
 }
 
+cJSON *kube_obj_new(const char *api_version, const char *kind, const char *ns, const char *name)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "apiVersion", api_version);
+    cJSON_AddStringToObject(o, "kind", kind);
+    cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+    cJSON_AddStringToObject(md, "name", name);
+    if (ns) cJSON_AddStringToObject(md, "namespace", ns);
+    return o;
+}
+
 int kube_pod_bind(kube_client *c, const char *ns, const char *pod, const char *node, wih_err **err)
 {
     if (!ns || !*ns) ns = kube_config_namespace(kube_client_config(c));
-    cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "apiVersion", "v1");
-    cJSON_AddStringToObject(b, "kind", "Binding");
-    cJSON *md = cJSON_AddObjectToObject(b, "metadata");
-    cJSON_AddStringToObject(md, "name", pod);
-    cJSON_AddStringToObject(md, "namespace", ns);
+    cJSON *b = kube_obj_new("v1", "Binding", ns, pod);
     cJSON *t = cJSON_AddObjectToObject(b, "target");
     cJSON_AddStringToObject(t, "apiVersion", "v1");
     cJSON_AddStringToObject(t, "kind", "Node");

@@ -8,6 +8,7 @@
 
 #include "wiharness/cluster.h"
 #include "wiharness/node.h"
+#include "wiharness/jsonpath.h"
 
 /* containerd's shims, runc and the kubelet's mount helpers are found on PATH */
 static char *const k_env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
@@ -250,19 +251,14 @@ wih_err *node_kubelet_start(const node_plan *p, const char *pki, const char *ser
     return err ? wih_err_wrap(err, "starting the kubelet") : NULL;
 }
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
-    return v ? v : "";
-}
-
 static bool node_is_ready(const char *body)
 {
     cJSON *n = cJSON_Parse(body);
     bool ready = false;
     cJSON *conds = cJSON_GetObjectItem(cJSON_GetObjectItem(n, "status"), "conditions");
     for (cJSON *c = conds ? conds->child : NULL; c; c = c->next)
-        if (!strcmp(jstr(c, "type"), "Ready")) ready = !strcmp(jstr(c, "status"), "True");
+        if (!strcmp(wih_json_member_str_or(c, "type", ""), "Ready"))
+            ready = !strcmp(wih_json_member_str_or(c, "status", ""), "True");
     cJSON_Delete(n);
     return ready;
 }

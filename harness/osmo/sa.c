@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "wiharness/osmo.h"
+#include "wiharness/kube.h"
 
 static bool is_dns_label(const char *s)
 {
@@ -89,12 +90,8 @@ cJSON *osmo_sa_manifest(const osmo_sa_opts *o, wih_err **err)
     if (o->token_expiration && !is_seconds(o->token_expiration))
         BAD("--token-expiration must be a whole number of seconds, got \"%s\"", o->token_expiration);
 
-    sa = cJSON_CreateObject();
-    cJSON_AddStringToObject(sa, "apiVersion", "v1");
-    cJSON_AddStringToObject(sa, "kind", "ServiceAccount");
-    cJSON *md = cJSON_AddObjectToObject(sa, "metadata");
-    cJSON_AddStringToObject(md, "name", o->name);
-    cJSON_AddStringToObject(md, "namespace", o->namespace_);
+    sa = kube_obj_new("v1", "ServiceAccount", o->namespace_, o->name);
+    cJSON *md = cJSON_GetObjectItem(sa, "metadata");
     cJSON *an = cJSON_AddObjectToObject(md, "annotations");
     if (aws) {
         if (!o->role_arn) BAD("aws-irsa needs --role-arn arn:aws:iam::<account-id>:role/<role-name>");

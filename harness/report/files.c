@@ -7,18 +7,7 @@
 #include <libxml/xmlwriter.h>
 
 #include "wiharness/report.h"
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
-    return s ? s : "";
-}
-
-static double jnum(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
+#include "wiharness/jsonpath.h"
 
 #define X(s) ((const xmlChar *)(s))
 
@@ -30,13 +19,13 @@ static void suite_counts(const cJSON *cases, const char *scn, int n[4], double *
     memset(n, 0, 4 * sizeof *n);
     cJSON_ArrayForEach(c, cases)
     {
-        if (strcmp(jstr(c, "scenario"), scn)) continue;
-        const char *st = jstr(c, "status");
+        if (strcmp(wih_json_member_str_or(c, "scenario", ""), scn)) continue;
+        const char *st = wih_json_member_str_or(c, "status", "");
         n[0]++;
         n[1] += !strcmp(st, "failed");
         n[2] += !strcmp(st, "error");
         n[3] += !strcmp(st, "skipped");
-        *t += jnum(c, "duration_s");
+        *t += wih_json_member_num(c, "duration_s", 0);
     }
 }
 
@@ -48,11 +37,16 @@ static int attr_int(xmlTextWriterPtr w, const char *name, int v)
 static int write_case(xmlTextWriterPtr w, const cJSON *c)
 {
     int rc = xmlTextWriterStartElement(w, X("testcase")) < 0;
-    rc |= xmlTextWriterWriteAttribute(w, X("name"), X(jstr(c, "profile"))) < 0;
-    rc |= xmlTextWriterWriteAttribute(w, X("classname"), X(jstr(c, "scenario"))) < 0;
-    rc |= xmlTextWriterWriteFormatAttribute(w, X("time"), "%.3f", jnum(c, "duration_s")) < 0;
-    if (*jstr(c, "file")) rc |= xmlTextWriterWriteAttribute(w, X("file"), X(jstr(c, "file"))) < 0;
-    const char *st = jstr(c, "status");
+    rc |=
+        xmlTextWriterWriteAttribute(w, X("name"), X(wih_json_member_str_or(c, "profile", ""))) < 0;
+    rc |= xmlTextWriterWriteAttribute(w, X("classname"),
+                                      X(wih_json_member_str_or(c, "scenario", ""))) < 0;
+    rc |= xmlTextWriterWriteFormatAttribute(w, X("time"), "%.3f",
+                                            wih_json_member_num(c, "duration_s", 0)) < 0;
+    if (*wih_json_member_str_or(c, "file", ""))
+        rc |=
+            xmlTextWriterWriteAttribute(w, X("file"), X(wih_json_member_str_or(c, "file", ""))) < 0;
+    const char *st = wih_json_member_str_or(c, "status", "");
     const char *el = !strcmp(st, "failed") ? "failure" : !strcmp(st, "error") ? "error"
                      : !strcmp(st, "skipped")                                ? "skipped"
                                                                              : NULL;
@@ -74,7 +68,7 @@ static int write_case(xmlTextWriterPtr w, const cJSON *c)
         wih_buf b;
         wih_buf_init(&b, WIH_BUF_DEFAULT_MAX);
         wih_buf_adds(&b, "what the runner changed in the pod so it can run here:\n");
-        cJSON_ArrayForEach(x, ch) wih_buf_addf(&b, "  %s\n", jstr(x, "what"));
+        cJSON_ArrayForEach(x, ch) wih_buf_addf(&b, "  %s\n", wih_json_member_str_or(x, "what", ""));
         rc |= xmlTextWriterWriteElement(w, X("system-out"), X(b.data)) < 0;
         wih_buf_free(&b);
     }
@@ -95,7 +89,8 @@ static int write_suite(xmlTextWriterPtr w, const cJSON *cases, const char *scn)
     rc |= attr_int(w, "skipped", n[3]) < 0;
     rc |= xmlTextWriterWriteFormatAttribute(w, X("time"), "%.3f", t) < 0;
     const cJSON *c;
-    cJSON_ArrayForEach(c, cases) if (!strcmp(jstr(c, "scenario"), scn)) rc |= write_case(w, c) < 0;
+    cJSON_ArrayForEach(c, cases) if (!strcmp(wih_json_member_str_or(c, "scenario", ""), scn)) rc |=
+        write_case(w, c) < 0;
     rc |= xmlTextWriterEndElement(w) < 0;
     return rc ? -1 : 0;
 }
@@ -115,16 +110,17 @@ char *report_junit(const cJSON *run, wih_err **err)
     rc |= xmlTextWriterStartElement(w, X("testsuites")) < 0;
     rc |= xmlTextWriterWriteAttribute(w, X("name"), X("wiharness")) < 0;
     rc |= attr_int(w, "tests", cJSON_GetArraySize(cases)) < 0;
-    rc |= attr_int(w, "failures", (int)jnum(s, "failed")) < 0;
-    rc |= attr_int(w, "errors", (int)jnum(s, "errors")) < 0;
-    rc |= attr_int(w, "skipped", (int)jnum(s, "skipped")) < 0;
-    rc |= xmlTextWriterWriteFormatAttribute(w, X("time"), "%.3f", jnum(s, "duration_s")) < 0;
+    rc |= attr_int(w, "failures", (int)wih_json_member_num(s, "failed", 0)) < 0;
+    rc |= attr_int(w, "errors", (int)wih_json_member_num(s, "errors", 0)) < 0;
+    rc |= attr_int(w, "skipped", (int)wih_json_member_num(s, "skipped", 0)) < 0;
+    rc |= xmlTextWriterWriteFormatAttribute(w, X("time"), "%.3f",
+                                            wih_json_member_num(s, "duration_s", 0)) < 0;
     /* one testsuite per scenario, in first-seen order */
     cJSON *seen = cJSON_CreateObject();
     const cJSON *c;
     cJSON_ArrayForEach(c, cases)
     {
-        const char *scn = jstr(c, "scenario");
+        const char *scn = wih_json_member_str_or(c, "scenario", "");
         if (cJSON_GetObjectItemCaseSensitive(seen, scn)) continue;
         cJSON_AddTrueToObject(seen, scn);
         rc |= write_suite(w, cases, scn) < 0;
@@ -213,7 +209,8 @@ static int write_artifact(const char *dir, const char *name, const cJSON *v, wih
 
 int report_artifacts_write(const char *dir, cJSON *kase, const cJSON *files, wih_err **err)
 {
-    char *scn = safe_name(jstr(kase, "scenario")), *prof = safe_name(jstr(kase, "profile"));
+    char *scn = safe_name(wih_json_member_str_or(kase, "scenario", "")),
+         *prof = safe_name(wih_json_member_str_or(kase, "profile", ""));
     char *d1 = wih_path_join(dir, scn), *d = wih_path_join(d1, prof);
     free(scn);
     free(prof);

@@ -8,12 +8,7 @@
 #include <string.h>
 
 #include "wiharness/report.h"
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
-    return s ? s : "";
-}
+#include "wiharness/jsonpath.h"
 
 static const cJSON *jget(const cJSON *o, const char *k)
 {
@@ -61,7 +56,8 @@ static int link_from_failure(const cJSON *kase)
     cJSON_ArrayForEach(a, jget(kase, "access"))
     {
         if (!cJSON_IsFalse(jget(a, "ok"))) continue;
-        const char *reason = jstr(jget(a, "actual"), "reason"), *res = jstr(jget(a, "actual"), "result");
+        const char *reason = wih_json_member_str_or(jget(a, "actual"), "reason", ""),
+                   *res = wih_json_member_str_or(jget(a, "actual"), "result", "");
         if (!strcmp(reason, "bucket-refused") || !strcmp(res, "allowed")) return 7;
         if (!strcmp(reason, "exchange-refused")) return 6;
         if (!strcmp(reason, "no-credentials")) return 4;
@@ -70,7 +66,7 @@ static int link_from_failure(const cJSON *kase)
     const cJSON *m;
     cJSON_ArrayForEach(m, jget(kase, "mismatches"))
     {
-        const char *p = jstr(m, "path");
+        const char *p = wih_json_member_str_or(m, "path", "");
         if (strstr(p, "env[") || strstr(p, "volume")) return 4;
     }
     return 3;
@@ -83,10 +79,12 @@ int report_broken_link(const cJSON *kase)
     cJSON_ArrayForEach(f, jget(kase, "findings"))
     {
         for (size_t i = 0; i < sizeof k_id_link / sizeof *k_id_link; i++)
-            if (!strcmp(jstr(f, "id"), k_id_link[i].id) && (best < 0 || k_id_link[i].link < best)) best = k_id_link[i].link;
+            if (!strcmp(wih_json_member_str_or(f, "id", ""), k_id_link[i].id) &&
+                (best < 0 || k_id_link[i].link < best))
+                best = k_id_link[i].link;
     }
     if (best >= 0) return best;
-    const char *st = jstr(kase, "status");
+    const char *st = wih_json_member_str_or(kase, "status", "");
     if (!cJSON_GetArraySize(jget(kase, "findings")) && strcmp(st, "failed")) return -1; /* passed, skipped, infrastructure */
     return link_from_failure(kase);
 }
@@ -112,32 +110,50 @@ static char *link_detail(const cJSON *kase, int link)
     const cJSON *f = jget(kase, "facts"), *v = jget(kase, "verdict"), *pod = jget(f, "admitted_pod");
     const cJSON *md = jget(jget(f, "service_account"), "metadata");
     switch (link) {
-    case 0: return wih_asprintf("%s%s%s", jstr(md, "name"), *jstr(md, "namespace") ? " in " : "", jstr(md, "namespace"));
-    case 2: return wih_strdup(jstr(f, "pool"));
-    case 3: return wih_asprintf("%s%s%s", jstr(pod, "name"), *jstr(pod, "serviceAccountName") ? " as " : "",
-                                jstr(pod, "serviceAccountName"));
+    case 0:
+        return wih_asprintf("%s%s%s", wih_json_member_str_or(md, "name", ""),
+                            *wih_json_member_str_or(md, "namespace", "") ? " in " : "",
+                            wih_json_member_str_or(md, "namespace", ""));
+    case 2:
+        return wih_strdup(wih_json_member_str_or(f, "pool", ""));
+    case 3:
+        return wih_asprintf("%s%s%s", wih_json_member_str_or(pod, "name", ""),
+                            *wih_json_member_str_or(pod, "serviceAccountName", "") ? " as " : "",
+                            wih_json_member_str_or(pod, "serviceAccountName", ""));
     case 4: {
         const cJSON *l = cJSON_GetArrayItem(jget(f, "webhook_log"), 0);
-        return l ? wih_asprintf("%s %s", jstr(l, "decision"), jstr(l, "reason")) : wih_strdup("no decision recorded");
+        return l ? wih_asprintf("%s %s", wih_json_member_str_or(l, "decision", ""),
+                                wih_json_member_str_or(l, "reason", ""))
+                 : wih_strdup("no decision recorded");
     }
     case 5: {
         const cJSON *t = NULL, *x; /* the identity token, not the API server's kube-api-access-* */
-        cJSON_ArrayForEach(x, jget(pod, "token_volumes")) if (!t && strncmp(jstr(x, "volume"), "kube-api-access", 15)) t = x;
+        cJSON_ArrayForEach(
+            x,
+            jget(pod, "token_volumes")) if (!t && strncmp(wih_json_member_str_or(x, "volume", ""),
+                                                          "kube-api-access", 15)) t = x;
         if (!t && cJSON_GetArraySize(jget(pod, "token_volumes"))) return wih_strdup("no identity token (only the API server's own)");
-        if (t) return wih_asprintf("%s aud %s, %gs", jstr(t, "path"), jstr(t, "audience"),
-                                   cJSON_GetNumberValue(jget(t, "expirationSeconds")));
-        const char *path = jstr(jget(v, "token"), "path");
+        if (t)
+            return wih_asprintf("%s aud %s, %gs", wih_json_member_str_or(t, "path", ""),
+                                wih_json_member_str_or(t, "audience", ""),
+                                cJSON_GetNumberValue(jget(t, "expirationSeconds")));
+        const char *path = wih_json_member_str_or(jget(v, "token"), "path", "");
         return wih_strdup(strncmp(path, "sha256:", 7) ? path : "");
     }
     case 6: {
         const cJSON *x = jget(v, "exchange");
         if (!x) return wih_strdup("");
         return wih_asprintf("%s %s", cJSON_IsTrue(jget(x, "ok")) ? "ok" : "refused",
-                            *jstr(x, "identity") ? jstr(x, "identity") : jstr(x, "error"));
+                            *wih_json_member_str_or(x, "identity", "")
+                                ? wih_json_member_str_or(x, "identity", "")
+                                : wih_json_member_str_or(x, "error", ""));
     }
     case 7: {
         const cJSON *a = cJSON_GetArrayItem(jget(v, "access"), 0);
-        return a ? wih_asprintf("%s %s: %s", jstr(a, "op"), jstr(a, "url"), jstr(a, "result")) : wih_strdup("");
+        return a ? wih_asprintf("%s %s: %s", wih_json_member_str_or(a, "op", ""),
+                                wih_json_member_str_or(a, "url", ""),
+                                wih_json_member_str_or(a, "result", ""))
+                 : wih_strdup("");
     }
     default: return wih_strdup("");
     }
@@ -170,15 +186,15 @@ static void draw_findings(wih_buf *b, const cJSON *kase)
     cJSON_ArrayForEach(f, jget(kase, "findings"))
     {
         wih_buf_adds(b, "<div class=\"finding\"><code class=\"id\">");
-        esc(b, jstr(f, "id"));
+        esc(b, wih_json_member_str_or(f, "id", ""));
         wih_buf_adds(b, "</code> <span class=\"where\">");
-        esc(b, jstr(f, "where"));
+        esc(b, wih_json_member_str_or(f, "where", ""));
         wih_buf_adds(b, "</span><p class=\"cause\">");
-        esc(b, jstr(f, "cause"));
+        esc(b, wih_json_member_str_or(f, "cause", ""));
         wih_buf_adds(b, "</p>");
-        if (*jstr(f, "fix")) {
+        if (*wih_json_member_str_or(f, "fix", "")) {
             wih_buf_adds(b, "<p class=\"fix\"><b>fix:</b> ");
-            esc(b, jstr(f, "fix"));
+            esc(b, wih_json_member_str_or(f, "fix", ""));
             wih_buf_adds(b, "</p>");
         }
         wih_buf_adds(b, "</div>\n");
@@ -217,12 +233,13 @@ static void draw_details(wih_buf *b, const char *summary, const cJSON *v)
 static void draw_case(wih_buf *b, const cJSON *kase, int idx)
 {
     int broken = report_broken_link(kase);
-    wih_buf_addf(b, "<section class=\"case %s\" id=\"case-%d\" data-broken=\"%s\">\n<h2>", jstr(kase, "status"), idx,
-                 report_link_name(broken));
-    esc(b, jstr(kase, "scenario"));
+    wih_buf_addf(b, "<section class=\"case %s\" id=\"case-%d\" data-broken=\"%s\">\n<h2>",
+                 wih_json_member_str_or(kase, "status", ""), idx, report_link_name(broken));
+    esc(b, wih_json_member_str_or(kase, "scenario", ""));
     wih_buf_adds(b, " <span class=\"profile\">[");
-    esc(b, jstr(kase, "profile"));
-    wih_buf_addf(b, "]</span> <span class=\"status\">%s</span></h2>\n<div class=\"row\">\n", jstr(kase, "status"));
+    esc(b, wih_json_member_str_or(kase, "profile", ""));
+    wih_buf_addf(b, "]</span> <span class=\"status\">%s</span></h2>\n<div class=\"row\">\n",
+                 wih_json_member_str_or(kase, "status", ""));
     draw_chain(b, kase, broken);
     draw_findings(b, kase);
     wih_buf_adds(b, "</div>\n");
@@ -240,10 +257,16 @@ static void draw_matrix(wih_buf *b, const cJSON *cases)
     cJSON_ArrayForEach(c, cases)
     {
         bool hs = false, hp = false;
-        cJSON_ArrayForEach(s, scns) hs |= !strcmp(s->valuestring, jstr(c, "scenario"));
-        cJSON_ArrayForEach(p, profs) hp |= !strcmp(p->valuestring, jstr(c, "profile"));
-        if (!hs) cJSON_AddItemToArray(scns, cJSON_CreateString(jstr(c, "scenario")));
-        if (!hp) cJSON_AddItemToArray(profs, cJSON_CreateString(jstr(c, "profile")));
+        cJSON_ArrayForEach(s, scns) hs |=
+            !strcmp(s->valuestring, wih_json_member_str_or(c, "scenario", ""));
+        cJSON_ArrayForEach(p, profs) hp |=
+            !strcmp(p->valuestring, wih_json_member_str_or(c, "profile", ""));
+        if (!hs)
+            cJSON_AddItemToArray(scns,
+                                 cJSON_CreateString(wih_json_member_str_or(c, "scenario", "")));
+        if (!hp)
+            cJSON_AddItemToArray(profs,
+                                 cJSON_CreateString(wih_json_member_str_or(c, "profile", "")));
     }
     wih_buf_adds(b, "<table class=\"matrix\">\n<tr><th>scenario</th>");
     cJSON_ArrayForEach(p, profs)
@@ -263,16 +286,21 @@ static void draw_matrix(wih_buf *b, const cJSON *cases)
             int i = 0, hit = -1;
             cJSON_ArrayForEach(c, cases)
             {
-                if (hit < 0 && !strcmp(jstr(c, "scenario"), s->valuestring) && !strcmp(jstr(c, "profile"), p->valuestring)) hit = i;
+                if (hit < 0 && !strcmp(wih_json_member_str_or(c, "scenario", ""), s->valuestring) &&
+                    !strcmp(wih_json_member_str_or(c, "profile", ""), p->valuestring))
+                    hit = i;
                 i++;
             }
             const cJSON *k = hit >= 0 ? cJSON_GetArrayItem(cases, hit) : NULL;
             if (!k) {
                 wih_buf_adds(b, "<td class=\"none\">–</td>");
             } else if (report_broken_link(k) >= 0) {
-                wih_buf_addf(b, "<td class=\"%s\"><a href=\"#case-%d\">%s</a></td>", jstr(k, "status"), hit, jstr(k, "status"));
+                wih_buf_addf(b, "<td class=\"%s\"><a href=\"#case-%d\">%s</a></td>",
+                             wih_json_member_str_or(k, "status", ""), hit,
+                             wih_json_member_str_or(k, "status", ""));
             } else {
-                wih_buf_addf(b, "<td class=\"%s\">%s</td>", jstr(k, "status"), jstr(k, "status"));
+                wih_buf_addf(b, "<td class=\"%s\">%s</td>", wih_json_member_str_or(k, "status", ""),
+                             wih_json_member_str_or(k, "status", ""));
             }
         }
         wih_buf_adds(b, "</tr>\n");

@@ -5,18 +5,7 @@
 #include <string.h>
 
 #include "wiharness/report.h"
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
-    return s ? s : "";
-}
-
-static double jnum(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
+#include "wiharness/jsonpath.h"
 
 cJSON *report_run_new(void)
 {
@@ -41,8 +30,9 @@ int report_summarize(cJSON *run, double duration_s)
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(run, "cases"))
     {
         for (int i = 0; i < 4; i++)
-            if (!strcmp(jstr(c, "status"), names[i])) n[i]++;
-        input += !strcmp(jstr(c, "status"), "error") && !strcmp(jstr(c, "error_kind"), "input");
+            if (!strcmp(wih_json_member_str_or(c, "status", ""), names[i])) n[i]++;
+        input += !strcmp(wih_json_member_str_or(c, "status", ""), "error") &&
+                 !strcmp(wih_json_member_str_or(c, "error_kind", ""), "input");
     }
     int rc = n[3] > input ? WIH_EXIT_INFRA : input ? WIH_EXIT_INPUT : n[1] ? WIH_EXIT_FAIL : WIH_EXIT_OK;
     cJSON_DeleteItemFromObjectCaseSensitive(run, "summary");
@@ -179,10 +169,12 @@ static char *compact(const cJSON *v)
 /* One line per mismatch: "path: expected X, got Y (message)". */
 static void add_mismatch_line(wih_buf *b, const cJSON *m)
 {
-    const char *msg = jstr(m, "message");
+    const char *msg = wih_json_member_str_or(m, "message", "");
     const cJSON *ex = cJSON_GetObjectItemCaseSensitive(m, "expected");
     const cJSON *ac = cJSON_GetObjectItemCaseSensitive(m, "actual");
-    wih_buf_addf(b, "%s: ", *jstr(m, "path") ? jstr(m, "path") : "(root)");
+    wih_buf_addf(b, "%s: ",
+                 *wih_json_member_str_or(m, "path", "") ? wih_json_member_str_or(m, "path", "")
+                                                        : "(root)");
     if (ex || ac) {
         char *e = compact(ex), *a = compact(ac);
         wih_buf_addf(b, "expected %s, got %s", e, a);
@@ -200,20 +192,27 @@ char *report_failure_text(const cJSON *kase)
     wih_buf b;
     wih_buf_init(&b, WIH_BUF_DEFAULT_MAX);
     wih_buf_adds(&b, "");
-    if (*jstr(kase, "message")) wih_buf_addf(&b, "%s\n", jstr(kase, "message"));
+    if (*wih_json_member_str_or(kase, "message", ""))
+        wih_buf_addf(&b, "%s\n", wih_json_member_str_or(kase, "message", ""));
     const cJSON *m;
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(kase, "mismatches")) add_mismatch_line(&b, m);
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(kase, "access"))
     {
         if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(m, "ok")))
-            wih_buf_addf(&b, "access %s %s: %s\n", jstr(m, "op"), jstr(m, "url"),
-                         *jstr(m, "message") ? jstr(m, "message") : "not as expected");
+            wih_buf_addf(&b, "access %s %s: %s\n", wih_json_member_str_or(m, "op", ""),
+                         wih_json_member_str_or(m, "url", ""),
+                         *wih_json_member_str_or(m, "message", "")
+                             ? wih_json_member_str_or(m, "message", "")
+                             : "not as expected");
     }
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(kase, "findings"))
     {
-        wih_buf_addf(&b, "diagnosis %s: %s", jstr(m, "id"), jstr(m, "cause"));
-        if (*jstr(m, "fix")) wih_buf_addf(&b, " Fix: %s", jstr(m, "fix"));
-        if (*jstr(m, "where")) wih_buf_addf(&b, " (%s)", jstr(m, "where"));
+        wih_buf_addf(&b, "diagnosis %s: %s", wih_json_member_str_or(m, "id", ""),
+                     wih_json_member_str_or(m, "cause", ""));
+        if (*wih_json_member_str_or(m, "fix", ""))
+            wih_buf_addf(&b, " Fix: %s", wih_json_member_str_or(m, "fix", ""));
+        if (*wih_json_member_str_or(m, "where", ""))
+            wih_buf_addf(&b, " (%s)", wih_json_member_str_or(m, "where", ""));
         wih_buf_adds(&b, "\n");
     }
     return wih_buf_take(&b);
@@ -230,7 +229,7 @@ static void print_changes(FILE *out, const cJSON *kase)
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(kase, "changes"), *c;
     if (!cJSON_GetArraySize(ch)) return;
     fputs("      changed so it runs here:\n", out);
-    cJSON_ArrayForEach(c, ch) fprintf(out, "        %s\n", jstr(c, "what"));
+    cJSON_ArrayForEach(c, ch) fprintf(out, "        %s\n", wih_json_member_str_or(c, "what", ""));
 }
 
 static void print_indented(FILE *out, const char *text)
@@ -245,9 +244,11 @@ static void print_indented(FILE *out, const char *text)
 
 void report_console_case(FILE *out, const cJSON *kase, bool verbose)
 {
-    const char *st = jstr(kase, "status");
-    fprintf(out, "%-5s %s [%s]  %.1f s\n", status_word(st), jstr(kase, "scenario"), jstr(kase, "profile"),
-            jnum(kase, "duration_s"));
+    const char *st = wih_json_member_str_or(kase, "status", "");
+    fprintf(out, "%-5s %s [%s]  %.1f s\n", status_word(st),
+            wih_json_member_str_or(kase, "scenario", ""),
+            wih_json_member_str_or(kase, "profile", ""),
+            wih_json_member_num(kase, "duration_s", 0));
     bool bad = strcmp(st, "passed") != 0, failed = !strcmp(st, "failed") || !strcmp(st, "error");
     if (bad) {
         char *t = report_failure_text(kase);
@@ -260,24 +261,29 @@ void report_console_case(FILE *out, const cJSON *kase, bool verbose)
         const char *last = "";
         cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(kase, "findings"))
         {
-            if (strcmp(jstr(f, "id"), last)) fprintf(out, " %s", jstr(f, "id"));
-            last = jstr(f, "id");
+            if (strcmp(wih_json_member_str_or(f, "id", ""), last))
+                fprintf(out, " %s", wih_json_member_str_or(f, "id", ""));
+            last = wih_json_member_str_or(f, "id", "");
         }
         fputs("\n", out);
     }
     if (failed || verbose) print_changes(out, kase);
-    if (*jstr(kase, "artifacts")) fprintf(out, "      artifacts: %s\n", jstr(kase, "artifacts"));
-    if (*jstr(kase, "inspect")) fprintf(out, "      kept for inspection: %s\n", jstr(kase, "inspect"));
+    if (*wih_json_member_str_or(kase, "artifacts", ""))
+        fprintf(out, "      artifacts: %s\n", wih_json_member_str_or(kase, "artifacts", ""));
+    if (*wih_json_member_str_or(kase, "inspect", ""))
+        fprintf(out, "      kept for inspection: %s\n",
+                wih_json_member_str_or(kase, "inspect", ""));
     fflush(out);
 }
 
 void report_console_summary(FILE *out, const cJSON *run)
 {
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(run, "summary");
-    fprintf(out, "%d passed, %d failed, %d skipped", (int)jnum(s, "passed"), (int)jnum(s, "failed"),
-            (int)jnum(s, "skipped"));
-    if (jnum(s, "errors") > 0) fprintf(out, ", %d errors", (int)jnum(s, "errors"));
-    fprintf(out, " in %.1f s\n", jnum(s, "duration_s"));
+    fprintf(out, "%d passed, %d failed, %d skipped", (int)wih_json_member_num(s, "passed", 0),
+            (int)wih_json_member_num(s, "failed", 0), (int)wih_json_member_num(s, "skipped", 0));
+    if (wih_json_member_num(s, "errors", 0) > 0)
+        fprintf(out, ", %d errors", (int)wih_json_member_num(s, "errors", 0));
+    fprintf(out, " in %.1f s\n", wih_json_member_num(s, "duration_s", 0));
     fflush(out);
 }
 

@@ -85,6 +85,19 @@ cJSON *scn_result_json(const scn_result *r)
 
 /* ----------------------------------------------------------- leaf matchers */
 
+char *scn_path_key_error(const char *key)
+{
+    wih_err *pe = NULL;
+    wih_jpath *jp = wih_jpath_parse(key, &pe);
+    if (jp) {
+        wih_jpath_free(jp);
+        return NULL;
+    }
+    char *why = wih_strdup(pe->msg);
+    wih_err_free(pe);
+    return why;
+}
+
 int scn_leaf_classify(const cJSON *e, scn_leaf_kind *kind, const cJSON **lit, char **msg)
 {
     *lit = e;
@@ -146,16 +159,24 @@ static char *child_path(const char *path, const char *k)
     return wih_asprintf("%s%s%s", path, k[0] == '[' ? "" : ".", k);
 }
 
-static int check_rec(const scn_scenario *s, const cJSON *e, const char *path, wih_err **err)
+/* scn_leaf_classify with a malformed operator object as an error at e. */
+static int classify_at(const scn_scenario *s, const cJSON *e, const char *path, scn_leaf_kind *k,
+                       const cJSON **lit, wih_err **err)
 {
-    scn_leaf_kind k;
-    const cJSON *lit;
     char *msg = NULL;
-    if (scn_leaf_classify(e, &k, &lit, &msg) < 0) {
+    if (scn_leaf_classify(e, k, lit, &msg) < 0) {
         *err = scn_err_at(s, e, "%s: %s", path, msg);
         free(msg);
         return -1;
     }
+    return 0;
+}
+
+static int check_rec(const scn_scenario *s, const cJSON *e, const char *path, wih_err **err)
+{
+    scn_leaf_kind k;
+    const cJSON *lit;
+    if (classify_at(s, e, path, &k, &lit, err) < 0) return -1;
     if (k == SCN_LEAF_EQ && cJSON_IsString(e) && e->valuestring[0] == '$') {
         static const char *const words[] = {"$absent", "$present", NULL};
         const char *near = scn_nearest(e->valuestring, words);
@@ -183,15 +204,11 @@ static int check_rec(const scn_scenario *s, const cJSON *e, const char *path, wi
         if (cJSON_IsArray(e)) {
             p = wih_asprintf("%s[%d]", path, i);
         } else {
-            if (is_path_key(c->string)) {
-                wih_err *pe = NULL;
-                wih_jpath *jp = wih_jpath_parse(c->string, &pe);
-                if (!jp) {
-                    *err = scn_err_at(s, c, "%s: key is a path: %s", path, pe->msg);
-                    wih_err_free(pe);
-                    return -1;
-                }
-                wih_jpath_free(jp);
+            char *why = is_path_key(c->string) ? scn_path_key_error(c->string) : NULL;
+            if (why) {
+                *err = scn_err_at(s, c, "%s: key is a path: %s", path, why);
+                free(why);
+                return -1;
             }
             p = child_path(path, c->string);
         }
@@ -335,12 +352,7 @@ static int match(mctx *M, const cJSON *e, const cJSON *a, const char *path, cons
 {
     scn_leaf_kind k;
     const cJSON *lit;
-    char *msg = NULL;
-    if (scn_leaf_classify(e, &k, &lit, &msg) < 0) {
-        *M->err = scn_err_at(M->s, e, "%s: %s", path, msg);
-        free(msg);
-        return -1;
-    }
+    if (classify_at(M->s, e, path, &k, &lit, M->err) < 0) return -1;
     if (k != SCN_LEAF_TREE) return match_leaf(M, k, lit, lit, a, path, why);
     if (!a && cJSON_IsArray(e)) {
         add_item(M->r, SCN_M_NOT_YET, path, wih_json_trim(e, SCN_ACTUAL_MAX), NULL, why ? wih_strdup(why) : NULL, M->s,

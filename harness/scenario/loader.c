@@ -62,16 +62,11 @@ typedef struct ld {
     wih_ydocs *d;
 } ld;
 
-static wih_err *at(const ld *L, const cJSON *node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static wih_err *at(const ld *L, const cJSON *node, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return wih_ydocs_err(L->d, node, "%s", msg);
-}
+/* An input error at a node (at) or at the key of a map member (at_key). */
+static wih_err *at_where(const ld *L, const cJSON *node, bool key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define at(L, node, ...) at_where(L, node, false, __VA_ARGS__)
+#define at_key(L, member, ...) at_where(L, member, true, __VA_ARGS__)
 
 /* Where a map member's KEY is written: the loader records the value's
  * position; look for `key:` on the value's line (before it) and then on the
@@ -110,15 +105,15 @@ static wih_pos key_pos(const ld *L, const cJSON *member)
     return vp;
 }
 
-static wih_err *at_key(const ld *L, const cJSON *member, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static wih_err *at_key(const ld *L, const cJSON *member, const char *fmt, ...)
+static wih_err *at_where(const ld *L, const cJSON *node, bool key, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    wih_pos p = key_pos(L, member);
+    if (!key) return wih_ydocs_err(L->d, node, "%s", msg);
+    wih_pos p = key_pos(L, node);
     return wih_err_at(WIH_EXIT_INPUT, L->file, p.line, p.col, "%s", msg);
 }
 
@@ -542,15 +537,11 @@ static int parse_access(const ld *L, scn_scenario *s, const cJSON *c, size_t i, 
 static int check_path_keys(const ld *L, const cJSON *n, wih_err **err)
 {
     for (const cJSON *c = n ? n->child : NULL; c; c = c->next) {
-        if (c->string && strchr(c->string, '[')) {
-            wih_err *pe = NULL;
-            wih_jpath *jp = wih_jpath_parse(c->string, &pe);
-            if (!jp) {
-                *err = at_key(L, c, "spec.expect.pod: a key with '[' is a path: %s", pe->msg);
-                wih_err_free(pe);
-                return -1;
-            }
-            wih_jpath_free(jp);
+        char *why = c->string && strchr(c->string, '[') ? scn_path_key_error(c->string) : NULL;
+        if (why) {
+            *err = at_key(L, c, "spec.expect.pod: a key with '[' is a path: %s", why);
+            free(why);
+            return -1;
         }
         if (check_path_keys(L, c, err) < 0) return -1;
     }

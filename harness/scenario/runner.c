@@ -299,11 +299,8 @@ static wih_err *shared_namespace(rctx *x, bool *made)
             e = wih_err_new(WIH_EXIT_INFRA, "--reuse-namespace: namespace %s does not exist", n);
         }
     } else {
-        cJSON *ns = cJSON_CreateObject();
-        cJSON_AddStringToObject(ns, "apiVersion", "v1");
-        cJSON_AddStringToObject(ns, "kind", "Namespace");
-        cJSON *md = cJSON_AddObjectToObject(ns, "metadata");
-        cJSON_AddStringToObject(md, "name", n);
+        cJSON *ns = kube_obj_new("v1", "Namespace", NULL, n);
+        cJSON *md = cJSON_GetObjectItem(ns, "metadata");
         cJSON_AddStringToObject(cJSON_AddObjectToObject(md, "labels"), "wiharness.io/runner", "true");
         cJSON *got = kube_create(kc, ns, &e);
         cJSON_Delete(ns);

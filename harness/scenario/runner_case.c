@@ -112,13 +112,7 @@ static cJSON *sa_manifest(rcase *k, wih_err **err)
 {
     const scn_scenario *s = k->cs->scn;
     if (!s->sa_role) {
-        cJSON *sa = cJSON_CreateObject();
-        cJSON_AddStringToObject(sa, "apiVersion", "v1");
-        cJSON_AddStringToObject(sa, "kind", "ServiceAccount");
-        cJSON *md = cJSON_AddObjectToObject(sa, "metadata");
-        cJSON_AddStringToObject(md, "name", s->sa_name);
-        cJSON_AddStringToObject(md, "namespace", k->res->ns);
-        return sa;
+        return kube_obj_new("v1", "ServiceAccount", k->res->ns, s->sa_name);
     }
     char *real = rcase_real_role(k, s->sa_role);
     char *arn = cloud_aws_role_arn(real), *cid = cloud_entra_client_id(real), *gsa = cloud_google_sa_email(real);
@@ -162,12 +156,8 @@ static wih_err *make_sa(rcase *k)
 static wih_err *make_namespace_and_sa(rcase *k)
 {
     if (k->o->namespace_) return make_sa(k); /* the run's --namespace: never made or deleted per case */
-    cJSON *ns = cJSON_CreateObject();
-    cJSON_AddStringToObject(ns, "apiVersion", "v1");
-    cJSON_AddStringToObject(ns, "kind", "Namespace");
-    cJSON *md = cJSON_AddObjectToObject(ns, "metadata");
-    cJSON_AddStringToObject(md, "name", k->res->ns);
-    cJSON *lb = cJSON_AddObjectToObject(md, "labels");
+    cJSON *ns = kube_obj_new("v1", "Namespace", NULL, k->res->ns);
+    cJSON *lb = cJSON_AddObjectToObject(cJSON_GetObjectItem(ns, "metadata"), "labels");
     cJSON_AddStringToObject(lb, "wiharness.io/runner", "true");
     wih_err *e = NULL;
     k->res->ns_made = true;

@@ -42,6 +42,13 @@ cJSON *rcase_artifacts(rcase *k);
 /* scn_role_of_fn over the case's roles (ctx = the rcase). */
 const char *rcase_role_of(void *ctx, const char *principal);
 void rcase_free(rcase *k);
+/* expect.access[i] as {op, url}: the url expanded with the case's values
+ * (the literal when that fails); *expanded (may be NULL) gets the expanded
+ * url, owned, or NULL when the expansion failed. */
+cJSON *rcase_access_json(const rcase *k, size_t i, char **expanded);
+/* The lines of a log file (path may be NULL) that mention any of the
+ * needles (NULL-terminated), each ending in '\n'; "" for none. Owned. */
+char *rcase_log_grep(const char *path, const char *const *needles);
 
 /* runner_diag.c (issue 14): the facts object of a case (docs/diagnosis.md)
  * for diag_runtime, and its summary for people (kase.facts: reports,

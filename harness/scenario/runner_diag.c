@@ -9,11 +9,7 @@
 #include "wiharness/cloud.h"
 #include "wiharness/diagnosis.h"
 #include "wiharness/report.h"
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
-}
+#include "wiharness/jsonpath.h"
 
 /* The values as a SOURCE: positions from the file or the scenario document
  * (the tree is the expanded one the case used). */
@@ -52,20 +48,9 @@ static cJSON *sa_source(const rcase *k)
 /* The JSONL lines of a log file that mention any of the needles (NULL-terminated). */
 static cJSON *log_lines(const char *path, const char *const *needles)
 {
-    char *text = path ? wih_read_file(path, 64 << 20, NULL, NULL) : NULL;
-    wih_buf b;
-    wih_buf_init(&b, 16 << 20);
-    wih_buf_adds(&b, "");
-    char *save = NULL;
-    for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
-        for (const char *const *n = needles; *n; n++)
-            if (strstr(l, *n)) {
-                wih_buf_addf(&b, "%s\n", l);
-                break;
-            }
+    char *text = rcase_log_grep(path, needles);
+    cJSON *out = diag_jsonl(text, NULL, NULL);
     free(text);
-    cJSON *out = diag_jsonl(b.data, NULL, NULL);
-    wih_buf_free(&b);
     return out;
 }
 
@@ -74,7 +59,7 @@ static cJSON *log_lines(const char *path, const char *const *needles)
 static cJSON *own_profile(cJSON *lines, const char *profile)
 {
     for (int i = cJSON_GetArraySize(lines) - 1; i >= 0; i--) {
-        const char *p = jstr(cJSON_GetArrayItem(lines, i), "profile");
+        const char *p = wih_json_member_str(cJSON_GetArrayItem(lines, i), "profile");
         if (p && strcmp(p, profile)) cJSON_DeleteItemFromArray(lines, i);
     }
     return lines;
@@ -105,16 +90,9 @@ static cJSON *expect_access(const rcase *k)
 {
     cJSON *a = cJSON_CreateArray();
     for (size_t i = 0; i < k->cs->scn->expect.naccess; i++) {
-        const scn_access *x = &k->cs->scn->expect.access[i];
-        wih_err *e = NULL;
-        char *url = scn_expand(x->url, &k->vars, &e);
-        wih_err_free(e);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "op", scn_op_name(x->op));
-        cJSON_AddStringToObject(o, "url", url ? url : x->url);
-        cJSON_AddStringToObject(o, "result", scn_result_name(x->result));
+        cJSON *o = rcase_access_json(k, i, NULL);
+        cJSON_AddStringToObject(o, "result", scn_result_name(k->cs->scn->expect.access[i].result));
         cJSON_AddItemToArray(a, o);
-        free(url);
     }
     return a;
 }
@@ -130,7 +108,8 @@ static void cluster_facts(const rcase *k, cJSON *f)
         /* the chain registers one webhook per profile (wiharness-<profile>): only the case's own counts */
         char *own = wih_asprintf("wiharness-%s", k->cs->profile);
         for (int i = cJSON_GetArraySize(items) - 1; i >= 0; i--) {
-            const char *n = jstr(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(items, i), "metadata"), "name");
+            const char *n = wih_json_member_str(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(items, i), "metadata"), "name");
             if (n && !strncmp(n, "wiharness-", 10) && strcmp(n, own)) cJSON_DeleteItemFromArray(items, i);
         }
         free(own);
@@ -167,7 +146,7 @@ cJSON *rcase_facts(const rcase *k, const cJSON *kase)
         free(subj);
     }
     cluster_facts(k, f);
-    const char *msg = jstr(kase, "message");
+    const char *msg = wih_json_member_str(kase, "message");
     if (msg && strstr(msg, "failed calling webhook")) cJSON_AddStringToObject(f, "webhook_call_error", msg);
     if (k->verdict) cJSON_AddItemToObject(f, "probe", cJSON_Duplicate(k->verdict, true));
     char *want = expected_identity(k);
@@ -187,14 +166,18 @@ static cJSON *pod_summary(const cJSON *pod)
 {
     cJSON *o = cJSON_CreateObject();
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(pod, "metadata"), *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
-    if (jstr(md, "name")) cJSON_AddStringToObject(o, "name", jstr(md, "name"));
-    if (jstr(spec, "serviceAccountName")) cJSON_AddStringToObject(o, "serviceAccountName", jstr(spec, "serviceAccountName"));
+    if (wih_json_member_str(md, "name"))
+        cJSON_AddStringToObject(o, "name", wih_json_member_str(md, "name"));
+    if (wih_json_member_str(spec, "serviceAccountName"))
+        cJSON_AddStringToObject(o, "serviceAccountName",
+                                wih_json_member_str(spec, "serviceAccountName"));
     const cJSON *lb = cJSON_GetObjectItemCaseSensitive(md, "labels");
     if (lb) cJSON_AddItemToObject(o, "labels", cJSON_Duplicate(lb, true));
     const cJSON *c;
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, "containers"))
     {
-        if (!jstr(c, "name") || strcmp(jstr(c, "name"), "osmo-ctrl")) continue;
+        if (!wih_json_member_str(c, "name") || strcmp(wih_json_member_str(c, "name"), "osmo-ctrl"))
+            continue;
         const cJSON *env = cJSON_GetObjectItemCaseSensitive(c, "env");
         cJSON_AddItemToObject(o, "env", env ? cJSON_Duplicate(env, true) : cJSON_CreateArray());
         const cJSON *vm = cJSON_GetObjectItemCaseSensitive(c, "volumeMounts");
@@ -210,7 +193,7 @@ static cJSON *pod_summary(const cJSON *pod)
             const cJSON *t = cJSON_GetObjectItemCaseSensitive(src, "serviceAccountToken");
             if (!t) continue;
             cJSON *x = cJSON_Duplicate(t, true);
-            cJSON_AddStringToObject(x, "volume", jstr(v, "name") ? jstr(v, "name") : "");
+            cJSON_AddStringToObject(x, "volume", wih_json_member_str_or(v, "name", ""));
             cJSON_AddItemToArray(tv, x);
         }
     }

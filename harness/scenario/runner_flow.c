@@ -363,7 +363,7 @@ static char *credential_text(const cJSON *verdict)
     return wih_asprintf("; credential used: %s%s%s%s", src, det ? " (" : "", det ? det : "", det ? ")" : "");
 }
 
-static cJSON *access_entry(rcase *k, size_t i, const scn_result *acc)
+cJSON *rcase_access_json(const rcase *k, size_t i, char **expanded)
 {
     const scn_access *a = &k->cs->scn->expect.access[i];
     wih_err *e = NULL;
@@ -372,6 +372,18 @@ static cJSON *access_entry(rcase *k, size_t i, const scn_result *acc)
     cJSON *x = cJSON_CreateObject();
     cJSON_AddStringToObject(x, "op", scn_op_name(a->op));
     cJSON_AddStringToObject(x, "url", url ? url : a->url);
+    if (expanded)
+        *expanded = url;
+    else
+        free(url);
+    return x;
+}
+
+static cJSON *access_entry(rcase *k, size_t i, const scn_result *acc)
+{
+    const scn_access *a = &k->cs->scn->expect.access[i];
+    char *url = NULL;
+    cJSON *x = rcase_access_json(k, i, &url);
     cJSON *ex = cJSON_AddObjectToObject(x, "expect");
     cJSON_AddStringToObject(ex, "result", scn_result_name(a->result));
     if (a->identity) cJSON_AddStringToObject(ex, "identity", a->identity);
@@ -472,8 +484,7 @@ void rcase_diagnose(rcase *k, cJSON *c)
 }
 
 /* ------------------------------------------------------------ artifacts */
-/* The lines of a log file that mention needle (redacted later). */
-static char *grep_lines(const char *path, const char *needle)
+char *rcase_log_grep(const char *path, const char *const *needles)
 {
     char *text = path ? wih_read_file(path, 64 << 20, NULL, NULL) : NULL;
     wih_buf b;
@@ -481,9 +492,20 @@ static char *grep_lines(const char *path, const char *needle)
     wih_buf_adds(&b, "");
     char *save = NULL;
     for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
-        if (strstr(l, needle)) wih_buf_addf(&b, "%s\n", l);
+        for (const char *const *n = needles; *n; n++)
+            if (strstr(l, *n)) {
+                wih_buf_addf(&b, "%s\n", l);
+                break;
+            }
     free(text);
     return wih_buf_take(&b);
+}
+
+/* The lines of a log file that mention needle (redacted later). */
+static char *grep_lines(const char *path, const char *needle)
+{
+    const char *const needles[] = {needle, NULL};
+    return rcase_log_grep(path, needles);
 }
 
 cJSON *rcase_artifacts(rcase *k)

@@ -21,6 +21,9 @@ typedef enum { SCN_LEAF_EQ, SCN_LEAF_ABSENT, SCN_LEAF_PRESENT, SCN_LEAF_REGEX, S
  * *lit is the pattern string node. Returns -1 with a message (caller frees)
  * for a malformed operator object. */
 int scn_leaf_classify(const cJSON *e, scn_leaf_kind *kind, const cJSON **lit, char **msg);
+/* Why an expect.pod key that is a path ("containers[name=x]") does not
+ * parse (owned), or NULL when it parses. */
+char *scn_path_key_error(const char *key);
 /* Validate an expect.pod tree (paths parse, regexes compile, operators known). */
 int scn_expect_pod_check(const scn_scenario *s, const cJSON *e, wih_err **err);
 

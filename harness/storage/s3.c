@@ -253,18 +253,25 @@ static int simple(s3_client *c, const char *method, const char *bucket, const ch
     return rc;
 }
 
+/* A body-less request on the bucket itself (create, delete). */
+static int bucket_op(s3_client *c, const char *method, const char *bucket, const char *verb,
+                     wih_err **err)
+{
+    s3_resp r;
+    char *what = wih_asprintf("%s bucket %s", verb, bucket);
+    int rc = simple(c, method, bucket, NULL, NULL, NULL, NULL, 0, what, &r, err);
+    free(what);
+    if (rc == 0) wih_buf_free(&r.body);
+    return rc;
+}
+
 int s3_make_bucket(s3_client *c, const char *bucket, wih_err **err)
 {
     if (!s3_bucket_name_ok(bucket)) {
         *err = wih_err_new(WIH_EXIT_INPUT, "\"%s\" is not a valid bucket name", bucket);
         return -1;
     }
-    s3_resp r;
-    char *what = wih_asprintf("creating bucket %s", bucket);
-    int rc = simple(c, "PUT", bucket, NULL, NULL, NULL, NULL, 0, what, &r, err);
-    free(what);
-    if (rc == 0) wih_buf_free(&r.body);
-    return rc;
+    return bucket_op(c, "PUT", bucket, "creating", err);
 }
 
 int s3_put_object(s3_client *c, const char *bucket, const char *key, const void *data, size_t len, wih_err **err)
@@ -508,10 +515,5 @@ int s3_sts_web_identity(const char *endpoint, const char *ca_file, const char *j
 
 int s3_delete_bucket(s3_client *c, const char *bucket, wih_err **err)
 {
-    s3_resp r;
-    char *what = wih_asprintf("deleting bucket %s", bucket);
-    int rc = simple(c, "DELETE", bucket, NULL, NULL, NULL, NULL, 0, what, &r, err);
-    free(what);
-    if (rc == 0) wih_buf_free(&r.body);
-    return rc;
+    return bucket_op(c, "DELETE", bucket, "deleting", err);
 }

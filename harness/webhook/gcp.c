@@ -25,6 +25,7 @@
  * The patch is a JSON diff (same algorithm as azure-wi).
  */
 #include "webhook_int.h"
+#include "wiharness/kube.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -113,12 +114,8 @@ void wh_gcp_mutate(const cJSON *pod, const cJSON *sa, const char *ns, const webh
     char *cfgs = cJSON_Print(cfg);
     cJSON_Delete(cfg);
 
-    cJSON *cmap = cJSON_CreateObject();
-    cJSON_AddStringToObject(cmap, "apiVersion", "v1");
-    cJSON_AddStringToObject(cmap, "kind", "ConfigMap");
-    cJSON *md = cJSON_AddObjectToObject(cmap, "metadata");
-    cJSON_AddStringToObject(md, "name", cm_name);
-    cJSON_AddStringToObject(md, "namespace", ns);
+    cJSON *cmap = kube_obj_new("v1", "ConfigMap", ns, cm_name);
+    cJSON *md = cJSON_GetObjectItem(cmap, "metadata");
     cJSON_AddStringToObject(cJSON_AddObjectToObject(md, "labels"), "app.kubernetes.io/managed-by", "wiharness");
     cJSON_AddStringToObject(cJSON_AddObjectToObject(cmap, "data"), "config", cfgs);
     free(cfgs);

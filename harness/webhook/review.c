@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "webhook_int.h"
+#include "wiharness/kube.h"
 
 static pthread_mutex_t g_log_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -250,13 +251,10 @@ cJSON *webhook_mwc_json(webhook_profile p, const char *url, const char *ca_pem)
 {
     static const char *names[] = {"pod-identity-webhook.amazonaws.com", "mutation.azure-workload-identity.io",
                                   "gcp-fleet.wiharness.io"};
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "apiVersion", "admissionregistration.k8s.io/v1");
-    cJSON_AddStringToObject(o, "kind", "MutatingWebhookConfiguration");
-    cJSON *md = cJSON_AddObjectToObject(o, "metadata");
     char *n = wih_asprintf("wiharness-%s", webhook_profile_name(p));
-    cJSON_AddStringToObject(md, "name", n);
+    cJSON *o = kube_obj_new("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", NULL, n);
     free(n);
+    cJSON *md = cJSON_GetObjectItem(o, "metadata");
     cJSON_AddStringToObject(cJSON_AddObjectToObject(md, "labels"), "app.kubernetes.io/managed-by", "wiharness");
     cJSON *w = cJSON_CreateObject();
     cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "webhooks"), w);

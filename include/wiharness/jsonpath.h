@@ -95,6 +95,10 @@ const char *wih_json_get_str(const cJSON *root, const char *expr);
 const cJSON *wih_json_member(const cJSON *obj, const char *key);
 /* The member when it is a string, else NULL (borrowed). */
 const char *wih_json_member_str(const cJSON *obj, const char *key);
+/* The member when it is a string, else dflt (a report's "" for a missing field). */
+const char *wih_json_member_str_or(const cJSON *obj, const char *key, const char *dflt);
+/* The member when it is a number, else dflt. */
+double wih_json_member_num(const cJSON *obj, const char *key, double dflt);
 
 /* Set the node at path to value (owned; freed on error). Rules:
  *   - a missing object member on the way is created as {} (or the value at

@@ -206,5 +206,8 @@ char *kube_token_request(kube_client *c, const kube_token_req *r, int64_t *expir
 
 /* Small helpers for callers. */
 const char *kube_obj_str(const cJSON *obj, const char *dotted_path); /* borrowed or NULL */
+/* A new object {apiVersion, kind, metadata: {name, namespace}} (owned); ns
+ * NULL for a cluster-scoped object (no namespace member). */
+cJSON *kube_obj_new(const char *api_version, const char *kind, const char *ns, const char *name);
 
 #endif

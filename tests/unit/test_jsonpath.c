@@ -88,6 +88,11 @@ START_TEST(member)
         const cJSON *obj = wih_json_get(doc, on);
         const cJSON *m = wih_json_member(obj, key);
         const char *str = wih_json_member_str(obj, key);
+        const char *str_or = wih_json_member_str_or(obj, key, "-");
+        double num = wih_json_member_num(obj, key, -1);
+        const cJSON *wn = cJSON_GetObjectItem(c, "num");
+        ck_assert_msg(num == (cJSON_IsNumber(wn) ? wn->valuedouble : -1), "%s / %s: num %g", on, key, num);
+        ck_assert_msg(str ? str_or == str : !strcmp(str_or, "-"), "%s / %s: str_or %s", on, key, str_or);
         if (cJSON_IsTrue(cJSON_GetObjectItem(c, "absent"))) {
             ck_assert_msg(m == NULL && str == NULL, "%s / %s: found %s", on, key, cJSON_PrintUnformatted(m));
             continue;
@@ -103,6 +108,8 @@ START_TEST(member)
     ck_assert_ptr_null(wih_json_member(NULL, "a"));
     ck_assert_ptr_null(wih_json_member(doc, NULL));
     ck_assert_ptr_null(wih_json_member_str(NULL, "a"));
+    ck_assert_str_eq(wih_json_member_str_or(NULL, "a", ""), "");
+    ck_assert(wih_json_member_num(NULL, "a", 7) == 7);
     cJSON_Delete(root);
 }
 END_TEST
