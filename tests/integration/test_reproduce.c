@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nodechain.h"
 #include "testutil.h"
 #include "wiharness/cluster.h"
 
@@ -88,30 +89,11 @@ END_TEST
 
 int main(void)
 {
-    wih_err *e = NULL;
-    char *p;
-    for (int t = WIH_TOOL_KUBE_APISERVER; t <= WIH_TOOL_MINIO; t++) {
-        if (!(p = wih_tool_path((wih_tool)t, &e))) wih_test_skip("%s", wih_err_str(e));
-        free(p);
-    }
-    g_base = wih_tmpdir("wih-repro-", false, &e);
-    g_dir = wih_path_join(g_base, "state");
-    char *err = NULL;
-    int rc = wih_test_cli(NULL, &err, NULL, "up", "--state-dir", g_dir, NULL);
-    if (rc != 0) {
-        fprintf(stderr, "wiharness up failed (exit %d):\n%s\n", rc, err);
-        wih_test_cli(NULL, NULL, NULL, "down", "--state-dir", g_dir, NULL);
-        return 1;
-    }
-    free(err);
-    cJSON *st = cluster_local_state(g_dir, &e);
-    bool node = st && cJSON_GetObjectItem(st, "node");
-    cJSON_Delete(st);
-    if (!node) {
-        wih_test_cli(NULL, NULL, NULL, "down", "--state-dir", g_dir, NULL);
-        wih_rm_rf(g_base);
-        wih_test_skip("the local chain came up without a node (no root, containerd or kubelet here)");
-    }
+    wih_test_chain ch;
+    wih_test_chain_up(&ch, "wih-repro-");
+    g_base = ch.base;
+    g_dir = ch.dir;
+    int rc;
     Suite *s = suite_create("reproduce");
     TCase *tc = tcase_create("reproduce");
     tcase_set_timeout(tc, 400);
@@ -119,9 +101,6 @@ int main(void)
     tcase_add_test(tc, literal_azure_is_broken_labelled_works);
     suite_add_tcase(s, tc);
     rc = wih_test_run(s);
-    wih_test_cli(NULL, NULL, NULL, "down", "--state-dir", g_dir, NULL);
-    wih_rm_rf(g_base);
-    free(g_base);
-    free(g_dir);
+    wih_test_chain_down(&ch);
     return rc;
 }

@@ -1,0 +1,18 @@
+/* A local chain with the real node in a fresh temp dir, for the tests whose
+ * pods must really run (e2e suite, misconfig, reproduce, existing, git). */
+#ifndef WIH_NODECHAIN_H
+#define WIH_NODECHAIN_H
+
+typedef struct wih_test_chain {
+    char *base; /* the temp dir (removed by wih_test_chain_down) */
+    char *dir;  /* <base>/state: the chain's state dir */
+} wih_test_chain;
+
+/* `wiharness up` in a new temp dir named <prefix>XXXXXX. Skips (77, saying
+ * why) when a real program is missing or the chain came up without a node;
+ * when `up` fails it prints its stderr, takes the chain down, and exits 1. */
+void wih_test_chain_up(wih_test_chain *c, const char *prefix);
+/* `wiharness down`, remove the temp dir, free the paths. */
+void wih_test_chain_down(wih_test_chain *c);
+
+#endif
