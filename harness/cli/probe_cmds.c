@@ -14,7 +14,7 @@
 #define VERDICT_MAX 4096 /* the kubelet's termination-message limit */
 
 typedef struct {
-    const char *profile, *sdk, *verdict_file;
+    const char *profile, *sdk, *verdict_file, *store;
     wih_strlist access, expect_env;
     long timeout_s;
 } probe_cfg;
@@ -33,6 +33,9 @@ static const wih_opt k_probe_opts[] = {
      "where the verdict goes besides stdout (default /dev/termination-log)", false},
     {"timeout", 0, WIH_OPT_INT, offsetof(probe_cfg, timeout_s), "SECONDS",
      "per HTTP request (default 15)", false},
+    {"store", 0, WIH_OPT_CHOICE, offsetof(probe_cfg, store), "mock|real",
+     "where the accesses go: MinIO after its STS (mock, default) or the real store's REST API with the identity "
+     "that answered (real: S3 SigV4, Azure Blob, GCS; default $WIH_PROBE_STORE)", false},
 };
 
 static int write_verdict(const char *path, const char *text)
@@ -69,7 +72,10 @@ static int run_probe(void *vcfg, int argc, char **argv)
                     .expect_env = (const char *const *)c->expect_env.v,
                     .nexpect_env = c->expect_env.n,
                     .verdict_file = c->verdict_file,
-                    .timeout_ms = c->timeout_s * 1000};
+                    .timeout_ms = c->timeout_s * 1000,
+                    .store = c->store ? c->store : getenv("WIH_PROBE_STORE")};
+    if (o.store && strcmp(o.store, "mock") && strcmp(o.store, "real"))
+        return wih_err_report(wih_err_new(WIH_EXIT_INPUT, "WIH_PROBE_STORE=%s: expected mock or real", o.store));
     wih_err *e = NULL;
     cJSON *v = probe_run(&o, &e);
     if (!v) return wih_err_report(e);

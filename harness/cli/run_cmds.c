@@ -7,6 +7,7 @@
 #include "wiharness/backends.h"
 #include "wiharness/cli.h"
 #include "wiharness/osmo_api.h"
+#include "wiharness/realmap.h"
 #include "wiharness/yamljson.h"
 #include "wiharness/cluster.h"
 #include "wiharness/report.h"
@@ -21,6 +22,8 @@ typedef struct {
     const char *backend, *context, *kubeconfig, *identity, *probe_image, *name, *namespace_;
     bool reuse_namespace;
     const char *submitter, *osmo_url, *osmo_token_file;
+    const char *real;    /* --real FILE (--identity real) */
+    realmap *realmap;    /* loaded by check_backend (not an option) */
     bool dry_run;
     cJSON *sources; /* provenance of git+ PATHs (not an option) */
     bool keep_on_failure;
@@ -50,6 +53,9 @@ static const wih_opt k_run_opts[] = {
      "--submitter osmo: print each case's submit request (token as a fingerprint), send nothing", false},
     {"probe-image", 0, WIH_OPT_STR, offsetof(run_cfg, probe_image), "IMAGE",
      "--backend existing: the probe image the cluster pulls (default: the chain's)", false},
+    {"real", 0, WIH_OPT_STR, offsetof(run_cfg, real), "FILE",
+     "--identity real: the real map (roles, buckets, endpoints, the runner's own S3 credentials; "
+     "docs/realmap.schema.json)", false},
     {"artifacts", 0, WIH_OPT_STR, offsetof(run_cfg, artifacts), "DIR",
      "write each failed case's pod, events, decision-log lines and probe verdict under DIR (redacted)", false},
     {"keep-on-failure", 0, WIH_OPT_FLAG, offsetof(run_cfg, keep_on_failure), NULL,
@@ -186,8 +192,23 @@ static bool is_existing(const run_cfg *c)
     return c->backend && !strcmp(c->backend, "existing");
 }
 
+/* --identity real (docs/backends.md): no mock webhook, cloud or MinIO, no
+ * chain needed; the real map loaded (file:line:col errors, exit 2) and
+ * --namespace required (the operator's trust policies name it). */
+static wih_err *check_real(run_cfg *c)
+{
+    if (!c->real) return wih_err_new(WIH_EXIT_INPUT, "--identity real needs --real FILE (the real map: "
+                                                     "docs/realmap.schema.json)");
+    if (!c->namespace_)
+        return wih_err_new(WIH_EXIT_INPUT, "--identity real needs --namespace N: the operator's trust policies "
+                                           "name the namespace (add --reuse-namespace when it exists)");
+    wih_err *e = NULL;
+    c->realmap = realmap_load(c->real, &e);
+    return c->realmap ? NULL : e;
+}
+
 /* --backend: local (the default), kind, existing (docs/backends.md). */
-static wih_err *check_backend(const run_cfg *c)
+static wih_err *check_backend(run_cfg *c)
 {
     const char *b = c->backend ? c->backend : "local";
     if ((c->namespace_ || c->reuse_namespace) && strcmp(b, "existing"))
@@ -204,14 +225,14 @@ static wih_err *check_backend(const run_cfg *c)
         return wih_err_new(WIH_EXIT_INPUT, "--backend %s: expected local, kind or existing", b);
     if (c->namespace_ && !kube_name_ok(c->namespace_))
         return wih_err_new(WIH_EXIT_INPUT, "--namespace %s: not a namespace name (RFC 1123 label)", c->namespace_);
+    if (c->real && !(c->identity && !strcmp(c->identity, "real")))
+        return wih_err_new(WIH_EXIT_INPUT, "--real FILE goes with --identity real");
     existing_opts eo = {.kubeconfig = c->kubeconfig, .context = c->context, .identity = c->identity,
                         .probe_image = c->probe_image, .namespace_ = c->namespace_,
                         .reuse_namespace = c->reuse_namespace};
     wih_err *e = existing_check(&eo);
     if (e) return e;
-    if (c->identity && !strcmp(c->identity, "real"))
-        return wih_err_new(WIH_EXIT_INFRA, "--identity real: the runner does not drive real clouds yet "
-                                           "(the request builders are in harness/storage; docs/backends.md)");
+    if (c->identity && !strcmp(c->identity, "real")) return check_real(c);
     /* identity mock: the local chain's mock webhook, cloud and MinIO serve the cluster */
     char *dir = c->state_dir ? wih_strdup(c->state_dir) : cluster_local_default_dir();
     bool ok = false;
@@ -340,7 +361,8 @@ static int run_run(void *vcfg, int argc, char **argv)
                       .context = is_existing(c) ? c->context : NULL,
                       .probe_image = is_existing(c) ? c->probe_image : NULL,
                       .namespace_ = is_existing(c) ? c->namespace_ : NULL,
-                      .reuse_namespace = c->reuse_namespace};
+                      .reuse_namespace = c->reuse_namespace,
+                      .real = c->realmap};
     cJSON *run = report_run_new();
     if (c->sources) cJSON_AddItemToObject(run, "sources", c->sources);
     c->sources = NULL;
@@ -355,6 +377,8 @@ static int run_run(void *vcfg, int argc, char **argv)
     cJSON_Delete(run);
     scn_matrix_free(m);
     scn_list_free(list);
+    realmap_free(c->realmap);
+    c->realmap = NULL;
     if (started && !(c->keep_on_failure && rc != WIH_EXIT_OK)) {
         cluster_local_opts o = {.state_dir = c->state_dir, .progress = stderr};
         wih_err *de = cluster_local_down(&o, false);

@@ -12,6 +12,7 @@
 #include "wiharness/jsonpath.h"
 #include "wiharness/probe.h"
 #include "wiharness/jwt.h"
+#include "wiharness/realstorage.h"
 
 #define ENTRA_SCOPE "https://storage.azure.com/.default"
 #define GOOGLE_SCOPE "https://www.googleapis.com/auth/cloud-platform"
@@ -37,6 +38,7 @@ typedef struct run {
     char *token;       /* SECRET: the projected token */
     s3_creds s3;       /* what the accesses use */
     bool have_s3;
+    char *bearer;      /* SECRET: the real store's token (Azure/Google, store real) */
     char *identity;    /* the principal the cloud saw */
     const char *deny_reason; /* when there are no usable S3 credentials */
     char *deny_code;
@@ -238,6 +240,18 @@ static int step(run *r, cJSON *steps, probe_req *q, const char *ca, parse_fn par
     return rc;
 }
 
+static bool store_real(const run *r)
+{
+    return r->o->store && !strcmp(r->o->store, "real");
+}
+
+/* store real: the cloud's own access token is the store's bearer (no MinIO STS). */
+static void take_bearer(run *r, const char *token)
+{
+    wih_free_secret(r->bearer);
+    r->bearer = wih_strdup(token);
+}
+
 static void take_s3(run *r, probe_answer *a)
 {
     r->s3 = a->creds;
@@ -379,7 +393,8 @@ static void azure_exchange(run *r, cJSON *ex, cJSON *steps)
         char *id = claim_of(a.access_token, names);
         cJSON_AddStringToObject(ex, "identity_from", id ? "access token claim" : "client_id the token was issued for");
         r->identity = id ? id : wih_strdup(c->client_id);
-        minio_exchange(r, steps, a.access_token);
+        if (store_real(r)) take_bearer(r, a.access_token);
+        else minio_exchange(r, steps, a.access_token);
     }
     probe_answer_clear(&a);
     probe_req_free(q);
@@ -433,7 +448,8 @@ static void google_exchange(run *r, cJSON *ex, cJSON *steps)
         }
         if (token) {
             r->identity = google_identity(r, steps, token, ex);
-            minio_exchange(r, steps, token);
+            if (store_real(r)) take_bearer(r, token);
+            else minio_exchange(r, steps, token);
         }
     }
     probe_answer_clear(&fed);
@@ -467,14 +483,15 @@ static void exchange(run *r)
     cJSON *last = cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1);
     cJSON *notes = cJSON_Duplicate(ex, true); /* identity_from, caller_identity_error: after the agreed keys */
     while (ex->child) cJSON_DeleteItemFromArray(ex, 0);
-    cJSON_AddBoolToObject(ex, "ok", r->have_s3);
+    bool got = r->have_s3 || r->bearer;
+    cJSON_AddBoolToObject(ex, "ok", got);
     bool exchanged = c->source != PROBE_SRC_STATIC_ENV; /* static keys: nothing exchanged, steps hold GetCallerIdentity */
     add_str(ex, "endpoint", exchanged && first ? cJSON_GetStringValue(cJSON_GetObjectItem(first, "endpoint")) : NULL);
     const cJSON *st = !exchanged ? NULL
-                    : r->have_s3 || !last ? cJSON_GetObjectItem(first, "status") : cJSON_GetObjectItem(last, "status");
+                    : got || !last ? cJSON_GetObjectItem(first, "status") : cJSON_GetObjectItem(last, "status");
     if (cJSON_IsNumber(st)) cJSON_AddNumberToObject(ex, "status", st->valuedouble);
     else cJSON_AddNullToObject(ex, "status");
-    add_str(ex, "error", r->have_s3 ? NULL : r->error);
+    add_str(ex, "error", got ? NULL : r->error);
     add_str(ex, "identity", r->identity);
     cJSON *n;
     while ((n = notes->child)) cJSON_AddItemToObject(ex, n->string, cJSON_DetachItemViaPointer(notes, n));
@@ -536,6 +553,54 @@ static int s3_op(s3_client *s, const char *op, const char *bucket, const char *k
     return got ? 0 : -1;
 }
 
+/* store real: one access through the realstorage builders → result and reason as on MinIO. */
+static probe_req *real_request(run *r, const char *op, const char *bucket, const char *key, const char *payload,
+                               wih_err **e)
+{
+    size_t len = strlen(payload);
+    if (!strcmp(r->c.cloud, "aws"))
+        return rs_s3_request(op, r->c.s3_endpoint, r->c.region, bucket, key, &r->s3, payload, len, e);
+    if (!strcmp(r->c.cloud, "azure")) {
+        const char *acct = getenv("WIH_BLOB_ACCOUNT_URL");
+        if (!acct || !*acct) {
+            *e = wih_err_new(WIH_EXIT_INPUT, "no Blob account URL: set WIH_BLOB_ACCOUNT_URL");
+            return NULL;
+        }
+        char date[64];
+        time_t now = time(NULL);
+        struct tm tm;
+        strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
+        return rs_blob_request(op, acct, bucket, key, r->bearer, date, payload, len, e);
+    }
+    const char *ep = getenv("WIH_GCS_ENDPOINT");
+    return rs_gcs_request(op, ep && *ep ? ep : NULL, bucket, key, r->bearer, payload, len, e);
+}
+
+static const char *real_op(run *r, const char *op, const char *bucket, const char *key, const char *payload,
+                           long *status, char **code, char **msg, const char **reason)
+{
+    const char *provider = !strcmp(r->c.cloud, "aws") ? "s3" : !strcmp(r->c.cloud, "azure") ? "blob" : "gcs";
+    wih_err *e = NULL;
+    char *pm = NULL;
+    probe_req *q = real_request(r, op, bucket, key, payload, &e);
+    const char *res = q ? rs_do(q, provider, r->c.ca_file, r->o->timeout_ms, status, code, &pm, &e) : NULL;
+    probe_req_free(q);
+    bool absent = *code && (!strcmp(*code, "NoSuchKey") || !strcmp(*code, "BlobNotFound") || !strcmp(*code, "notFound"));
+    if (res && !strcmp(res, "error") && *status == 404 && absent && strcmp(op, "write")) {
+        res = "allowed"; /* authorised; the object is not there */
+    } else if (res && !strcmp(res, "denied")) {
+        *reason = "bucket-refused";
+    } else if (!res || strcmp(res, "allowed")) {
+        res = "error", *reason = "error";
+        char *m = e ? wih_strdup(wih_err_str(e)) : wih_asprintf("HTTP %ld %s", *status, pm ? pm : "");
+        *msg = scrub(r, m);
+        free(m);
+    }
+    free(pm);
+    wih_err_free(e);
+    return res;
+}
+
 static cJSON *access_one(run *r, s3_client *s, const char *spec, const char *payload)
 {
     cJSON *a = cJSON_CreateObject();
@@ -551,11 +616,14 @@ static cJSON *access_one(run *r, s3_client *s, const char *spec, const char *pay
     const char *result, *reason = NULL;
     long status = 0;
     char *code = NULL, *msg = NULL;
-    if (!s || !op) {
+    bool real_ready = store_real(r) && (r->have_s3 || r->bearer);
+    if ((!s && !real_ready) || !op) {
         result = r->deny_reason && strcmp(r->deny_reason, "error") ? "denied" : "error";
         reason = r->deny_reason ? r->deny_reason : "error";
         status = r->deny_status;
         code = wih_strdup(r->deny_code);
+    } else if (store_real(r)) {
+        result = real_op(r, op, bucket, key, payload, &status, &code, &msg, &reason);
     } else if (s3_op(s, op, bucket, key, payload, &e) == 0) {
         result = "allowed";
         status = 200;
@@ -589,8 +657,9 @@ static cJSON *access_one(run *r, s3_client *s, const char *spec, const char *pay
 static void accesses(run *r)
 {
     cJSON *arr = cJSON_AddArrayToObject(r->v, "access");
-    s3_client *s = r->have_s3 && r->c.s3_endpoint ? s3_client_new(r->c.s3_endpoint, &r->s3, r->c.ca_file) : NULL;
-    if (r->have_s3 && !s) s3_endpoint_or_fail(r);
+    bool real = store_real(r); /* the real store: no MinIO client, AWS's endpoint when none is set */
+    s3_client *s = !real && r->have_s3 && r->c.s3_endpoint ? s3_client_new(r->c.s3_endpoint, &r->s3, r->c.ca_file) : NULL;
+    if (!real && r->have_s3 && !s) s3_endpoint_or_fail(r);
     char *payload = wih_asprintf("written by wiharness probe (%s) at %lld\n", r->c.cloud, (long long)time(NULL));
     for (size_t i = 0; i < r->o->naccess; i++) cJSON_AddItemToArray(arr, access_one(r, s, r->o->access[i], payload));
     free(payload);
@@ -650,6 +719,7 @@ cJSON *probe_run(const probe_opts *o, wih_err **err)
     add_str(r.v, "error", r.error);
     cJSON *v = r.v;
     wih_free_secret(r.token);
+    wih_free_secret(r.bearer);
     s3_creds_clear(&r.s3);
     free(r.identity);
     free(r.deny_code);

@@ -324,7 +324,7 @@ typedef struct tmpl_check {
 static int tmpl_check_one(void *ctx, const char *word, const char *arg, wih_buf *out, wih_err **err)
 {
     const scn_scenario *s = ((tmpl_check *)ctx)->s;
-    scn_vars v = {"ns", "sa", "aws-irsa", "scn", NULL};
+    scn_vars v = {"ns", "sa", "aws-irsa", "scn", NULL, NULL, NULL};
     char *t = wih_asprintf("{{%s%s%s}}", word, *arg ? " " : "", arg);
     char *x = scn_expand(t, &v, err);
     free(t);

@@ -370,7 +370,14 @@ static int expand_one(void *ctx, const char *word, const char *arg, wih_buf *out
     }
     if (needs_arg) {
         if (!strcmp(word, "bucket")) wih_buf_adds(out, "s3://");
-        wih_buf_addf(out, "%s%s", v && v->bucket_prefix ? v->bucket_prefix : "", arg);
+        char *real = v && v->bucket_of ? v->bucket_of(v->bucket_ctx, arg) : NULL;
+        if (v && v->bucket_of && !real) {
+            if (err) *err = wih_err_new(WIH_EXIT_INPUT, "template '{{%s %s}}': the real map names no bucket %s", word, arg, arg);
+            return -1;
+        }
+        if (real) wih_buf_adds(out, real);
+        else wih_buf_addf(out, "%s%s", v && v->bucket_prefix ? v->bucket_prefix : "", arg);
+        free(real);
         return 0;
     }
     if (!strcmp(word, "namespace")) val = v ? v->namespace_ : NULL;

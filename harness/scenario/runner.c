@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "runner_case.h"
+#include "runner_real.h"
 #include "wiharness/report.h"
 
 typedef struct rctx {
@@ -75,6 +76,7 @@ static void cleanup_live(void *vx)
             fprintf(stderr, "wiharness: cleaning up namespace %s\n", r->ns);
             wih_err_free(chain_cleanup(&x->ch, kc, r));
         }
+        if (r->nobjects) wih_err_free(real_cleanup(r));
         rcase_res_free(r);
     }
     x->live = NULL;
@@ -212,6 +214,11 @@ static cJSON *run_case(rctx *x, kube_client *kc, const scn_case *cs)
                 unlock(x);
             }
             wih_err *ce = chain_cleanup(&x->ch, kc, k.res);
+            if (k.res->nobjects) { /* --identity real: what the run put in the operator's buckets */
+                wih_err *oe = real_cleanup(k.res);
+                if (oe && !ce) ce = oe;
+                else wih_err_free(oe);
+            }
             blame_chain(x, c, ce);
             if (ce) {
                 wih_warn("%s [%s]: %s", cs->scn->name, cs->profile, wih_err_str(ce));
@@ -331,8 +338,11 @@ static void delete_shared_namespace(rctx *x)
 int runner_run(const scn_matrix *m, const runner_opts *o, cJSON *run, wih_err **err)
 {
     rctx x = {.o = o, .m = m, .deleted = cJSON_CreateArray()};
-    if ((*err = chain_load(o->state_dir, &x.ch))) return wih_err_exit(*err);
-    if (o->probe_image) {
+    if ((*err = o->real ? real_chain_load(o, &x.ch) : chain_load(o->state_dir, &x.ch))) {
+        chain_clear(&x.ch);
+        return wih_err_exit(*err);
+    }
+    if (o->probe_image && !o->real) {
         free(x.ch.probe_image);
         x.ch.probe_image = wih_strdup(o->probe_image);
     }
@@ -349,7 +359,7 @@ int runner_run(const scn_matrix *m, const runner_opts *o, cJSON *run, wih_err **
     int n = o->namespace_ || o->parallel < 1 ? 1 : o->parallel > 16 ? 16 : o->parallel; /* one namespace: one case at a time */
     if ((size_t)n > m->n) n = m->n ? (int)m->n : 1;
     pthread_t th[16];
-    chain_watch_start(&x.ch);
+    if (!o->real) chain_watch_start(&x.ch); /* real: no chain of ours to watch */
     for (int i = 0; i < n; i++) pthread_create(&th[i], NULL, worker, &x);
     for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
     report_console_progress(stderr, o->tty, 0, 0, NULL);
@@ -359,7 +369,7 @@ int runner_run(const scn_matrix *m, const runner_opts *o, cJSON *run, wih_err **
         delete_shared_namespace(&x);
     }
     wait_deleted(&x);
-    chain_watch_stop();
+    if (!o->real) chain_watch_stop();
     for (size_t i = 0; i < m->n; i++)
         if (x.cases[i]) report_add_case(run, x.cases[i]);
     int rc = report_summarize(run, (double)(wih_now_ms() - t0) / 1000.0);

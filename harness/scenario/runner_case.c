@@ -4,6 +4,7 @@
 
 #include "runner_int.h"
 #include "runner_case.h"
+#include "runner_real.h"
 #include "wiharness/cloud.h"
 #include "wiharness/report.h"
 
@@ -111,6 +112,7 @@ char *rcase_real_role(const rcase *k, const char *logical)
 static cJSON *sa_manifest(rcase *k, wih_err **err)
 {
     const scn_scenario *s = k->cs->scn;
+    if (k->o->real) return real_sa_manifest(k, err); /* the real principal from the map */
     if (!s->sa_role) {
         return kube_obj_new("v1", "ServiceAccount", k->res->ns, s->sa_name);
     }
@@ -186,6 +188,10 @@ wih_err *rcase_setup(rcase *k)
     k->vars = (scn_vars){.namespace_ = k->res->ns, .service_account = k->cs->scn->sa_name,
                          .profile = k->cs->profile, .scenario = k->cs->scn->name, .bucket_prefix = k->prefix};
     k->register_res(k);
+    if (k->o->real) { /* --identity real: the operator's roles and buckets, named by the map */
+        wih_err *re = real_setup(k);
+        return re ? re : make_namespace_and_sa(k);
+    }
     wih_err *e = make_buckets(k);
     if (!e) e = make_roles(k);
     if (!e) e = make_namespace_and_sa(k);

@@ -105,6 +105,7 @@ void chain_clear(rchain *c)
 
 char *chain_blame(const rchain *c)
 {
+    if (c->real) return NULL; /* --identity real: no chain of ours to blame */
     if (chain_broken()) return wih_strdup(chain_broken()); /* what the watchdog saw die first */
     bool ok = false;
     wih_err *e = NULL;
@@ -381,6 +382,8 @@ void rcase_res_free(rcase_res *r)
     for (size_t i = 0; i < r->nroles; i++) free(r->roles[i]);
     for (size_t i = 0; i < r->nbuckets; i++) free(r->buckets[i]);
     for (size_t i = 0; i < r->npods; i++) free(r->pods[i]);
+    for (size_t i = 0; i < r->nobjects; i++) free(r->objects[i]);
+    free(r->objects);
     free(r->pods);
     free(r->sa);
     free(r->roles);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "runner_case.h"
+#include "runner_real.h"
 #include "wiharness/source.h"
 #include "wiharness/cloud.h"
 #include "wiharness/diagnosis.h"
@@ -106,6 +107,13 @@ static osmo_config *load_values(rcase *k, wih_err **err)
     cJSON_Delete(t);
     wih_ydocs_free(docs);
     if (!cfg) return NULL;
+    if (k->o->real) { /* the map's endpoints, never the mock's */
+        if (real_add_template(k, cfg, err)) {
+            osmo_config_free(cfg);
+            return NULL;
+        }
+        return cfg;
+    }
     cJSON *tmpl = runner_endpoints_template(k->ch->pod_urls);
     const char *pool = k->cs->scn->pool ? k->cs->scn->pool : "default";
     if (tmpl && runner_config_add_template(cfg, pool, RUNNER_ENDPOINTS_TEMPLATE, tmpl, k->changes, err)) {
@@ -121,6 +129,10 @@ static osmo_config *load_values(rcase *k, wih_err **err)
  * that is allowed finds something. */
 static void seed_reads(rcase *k, const cJSON *access)
 {
+    if (k->o->real) {
+        real_prepare_objects(k, access);
+        return;
+    }
     s3_client *s3 = s3_client_new(k->ch->minio_url, &k->ch->root, k->ch->ca_file);
     const cJSON *a;
     cJSON_ArrayForEach(a, access)
@@ -294,6 +306,7 @@ const char *rcase_role_of(void *ctx, const char *principal)
 {
     const rcase *k = ctx;
     static __thread char buf[256];
+    if (k->o && k->o->real) return real_role_of(k, principal);
     for (size_t i = 0; i < k->cs->scn->nroles; i++) {
         const char *logical = k->cs->scn->roles[i].name;
         char *real = rcase_real_role(k, logical);

@@ -19,6 +19,7 @@ typedef struct rchain {
     char *probe_image;                       /* NULL without a node */
     cJSON *pod_urls;                         /* NULL without a node */
     bool has_kcm;                            /* a controller-manager: namespaces really go away */
+    bool real;                               /* --identity real: no chain owned (runner_real.c) */
 } rchain;
 
 wih_err *chain_load(const char *state_dir, rchain *c);
@@ -57,6 +58,11 @@ typedef struct rcase_res {
      * the case created there, deleted one by one (the namespace never is) */
     char *sa;
     char **pods;     size_t npods;
+    /* --identity real (runner_real.c): objects the run put in real buckets
+     * ("bucket/key": seeded reads, the probe's writes), deleted with the
+     * runner's own credentials of this profile of the real map */
+    char **objects;  size_t nobjects;
+    const struct realmap_profile *real;
     struct rcase_res *next;
 } rcase_res;
 

@@ -68,3 +68,14 @@ probe_req *rs_s3_request(const char *op, const char *endpoint, const char *regio
     r->sigv4_user = wih_asprintf("%s:%s", creds->access_key, creds->secret_key);
     return r;
 }
+
+const char *rs_do(const probe_req *r, const char *provider, const char *ca_file, int64_t timeout_ms, long *status,
+                  char **code, char **message, wih_err **err)
+{
+    wih_buf body;
+    *code = *message = NULL;
+    if (probe_send(r, ca_file, timeout_ms, status, &body, err)) return NULL;
+    const char *res = rs_parse_result(provider, *status, body.data, body.len, code, message);
+    wih_buf_free(&body);
+    return res;
+}

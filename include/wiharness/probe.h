@@ -223,6 +223,14 @@ typedef struct probe_opts {
     size_t nexpect_env;
     const char *verdict_file;        /* NULL = /dev/termination-log */
     int64_t timeout_ms;              /* per HTTP request; 0 = 15 s */
+    /* "real" (--store real, or WIH_PROBE_STORE=real: --identity real): the
+     * accesses go to the real store through the realstorage builders with
+     * the identity that answered — S3 SigV4 (AWS_ENDPOINT_URL_S3, else
+     * AWS's virtual-hosted endpoint), Azure Blob with the Entra token
+     * (WIH_BLOB_ACCOUNT_URL; s3://CONTAINER/BLOB), GCS with the Google
+     * access token (WIH_GCS_ENDPOINT, else storage.googleapis.com;
+     * s3://BUCKET/OBJECT); no MinIO STS hop. NULL/"mock" = MinIO (s3.c). */
+    const char *store;
 } probe_opts;
 
 /* Check one --access value: 0, or -1 + err (exit 2) naming what is wrong. */

@@ -42,4 +42,10 @@ probe_req *rs_gcs_request(const char *op, const char *endpoint, const char *buck
 const char *rs_parse_result(const char *provider, long status, const char *body, size_t len, char **code,
                             char **message);
 
+/* Send r (probe_send) and parse the answer (rs_parse_result): the result;
+ * NULL + err (exit 3) on a transport failure. *status, *code, *message as
+ * above (caller frees code and message). */
+const char *rs_do(const probe_req *r, const char *provider, const char *ca_file, int64_t timeout_ms, long *status,
+                  char **code, char **message, wih_err **err);
+
 #endif

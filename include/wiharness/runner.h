@@ -86,6 +86,10 @@ typedef struct runner_opts {
     bool reuse_namespace;
     bool facts;                /* every case carries "facts" (runner_diag.c), also when it
                                 * passed: what `wiharness reproduce` prints */
+    /* --identity real --real FILE (realmap.h): no mock cloud, no roles or
+     * buckets made; names from the map; needs kubeconfig/context, probe_image
+     * and namespace_ (trust policies name it). NULL = mock identity. */
+    const struct realmap *real;
 } runner_opts;
 
 /* Run every case; each finished case is added to run (report.h) and printed.

@@ -202,6 +202,10 @@ typedef struct scn_vars {
     const char *profile;
     const char *scenario;
     const char *bucket_prefix; /* real name = prefix + NAME (NULL = NAME) */
+    /* --identity real: the real bucket of a logical name (owned; NULL = not
+     * mapped, an input error); when set, bucket_prefix is not used */
+    char *(*bucket_of)(void *ctx, const char *logical);
+    void *bucket_ctx;
 } scn_vars;
 /* New string, or NULL with *err (an unknown harness template). */
 char *scn_expand(const char *s, const scn_vars *v, wih_err **err);

@@ -38,7 +38,7 @@ static void run_case(const char *cdir, const char *name)
     for (const cJSON *c = pr ? pr->child : NULL; c && map.n < 16; c = c->next)
         items[map.n++] = (scn_principal){cJSON_GetObjectItem(c, "role")->valuestring,
                                          cJSON_GetObjectItem(c, "principal")->valuestring};
-    scn_vars v = {"ns1", "osmo-workflow", "aws-irsa", s->name, "r1-"};
+    scn_vars v = {"ns1", "osmo-workflow", "aws-irsa", s->name, "r1-", NULL, NULL};
     scn_result r;
     scn_result_init(&r);
     ck_assert_msg(scn_assert_pod(s->expect.pod, pod, s, &r, &err) == 0, "%s: %s", name, wih_err_str(err));

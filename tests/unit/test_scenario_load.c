@@ -149,7 +149,7 @@ END_TEST
 
 START_TEST(templates)
 {
-    scn_vars v = {"wih-a-aws-irsa", "osmo-workflow", "aws-irsa", "a", "r1-"};
+    scn_vars v = {"wih-a-aws-irsa", "osmo-workflow", "aws-irsa", "a", "r1-", NULL, NULL};
     wih_err *e = NULL;
     struct { const char *in, *out; } ok[] = {
         {"{{bucket team-a-data}}/out/x", "s3://r1-team-a-data/out/x"},
