@@ -1,5 +1,7 @@
 /* The real map (include/wiharness/realmap.h, docs/realmap.schema.json):
  * loaded with positions, every error file:line:col (exit 2). */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,7 +14,51 @@
 typedef struct ld {
     wih_ydocs *d;
     const char *file;
+    char *text; /* the file, for key positions */
 } ld;
+
+/* Where member's KEY is written: the loader records the value's position;
+ * look for `key:` before it on its line, then on the lines above. */
+static wih_pos key_pos(const ld *L, const cJSON *member)
+{
+    wih_pos vp = {0, 0};
+    if (!wih_ydocs_pos(L->d, member, &vp) || !L->text || !member->string) return vp;
+    const char *lines[64];
+    int first = vp.line > 63 ? vp.line - 63 : 1, ln = 1;
+    for (const char *t = L->text; t && ln <= vp.line; ln++) {
+        if (ln >= first) lines[ln - first] = t;
+        t = strchr(t, '\n');
+        if (t) t++;
+    }
+    if (ln <= vp.line) return vp;
+    size_t kl = strlen(member->string);
+    for (int l = vp.line; l >= first; l--) {
+        const char *b = lines[l - first];
+        size_t len = strcspn(b, "\n");
+        if (l == vp.line && (size_t)(vp.col - 1) < len) len = (size_t)(vp.col - 1);
+        const char *best = NULL;
+        for (const char *q = b; (q = strstr(q, member->string)) && (size_t)(q - b) + kl <= len; q++) {
+            const char *after = q + kl + (q[kl] == '"' || q[kl] == '\'');
+            bool quoted = q > b && (q[-1] == '"' || q[-1] == '\'');
+            if (*after == ':') best = quoted ? q - 1 : q;
+        }
+        if (best) return (wih_pos){l, (int)(best - b) + 1};
+    }
+    return vp;
+}
+
+/* An error about a map member as a whole: at its key. */
+static wih_err *at_key(const ld *L, const cJSON *member, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static wih_err *at_key(const ld *L, const cJSON *member, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    wih_pos p = key_pos(L, member);
+    return wih_err_at(WIH_EXIT_INPUT, L->file, p.line, p.col, "%s", msg);
+}
 
 static const char *const k_profiles[] = {"aws-irsa", "azure-wi", "gcp-fleet", NULL};
 
@@ -34,7 +80,7 @@ static wih_err *only_keys(const ld *L, const cJSON *obj, const char *what, const
         wih_buf_init(&b, 4096);
         wih_buf_adds(&b, "");
         for (const char *const *a = allowed; *a; a++) wih_buf_addf(&b, "%s%s", b.len ? ", " : "", *a);
-        wih_err *e = wih_ydocs_err(L->d, m, "%s: unknown key \"%s\" (expected %s)", what, m->string, b.data);
+        wih_err *e = at_key(L, m, "%s: unknown key \"%s\" (expected %s)", what, m->string, b.data);
         wih_buf_free(&b);
         return e;
     }
@@ -99,10 +145,8 @@ static char *cred_member(cJSON *j, const char *k)
     return v;
 }
 
-static wih_err *creds_file(const ld *L, const cJSON *n, realmap_profile *p)
+static wih_err *creds_file_at(const ld *L, const cJSON *n, const char *path, realmap_profile *p)
 {
-    const char *path = cJSON_GetStringValue(n);
-    if (!path || !*path) return wih_ydocs_err(L->d, n, "credentials.file: expected a path");
     struct stat st;
     if (stat(path, &st)) return wih_ydocs_err(L->d, n, "credentials.file %s: cannot be read", path);
     if (st.st_mode & 077)
@@ -126,6 +170,23 @@ static wih_err *creds_file(const ld *L, const cJSON *n, realmap_profile *p)
     return NULL;
 }
 
+/* A relative path is relative to the map's directory. */
+static char *beside(const char *map, const char *path)
+{
+    const char *slash = strrchr(map, '/');
+    if (path[0] == '/' || !slash) return wih_strdup(path);
+    return wih_asprintf("%.*s/%s", (int)(slash - map), map, path);
+}
+
+static wih_err *creds_file(const ld *L, const cJSON *n, realmap_profile *p)
+{
+    const char *given = cJSON_GetStringValue(n);
+    if (!given || !*given) return wih_ydocs_err(L->d, n, "credentials.file: expected a path");
+    char *path = beside(L->file, given);
+    wih_err *e = creds_file_at(L, n, path, p);
+    free(path);
+    return e;
+}
 static char *env_value(const cJSON *names, const char *k)
 {
     const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(names, k));
@@ -143,7 +204,7 @@ static wih_err *creds_env(const ld *L, const cJSON *n, realmap_profile *p)
         if (v && (!cJSON_IsString(v) || !*v->valuestring))
             e = wih_ydocs_err(L->d, v, "credentials.env.%s: expected an environment variable name", *k);
         else if (!v && strcmp(*k, "sessionToken"))
-            e = wih_ydocs_err(L->d, n, "credentials.env: needs %s (the variable's name)", *k);
+            e = at_key(L, n, "credentials.env: needs %s (the variable's name)", *k);
     }
     if (e) return e;
     const char *ak = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "accessKeyId"));
@@ -153,7 +214,7 @@ static wih_err *creds_env(const ld *L, const cJSON *n, realmap_profile *p)
     p->creds.secret_key = env_value(n, "secretAccessKey");
     p->creds.session_token = env_value(n, "sessionToken");
     if (!p->creds.access_key || !p->creds.secret_key)
-        return wih_ydocs_err(L->d, n, "credentials.env: %s or %s is not set in the environment", ak, sk);
+        return at_key(L, n, "credentials.env: %s or %s is not set in the environment", ak, sk);
     return NULL;
 }
 
@@ -164,7 +225,7 @@ static wih_err *credentials(const ld *L, const cJSON *n, realmap_profile *p)
     if (!e) e = only_keys(L, n, "credentials", keys);
     if (e) return e;
     const cJSON *env = cJSON_GetObjectItemCaseSensitive(n, "env"), *file = cJSON_GetObjectItemCaseSensitive(n, "file");
-    if (!env == !file) return wih_ydocs_err(L->d, n, "credentials: give exactly one of env or file");
+    if (!env == !file) return at_key(L, n, "credentials: give exactly one of env or file");
     return env ? creds_env(L, env, p) : creds_file(L, file, p);
 }
 
@@ -181,8 +242,11 @@ static wih_err *overrides(const ld *L, const cJSON *n, realmap_profile *p)
         e = need_map(L, s, what);
         if (!e) e = only_keys(L, s, what, keys);
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(s, "roles"), *b = cJSON_GetObjectItemCaseSensitive(s, "buckets");
-        if (!e && r) e = name_map(L, r, what, p->profile, true);
-        if (!e && b) e = name_map(L, b, what, p->profile, false);
+        char *rw = wih_asprintf("%s.roles", what), *bw = wih_asprintf("%s.buckets", what);
+        if (!e && r) e = name_map(L, r, rw, p->profile, true);
+        if (!e && b) e = name_map(L, b, bw, p->profile, false);
+        free(rw);
+        free(bw);
         free(what);
     }
     if (!e) p->scenarios = cJSON_Duplicate(n, true);
@@ -233,25 +297,25 @@ static wih_err *profile(const ld *L, const cJSON *n, realmap_profile *p)
     if (!e) e = strings(L, n, p);
     const cJSON *roles = cJSON_GetObjectItemCaseSensitive(n, "roles");
     const cJSON *buckets = cJSON_GetObjectItemCaseSensitive(n, "buckets");
-    if (!e && !roles) e = wih_ydocs_err(L->d, n, "%s: needs roles (logical role → principal)", w);
+    if (!e && !roles) e = at_key(L, n, "%s: needs roles (logical role → principal)", w);
     if (!e) e = name_map(L, roles, "roles", w, true);
     if (!e && buckets) e = name_map(L, buckets, "buckets", w, false);
-    if (!e && !buckets && !p->bucket_prefix) e = wih_ydocs_err(L->d, n, "%s: needs buckets or bucketPrefix", w);
+    if (!e && !buckets && !p->bucket_prefix) e = at_key(L, n, "%s: needs buckets or bucketPrefix", w);
     if (!e && !strcmp(w, "azure-wi") && !p->blob_account_url)
-        e = wih_ydocs_err(L->d, n, "azure-wi: needs blobAccountUrl (https://ACCOUNT.blob.core.windows.net)");
+        e = at_key(L, n, "azure-wi: needs blobAccountUrl (https://ACCOUNT.blob.core.windows.net)");
     const cJSON *x;
     if (!e && (x = cJSON_GetObjectItemCaseSensitive(n, "endpoints"))) e = endpoints(L, x, p);
     if (!e && (x = cJSON_GetObjectItemCaseSensitive(n, "scenarios"))) e = overrides(L, x, p);
     if (!e && !strcmp(w, "aws-irsa")) {
         x = cJSON_GetObjectItemCaseSensitive(n, "credentials");
         e = x ? credentials(L, x, p)
-              : wih_ydocs_err(L->d, n, "aws-irsa: needs credentials (the runner's own, to seed reads and delete "
+              : at_key(L, n, "aws-irsa: needs credentials (the runner's own, to seed reads and delete "
                                        "what the run wrote)");
     }
     if (e) return e;
     p->roles = cJSON_Duplicate(roles, true);
     p->buckets = buckets ? cJSON_Duplicate(buckets, true) : cJSON_CreateObject();
-    if (!p->region) p->region = wih_strdup("us-east-1");
+    if (!p->region && !strcmp(w, "aws-irsa")) p->region = wih_strdup("us-east-1");
     return NULL;
 }
 
@@ -277,7 +341,7 @@ realmap *realmap_load(const char *path, wih_err **err)
     wih_ydocs *d = NULL;
     cJSON *root = wih_yaml_load_one(path, &d, err);
     if (!root) return NULL;
-    ld L = {d, path};
+    ld L = {d, path, wih_read_file(path, WIH_YAML_MAX_BYTES, NULL, NULL)};
     wih_err *e = head(&L, root);
     realmap *m = wih_xcalloc(1, sizeof *m);
     m->file = wih_strdup(path);
@@ -292,6 +356,7 @@ realmap *realmap_load(const char *path, wih_err **err)
         }
     }
     wih_ydocs_free(d);
+    free(L.text);
     if (e) {
         realmap_free(m);
         *err = e;
