@@ -397,7 +397,9 @@ const wih_cmd wih_cmd_run = {
                "cleanup in reverse order (also on Ctrl-C). With no healthy chain `up` runs first and\n"
                "`down` after (only then). PATH is a scenario file or a directory (suite.yaml = defaults).\n"
                "--backend existing --context CTX runs the cases in any cluster a kubeconfig reaches (RBAC\n"
-               "checked first); PATH may be git+URL#REF:DIR; --shard I/N and --rerun-failed REPORT.json\n"
+               "checked first); with --identity real --real MAP the cloud is the operator's (no role or bucket\n"
+               "made; names, endpoints and the runner's own S3 keys from MAP; --namespace N required);\n"
+               "PATH may be git+URL#REF:DIR; --shard I/N and --rerun-failed REPORT.json\n"
                "narrow the cases (docs/backends.md, docs/ci.md).\n"
                "Exit codes: 0 all passed, 1 a case failed, 2 a bad scenario (file:line:col),\n"
                "3 infrastructure (the component is named), 130 interrupted.",

@@ -158,12 +158,55 @@ START_TEST(credentials_file_mode)
 }
 END_TEST
 
+/* docs/realmap.schema.json lists exactly the keys the loader takes per
+ * profile: the loader's unknown-key message names them ("expected a, b"). */
+START_TEST(schema_matches_loader)
+{
+    char *sp = wih_path_join(WIH_SOURCE_DIR, "docs/realmap.schema.json");
+    char *t = wih_read_file(sp, 1 << 20, NULL, NULL);
+    cJSON *schema = t ? cJSON_Parse(t) : NULL;
+    ck_assert_msg(schema, "docs/realmap.schema.json is not JSON");
+    const char *profiles[][2] = {{"aws-irsa", "aws"}, {"azure-wi", "azure"}, {"gcp-fleet", "gcp"}};
+    wih_err *e = NULL;
+    char *dir = wih_tmpdir("wih-realmap-schema-", false, &e);
+    for (size_t i = 0; i < 3; i++) {
+        char *mp = wih_path_join(dir, "m.yaml");
+        char *m = wih_asprintf("apiVersion: wiharness/v1\nkind: RealMap\nprofiles:\n  %s:\n    zzz: 1\n", profiles[i][0]);
+        ck_assert(!wih_write_file(mp, m, strlen(m), 0644, NULL));
+        realmap *rm = realmap_load(mp, &e);
+        ck_assert_ptr_null(rm);
+        const char *ex = strstr(wih_err_str(e), "(expected ");
+        ck_assert_ptr_nonnull(ex);
+        char *list = wih_strdup(ex + 10);
+        list[strcspn(list, ")")] = 0;
+        const cJSON *props = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(schema, "$defs"), profiles[i][1]),
+                                                 "properties");
+        int n = 0;
+        char *save = NULL;
+        for (char *k = strtok_r(list, ", ", &save); k; k = strtok_r(NULL, ", ", &save), n++)
+            ck_assert_msg(cJSON_GetObjectItem(props, k), "%s: the schema lacks %s", profiles[i][0], k);
+        ck_assert_int_eq(n, cJSON_GetArraySize(props));
+        free(list);
+        wih_err_free(e);
+        e = NULL;
+        free(m);
+        free(mp);
+    }
+    wih_rm_rf(dir);
+    free(dir);
+    cJSON_Delete(schema);
+    free(t);
+    free(sp);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("realmap");
     TCase *tc = tcase_create("realmap");
     tcase_add_test(tc, fixtures);
     tcase_add_test(tc, credentials_file_mode);
+    tcase_add_test(tc, schema_matches_loader);
     suite_add_tcase(s, tc);
     return wih_test_run(s);
 }
