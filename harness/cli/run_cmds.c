@@ -213,6 +213,8 @@ static wih_err *check_backend(run_cfg *c)
     const char *b = c->backend ? c->backend : "local";
     if ((c->namespace_ || c->reuse_namespace) && strcmp(b, "existing"))
         return wih_err_new(WIH_EXIT_INPUT, "--namespace/--reuse-namespace go with --backend existing");
+    if (((c->identity && !strcmp(c->identity, "real")) || c->real) && strcmp(b, "existing"))
+        return wih_err_new(WIH_EXIT_INPUT, "--identity real and --real go with --backend existing");
     if (!strcmp(b, "local")) return NULL;
     if (!strcmp(b, "kind")) {
         wih_err *e = kind_available(NULL, NULL);
@@ -230,9 +232,10 @@ static wih_err *check_backend(run_cfg *c)
     existing_opts eo = {.kubeconfig = c->kubeconfig, .context = c->context, .identity = c->identity,
                         .probe_image = c->probe_image, .namespace_ = c->namespace_,
                         .reuse_namespace = c->reuse_namespace};
-    wih_err *e = existing_check(&eo);
-    if (e) return e;
-    if (c->identity && !strcmp(c->identity, "real")) return check_real(c);
+    bool real = c->identity && !strcmp(c->identity, "real");
+    wih_err *e = real ? check_real(c) : NULL; /* the map's errors (exit 2) before the cluster's */
+    if (!e) e = existing_check(&eo);
+    if (e || real) return e;
     /* identity mock: the local chain's mock webhook, cloud and MinIO serve the cluster */
     char *dir = c->state_dir ? wih_strdup(c->state_dir) : cluster_local_default_dir();
     bool ok = false;
@@ -349,6 +352,7 @@ static int run_run(void *vcfg, int argc, char **argv)
     }
     bool started = false;
     if ((e = check_backend(c)) || (!is_existing(c) && (e = ensure_chain(c->state_dir, &started)))) {
+        realmap_free(c->realmap);
         cJSON_Delete(c->sources);
         scn_matrix_free(m);
         scn_list_free(list);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "runner_case.h"
+#include "wiharness/realmap.h"
 #include "wiharness/cloud.h"
 #include "wiharness/diagnosis.h"
 #include "wiharness/report.h"
@@ -78,6 +79,8 @@ static char *expected_identity(const rcase *k)
                                  : NULL;
     const char *mapped = got ? rcase_role_of((void *)k, got) : NULL;
     if (mapped && !strcmp(mapped, role)) return wih_strdup(got);
+    if (k->o && k->o->real && k->res) /* --identity real: the principal the map names */
+        return wih_strdup(realmap_role(k->res->real, k->cs->scn->name, role));
     char *real = rcase_real_role(k, role), *id;
     const char *p = k->cs->profile;
     id = !strcmp(p, "aws-irsa") ? cloud_aws_role_arn(real) : !strcmp(p, "azure-wi") ? cloud_entra_client_id(real)
