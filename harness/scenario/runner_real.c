@@ -140,18 +140,27 @@ static const char *s3_op(const realmap_profile *p, const char *op, const char *b
     return res;
 }
 
-/* 1 the object is there, 0 it is not, -1 cannot tell (warned). */
+/* 1 the object is there, 0 it is not, -1 cannot tell (warned). A list with
+ * the key as prefix (no download of a large object). */
 static int object_there(const realmap_profile *p, const char *bucket, const char *key)
 {
-    long st = 0;
-    char *code = NULL;
     wih_err *e = NULL;
-    const char *res = s3_op(p, "read", bucket, key, NULL, 0, &st, &code, &e);
-    int there = res && !strcmp(res, "allowed") ? 1 : res && st == 404 ? 0 : -1;
+    probe_req *r = rs_s3_request("list", p->s3_endpoint, p->region, bucket, key, &p->creds, NULL, 0, &e);
+    long st = 0;
+    wih_buf body = {0};
+    int there = -1;
+    if (r && !probe_send(r, p->ca_file, REAL_TIMEOUT_MS, &st, &body, &e) && st == 200) {
+        cJSON *l = s3_parse_list_xml(body.data, body.len);
+        const cJSON *o;
+        there = l ? 0 : -1;
+        cJSON_ArrayForEach(o, l) if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "key")), key)) there = 1;
+        cJSON_Delete(l);
+    }
     if (there < 0)
-        wih_warn("--identity real: cannot check s3://%s/%s with the runner's credentials (%s): left alone", bucket,
-                 key, e ? wih_err_str(e) : code ? code : "?");
-    free(code);
+        wih_warn("--identity real: cannot list s3://%s/%s with the runner's credentials (%s): left alone", bucket, key,
+                 e ? wih_err_str(e) : st ? "HTTP error" : "?");
+    wih_buf_free(&body);
+    probe_req_free(r);
     wih_err_free(e);
     return there;
 }
