@@ -296,6 +296,23 @@ static int count_roles(void)
     return n;
 }
 
+/* The fixed namespace was the run's: deleted at its end. */
+static void ns_gone(void)
+{
+    char *kcp = wih_path_join(g_dir, "kubeconfig");
+    kube_config_opts ko = {.kubeconfig = kcp};
+    wih_err *e = NULL;
+    kube_client *kc = kube_client_new(&ko, &e);
+    ck_assert_msg(kc, "%s", e ? wih_err_str(e) : "");
+    kube_ref r = {"v1", "Namespace", NULL, NS};
+    cJSON *got = kube_get(kc, &r, &e);
+    ck_assert_msg(!got || !strcmp(kube_obj_str(got, "status.phase"), "Terminating"), "%s survived the run", NS);
+    cJSON_Delete(got);
+    wih_err_free(e);
+    kube_client_free(kc);
+    free(kcp);
+}
+
 static void assert_no_secret(const char *what, const char *text)
 {
     ck_assert_msg(!text || !strstr(text, g_runner.secret_key), "%s holds the runner's secret key", what);
@@ -336,6 +353,7 @@ START_TEST(real_identity_matches_mock)
     ck_assert_msg(rrc == 0 && real, "--identity real: exit %d\n%s\n%s", rrc, rout, rerr);
     fprintf(stderr, "--- mock mode:\n%s--- --identity real:\n%s", mout, rout);
     ck_assert_int_eq(count_roles(), roles_before); /* the runner made no role */
+    ns_gone();
     int n = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(mock, "cases"))
