@@ -186,6 +186,32 @@ static bool is_existing(const run_cfg *c)
     return c->backend && !strcmp(c->backend, "existing");
 }
 
+static bool is_kind(const run_cfg *c)
+{
+    return c->backend && !strcmp(c->backend, "kind");
+}
+
+/* The cleanup entry of --backend kind (a second SIGINT, exit). */
+static void kind_cleanup(void *ctx)
+{
+    wih_err *e = kind_run_down(ctx, stderr);
+    if (e) wih_err_report(e);
+}
+
+/* --backend kind: the cluster, the services serving it, the probe image
+ * (kind_run_up); on failure what was made is taken down at once. */
+static wih_err *kind_backend_up(const run_cfg *c, kind_run *kr, int *handle)
+{
+    kind_run_opts ko = {.name = c->name, .dir = c->state_dir, .progress = stderr};
+    wih_err *e = kind_run_up(&ko, kr);
+    *handle = wih_cleanup_push("the kind run's services and the cluster it created", kind_cleanup, kr);
+    if (e) {
+        wih_cleanup_pop(*handle, true);
+        *handle = -1;
+    }
+    return e;
+}
+
 /* --backend: local (the default), kind, existing (docs/backends.md). */
 static wih_err *check_backend(const run_cfg *c)
 {
@@ -194,11 +220,13 @@ static wih_err *check_backend(const run_cfg *c)
         return wih_err_new(WIH_EXIT_INPUT, "--namespace/--reuse-namespace go with --backend existing");
     if (!strcmp(b, "local")) return NULL;
     if (!strcmp(b, "kind")) {
-        wih_err *e = kind_available(NULL, NULL);
-        if (e) return e;
-        return wih_err_new(WIH_EXIT_INFRA, "--backend kind: kind and a Docker engine are here, but serving the mock "
-                                           "webhook, cloud and MinIO on the kind network is not wired into run yet "
-                                           "(docs/backends.md)");
+        if (c->name && !kind_name_ok(c->name))
+            return wih_err_new(WIH_EXIT_INPUT, "--name %s: a kind cluster name is [a-z0-9.-], at most 50 characters",
+                               c->name);
+        if (c->context || c->kubeconfig || (c->identity && strcmp(c->identity, "mock")))
+            return wih_err_new(WIH_EXIT_INPUT, "--context/--kubeconfig/--identity go with --backend existing "
+                                               "(kind's come from the cluster it creates or reuses)");
+        return kind_available(NULL, NULL);
     }
     if (strcmp(b, "existing"))
         return wih_err_new(WIH_EXIT_INPUT, "--backend %s: expected local, kind or existing", b);
@@ -327,18 +355,22 @@ static int run_run(void *vcfg, int argc, char **argv)
         return wr;
     }
     bool started = false;
-    if ((e = check_backend(c)) || (!is_existing(c) && (e = ensure_chain(c->state_dir, &started)))) {
+    kind_run kr = {0};
+    int kh = -1;
+    if ((e = check_backend(c)) || (!is_existing(c) && !is_kind(c) && (e = ensure_chain(c->state_dir, &started))) ||
+        (is_kind(c) && (e = kind_backend_up(c, &kr, &kh)))) {
         cJSON_Delete(c->sources);
         scn_matrix_free(m);
         scn_list_free(list);
         return wih_err_report(e);
     }
-    runner_opts ro = {.state_dir = c->state_dir, .artifacts_dir = c->artifacts, .keep_on_failure = c->keep_on_failure,
+    runner_opts ro = {.state_dir = is_kind(c) ? kr.services : c->state_dir, .artifacts_dir = c->artifacts,
+                      .keep_on_failure = c->keep_on_failure,
                       .parallel = c->parallel ? (int)c->parallel : 2, .out = stdout,
                       .tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO),
-                      .kubeconfig = is_existing(c) ? c->kubeconfig : NULL,
-                      .context = is_existing(c) ? c->context : NULL,
-                      .probe_image = is_existing(c) ? c->probe_image : NULL,
+                      .kubeconfig = is_existing(c) ? c->kubeconfig : is_kind(c) ? kr.kubeconfig : NULL,
+                      .context = is_existing(c) ? c->context : is_kind(c) ? kr.context : NULL,
+                      .probe_image = is_existing(c) ? c->probe_image : is_kind(c) ? kr.probe_image : NULL,
                       .namespace_ = is_existing(c) ? c->namespace_ : NULL,
                       .reuse_namespace = c->reuse_namespace};
     cJSON *run = report_run_new();
@@ -355,6 +387,14 @@ static int run_run(void *vcfg, int argc, char **argv)
     cJSON_Delete(run);
     scn_matrix_free(m);
     scn_list_free(list);
+    if (kh >= 0) { /* kind: the services always go, the cluster only if this run created it */
+        wih_cleanup_pop(kh, false);
+        wih_err *ke = kind_run_down(&kr, stderr);
+        if (ke) {
+            int krc = wih_err_report(ke);
+            if (rc == WIH_EXIT_OK) rc = krc;
+        }
+    }
     if (started && !(c->keep_on_failure && rc != WIH_EXIT_OK)) {
         cluster_local_opts o = {.state_dir = c->state_dir, .progress = stderr};
         wih_err *de = cluster_local_down(&o, false);
