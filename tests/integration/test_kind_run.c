@@ -103,7 +103,8 @@ START_TEST(bundled_suite_passes_through_kind)
                           suite, NULL};
     char *out = NULL, *err = NULL;
     int rc = cli(&out, &err, args);
-    ck_assert_msg(rc == 0, "the bundled suite via --backend kind: exit %d\n%s\n%s", rc, out, err);
+    if (rc != 0) fprintf(stderr, "the bundled suite via --backend kind: exit %d\n%s\n%s\n", rc, out, err);
+    ck_assert_msg(rc == 0, "the bundled suite via --backend kind: exit %d (output above)", rc);
     int pass = count_lines(out, "PASS  ");
     ck_assert_msg(pass >= 12, "expected every case to pass, saw %d PASS lines:\n%s", pass, out);
     char *t = wih_read_file(json, 1 << 24, NULL, NULL);
