@@ -66,7 +66,8 @@ static const wih_opt k_run_opts[] = {
     {"shard", 0, WIH_OPT_STR, offsetof(run_cfg, shard), "I/N",
      "only shard I of N (stable: a hash of scenario/profile, docs/ci.md)", false},
     {"state-dir", 0, WIH_OPT_STR, offsetof(run_cfg, state_dir), "DIR",
-     "the local chain's state dir (default ${XDG_STATE_HOME:-~/.local/state}/wiharness/local)", false},
+     "the local chain's state dir (default ${XDG_STATE_HOME:-~/.local/state}/wiharness/local); "
+     "--backend kind: the run's (default …/wiharness/kind-N)", false},
 };
 
 /* The bundled suite: $WIH_SCENARIOS, ./scenarios, <binary>/../scenarios, the source tree's. */
@@ -413,8 +414,10 @@ const wih_cmd wih_cmd_run = {
                "cleanup in reverse order (also on Ctrl-C). With no healthy chain `up` runs first and\n"
                "`down` after (only then). PATH is a scenario file or a directory (suite.yaml = defaults).\n"
                "--backend existing --context CTX runs the cases in any cluster a kubeconfig reaches (RBAC\n"
-               "checked first); PATH may be git+URL#REF:DIR; --shard I/N and --rerun-failed REPORT.json\n"
-               "narrow the cases (docs/backends.md, docs/ci.md).\n"
+               "checked first); --backend kind [--name N] creates (or reuses) a kind cluster, serves it the\n"
+               "mock webhook, cloud and MinIO on the kind network and loads the probe image; only a cluster\n"
+               "it created is deleted at the end. PATH may be git+URL#REF:DIR; --shard I/N and\n"
+               "--rerun-failed REPORT.json narrow the cases (docs/backends.md, docs/ci.md).\n"
                "Exit codes: 0 all passed, 1 a case failed, 2 a bad scenario (file:line:col),\n"
                "3 infrastructure (the component is named), 130 interrupted.",
     .opts = k_run_opts,
