@@ -14,10 +14,14 @@
  *  1. the bundled suite passes through --backend kind; the cluster the run
  *     created is deleted, the services are gone, no registration is left;
  *  2. a cluster of that name that was there before is reused and kept;
- *  3. a failing `kind create cluster` is exit 3 with kind's stderr, nothing left.
+ *  3. a failing `kind create cluster` is exit 3 with kind's stderr, nothing left;
+ *  4. SIGINT mid-run: exit 130, the services stop, the created cluster is deleted.
  * Skips (77) when the chain cannot have a node here. */
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "leftovers.h"
@@ -69,21 +73,28 @@ static bool cluster_recorded(const char *name)
     return there;
 }
 
-/* No MutatingWebhookConfiguration is left in the cluster (the chain has
- * none of its own: --no-webhook). */
-static void assert_no_registrations(void)
+static kube_client *chain_client(void)
 {
     char *kcp = wih_path_join(g_dir, "kubeconfig");
     kube_config_opts ko = {.kubeconfig = kcp};
     wih_err *e = NULL;
     kube_client *kc = kube_client_new(&ko, &e);
     ck_assert_msg(kc, "%s", e ? wih_err_str(e) : "");
+    free(kcp);
+    return kc;
+}
+
+/* No MutatingWebhookConfiguration is left in the cluster (the chain has
+ * none of its own: --no-webhook). */
+static void assert_no_registrations(void)
+{
+    kube_client *kc = chain_client();
+    wih_err *e = NULL;
     cJSON *l = kube_list(kc, "admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", NULL, NULL, &e);
     ck_assert_msg(l, "%s", e ? wih_err_str(e) : "");
     ck_assert_msg(cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")) == 0, "webhook registrations left behind");
     cJSON_Delete(l);
     kube_client_free(kc);
-    free(kcp);
 }
 
 static void assert_run_gone(const char *rundir)
@@ -193,6 +204,58 @@ START_TEST(failed_create_keeps_kinds_stderr)
 }
 END_TEST
 
+/* Until the run has made a case namespace (cluster, services, image are up). */
+static bool wait_case_namespace(kube_client *kc, pid_t pid)
+{
+    for (int i = 0; i < 1200; i++) {
+        wih_err *e = NULL;
+        cJSON *l = kube_list(kc, "v1", "Namespace", NULL, "wiharness.io/runner=true", &e);
+        int n = l ? cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")) : 0;
+        cJSON_Delete(l);
+        wih_err_free(e);
+        if (n) return true;
+        if (waitpid(pid, NULL, WNOHANG) == pid) return false;
+        wih_sleep_ms(100);
+    }
+    return false;
+}
+
+START_TEST(sigint_deletes_the_created_cluster)
+{
+    char *rundir = wih_path_join(g_base, "kind-int"), *log = wih_path_join(g_base, "kind-int.log");
+    char *slow = wih_path_join(WIH_SOURCE_DIR, "tests/e2e/scenarios/slow.yaml");
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("NO_COLOR", "1", 1);
+        execl(WIH_BINARY, WIH_BINARY, "run", "--backend", "kind", "--name", "wih-int", "--state-dir", rundir, slow,
+              (char *)NULL);
+        _exit(127);
+    }
+    kube_client *kc = chain_client();
+    bool started = wait_case_namespace(kc, pid);
+    kill(pid, SIGINT);
+    int st = 0;
+    for (int i = 0; i < 1200 && waitpid(pid, &st, WNOHANG) != pid; i++) wih_sleep_ms(100);
+    char *text = wih_read_file(log, 1 << 20, NULL, NULL);
+    ck_assert_msg(started, "the run made no case namespace:\n%s", text);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 130, "status %d\n%s", st, text);
+    char *calls_log = calls();
+    ck_assert_msg(strstr(calls_log, "kind delete cluster --name wih-int"), "not deleted:\n%s\n%s", calls_log, text);
+    ck_assert_msg(!cluster_recorded("wih-int"), "the stand-in still knows wih-int");
+    assert_run_gone(rundir);
+    kube_client_free(kc);
+    free(calls_log);
+    free(text);
+    free(slow);
+    free(log);
+    free(rundir);
+}
+END_TEST
+
 /* `up --no-webhook --no-cloud` with the node: a bare real-node cluster. */
 static void chain_up(void)
 {
@@ -246,6 +309,7 @@ int main(void)
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, failed_create_keeps_kinds_stderr);
     tcase_add_test(tc, existing_cluster_is_reused_and_kept);
+    tcase_add_test(tc, sigint_deletes_the_created_cluster);
     tcase_add_test(tc, bundled_suite_passes_through_kind);
     suite_add_tcase(s, tc);
     int rc = wih_test_run(s);
