@@ -204,8 +204,9 @@ static void kind_cleanup(void *ctx)
 static wih_err *kind_backend_up(const run_cfg *c, kind_run *kr, int *handle)
 {
     kind_run_opts ko = {.name = c->name, .dir = c->state_dir, .progress = stderr};
-    wih_err *e = kind_run_up(&ko, kr);
+    /* on the stack first: a second SIGINT during the bring-up runs it too */
     *handle = wih_cleanup_push("the kind run's services and the cluster it created", kind_cleanup, kr);
+    wih_err *e = kind_run_up(&ko, kr);
     if (e) {
         wih_cleanup_pop(*handle, true);
         *handle = -1;
