@@ -225,9 +225,10 @@ static wih_err *check_backend(const run_cfg *c)
         if (c->name && !kind_name_ok(c->name))
             return wih_err_new(WIH_EXIT_INPUT, "--name %s: a kind cluster name is [a-z0-9.-], at most 50 characters",
                                c->name);
-        if (c->context || c->kubeconfig || (c->identity && strcmp(c->identity, "mock")))
-            return wih_err_new(WIH_EXIT_INPUT, "--context/--kubeconfig/--identity go with --backend existing "
-                                               "(kind's come from the cluster it creates or reuses)");
+        if (c->context || c->kubeconfig || c->probe_image || (c->identity && strcmp(c->identity, "mock")))
+            return wih_err_new(WIH_EXIT_INPUT, "--context/--kubeconfig/--probe-image/--identity go with --backend "
+                                               "existing (kind's come from the cluster it creates or reuses and the "
+                                               "probe image it loads)");
         return kind_available(NULL, NULL);
     }
     if (strcmp(b, "existing"))

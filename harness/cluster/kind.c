@@ -273,6 +273,7 @@ static wih_err *run_to_end(char **argv)
     int st = 0;
     while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
     char *er = wih_buf_take(&b);
+    for (size_t l = strlen(er); l && er[l - 1] == '\n';) er[--l] = 0;
     wih_err *e = NULL;
     if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
         e = wih_err_new(WIH_EXIT_INFRA, "%s %s %s: exit %d: %s", argv[0], argv[1], argv[2],
