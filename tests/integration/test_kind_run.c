@@ -17,6 +17,7 @@
  *  3. a failing `kind create cluster` is exit 3 with kind's stderr, nothing left;
  *  4. SIGINT mid-run: exit 130, the services stop, the created cluster is deleted.
  * Skips (77) when the chain cannot have a node here. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -97,11 +98,21 @@ static void assert_no_registrations(void)
     kube_client_free(kc);
 }
 
+/* Nothing of the run is left but the services' PKI (kept so the next
+ * run's probe image is the same image): no process, no state, no
+ * registration, no kubeconfig. */
 static void assert_run_gone(const char *rundir)
 {
     ck_assert_int_eq(wih_test_procs_naming(rundir), 0);
     char *svc = wih_path_join(rundir, "services");
-    ck_assert_msg(access(svc, F_OK) != 0, "%s is still there", svc);
+    DIR *d = opendir(svc);
+    for (struct dirent *de; d && (de = readdir(d));)
+        ck_assert_msg(!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, "pki"),
+                      "%s/%s is still there", svc, de->d_name);
+    if (d) closedir(d);
+    char *kc = wih_path_join(rundir, "kubeconfig");
+    ck_assert_msg(access(kc, F_OK) != 0, "%s is still there", kc);
+    free(kc);
     free(svc);
     assert_no_registrations();
 }
@@ -170,6 +181,18 @@ START_TEST(existing_cluster_is_reused_and_kept)
     ck_assert_msg(cluster_recorded("wih-before"), "the reused cluster is gone");
     ck_assert_msg(strstr(err, "leaving cluster wih-before"), "%s", err);
     assert_run_gone(rundir);
+    /* again: the kept CA makes it the same probe image (the node is not
+     * handed a new ~60 MB image per run) */
+    char *out2 = NULL, *err2 = NULL;
+    rc = cli(&out2, &err2, args);
+    ck_assert_msg(rc == 0, "exit %d\n%s\n%s", rc, out2, err2);
+    const char *l1 = strstr(err, "loading the probe image "), *l2 = strstr(err2, "loading the probe image ");
+    ck_assert_msg(l1 && l2 && strcspn(l1, "\n") == strcspn(l2, "\n") && !strncmp(l1, l2, strcspn(l1, "\n")),
+                  "a new probe image per run:\n%s\n%s", err, err2);
+    free(calls());
+    assert_run_gone(rundir);
+    free(out2);
+    free(err2);
     unlink(mark);
     free(log);
     free(out);
