@@ -113,8 +113,24 @@ static void no_node(cJSON *c, const rcase *k)
     free(m);
 }
 
-/* The probe could not reach the mock cloud or MinIO at all (a transport error,
- * no HTTP status): that is the chain failing, not the identity — an
+/* An access the store never answered (status 0 and a transport error naming
+ * the URL it sent to), or NULL. */
+static const cJSON *access_no_answer(const cJSON *verdict)
+{
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(verdict, "access"))
+    {
+        const cJSON *st = cJSON_GetObjectItem(a, "status");
+        const char *err = kube_obj_str(a, "error");
+        if (cJSON_IsNumber(st) && st->valueint == 0 && err && (strstr(err, "http://") || strstr(err, "https://")))
+            return a;
+    }
+    return NULL;
+}
+
+/* The probe could not reach the mock cloud or MinIO (or, --identity real,
+ * the store) at all — a transport error, no HTTP status, at the exchange or
+ * at an access: that is the chain failing, not the identity — an
  * infrastructure error naming it, never a failed check. */
 static void transport_blame(cJSON *c, const cJSON *verdict)
 {
@@ -123,9 +139,14 @@ static void transport_blame(cJSON *c, const cJSON *verdict)
     const cJSON *last = cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1);
     const char *err = cJSON_GetStringValue(cJSON_GetObjectItem(ex, "error"));
     const cJSON *st = cJSON_GetObjectItem(last, "status");
-    if (cJSON_IsTrue(cJSON_GetObjectItem(ex, "ok")) || !err || !cJSON_IsNumber(st) || st->valueint != 0) return;
-    char *m = wih_asprintf("infrastructure: the probe got no answer from %s: %s",
-                           kube_obj_str(last, "endpoint") ? kube_obj_str(last, "endpoint") : "the mock cloud", err);
+    char *m = NULL;
+    const cJSON *a = NULL;
+    if (!cJSON_IsTrue(cJSON_GetObjectItem(ex, "ok")) && err && cJSON_IsNumber(st) && st->valueint == 0)
+        m = wih_asprintf("infrastructure: the probe got no answer from %s: %s",
+                         kube_obj_str(last, "endpoint") ? kube_obj_str(last, "endpoint") : "the mock cloud", err);
+    else if (cJSON_IsTrue(cJSON_GetObjectItem(ex, "ok")) && (a = access_no_answer(verdict)))
+        m = wih_asprintf("infrastructure: the probe got no answer from the store: %s", kube_obj_str(a, "error"));
+    if (!m) return;
     cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString("error"));
     cJSON_DeleteItemFromObject(c, "message");
     cJSON_AddStringToObject(c, "message", m);
