@@ -2,7 +2,7 @@
  * expectation → exit 1 naming each mismatch path (and the JUnit file says
  * so); a malformed scenario → exit 2 with file:line:col; MinIO killed
  * mid-run → exit 3 naming MinIO; SIGINT mid-run → exit 130 and no scenario
- * namespace is left Active. Fixtures: tests/e2e/scenarios/. */
+ * namespace is left Active; a finished run leaves no role in the cloud. Fixtures: tests/e2e/scenarios/. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -49,6 +49,14 @@ START_TEST(wrong_expectation_exit_1)
     ck_assert_msg(x && strstr(x, "<failure") && strstr(x, "spec.containers[name=osmo-ctrl].env[name=AWS_ROLE_ARN]"),
                   "%s", x ? x : "(no junit file)");
     free(x);
+    /* the case's roles are deleted from the cloud, not left behind inert */
+    free(out);
+    free(err);
+    rc = wih_test_cli(&out, &err, NULL, "cloud", "role", "list", "--state-dir", g_dir, "--output", "json", NULL);
+    cJSON *roles = rc == 0 ? cJSON_Parse(out) : NULL;
+    ck_assert_msg(cJSON_IsArray(roles) && cJSON_GetArraySize(roles) == 0, "roles left after the run (exit %d): %s%s",
+                  rc, out, err);
+    cJSON_Delete(roles);
     unlink(junit);
     free(junit);
     free(rep);
