@@ -108,15 +108,26 @@ static void stand_down(stand *s)
     free(s->url);
 }
 
-static char *tmp_file(const char *name, const char *text)
+/* A file in the test's temp dir (removed by the test). */
+static char *tmp_file(const char *dir, const char *name, const char *text)
+{
+    char *p = wih_path_join(dir, name);
+    ck_assert(!wih_write_file(p, text, strlen(text), 0600, NULL));
+    return p;
+}
+
+static char *tmp_dir(void)
 {
     wih_err *e = NULL;
     char *dir = wih_tmpdir("wih-probe-rs-", false, &e);
-    ck_assert_ptr_nonnull(dir);
-    char *p = wih_path_join(dir, name);
-    ck_assert(!wih_write_file(p, text, strlen(text), 0600, NULL));
+    ck_assert_msg(dir, "%s", e ? wih_err_str(e) : "");
+    return dir;
+}
+
+static void rm_dir(char *dir)
+{
+    wih_rm_rf(dir);
     free(dir);
-    return p;
 }
 
 static void clean_env(void)
@@ -161,7 +172,8 @@ START_TEST(azure_blob_with_the_entra_bearer)
     stand s = {0};
     stand_up(&s);
     clean_env();
-    char *tok = tmp_file("token", "header.payload.sig");
+    char *dir = tmp_dir();
+    char *tok = tmp_file(dir, "token", "header.payload.sig");
     setenv("AZURE_CLIENT_ID", "3b2d1c0e-aaaa-4bbb-8ccc-1234567890ab", 1);
     setenv("AZURE_TENANT_ID", "tenant-x", 1);
     setenv("AZURE_FEDERATED_TOKEN_FILE", tok, 1);
@@ -178,6 +190,7 @@ START_TEST(azure_blob_with_the_entra_bearer)
     no_secret_no_minio(v, AZ_TOKEN);
     cJSON_Delete(v);
     free(tok);
+    rm_dir(dir);
     stand_down(&s);
 }
 END_TEST
@@ -187,13 +200,14 @@ START_TEST(gcs_with_the_google_bearer)
     stand s = {0};
     stand_up(&s);
     clean_env();
-    char *tok = tmp_file("token", "header.payload.sig");
+    char *dir = tmp_dir();
+    char *tok = tmp_file(dir, "token", "header.payload.sig");
     char *cred = wih_asprintf("{\"type\":\"external_account\",\"audience\":\"//iam.googleapis.com/projects/1/locations/"
                               "global/workloadIdentityPools/p/providers/q\",\"subject_token_type\":\"urn:ietf:params:"
                               "oauth:token-type:jwt\",\"token_url\":\"%s/v1/token\",\"credential_source\":{\"file\":"
                               "\"%s\"}}",
                               s.url, tok);
-    char *cf = tmp_file("cred.json", cred);
+    char *cf = tmp_file(dir, "cred.json", cred);
     setenv("GOOGLE_APPLICATION_CREDENTIALS", cf, 1);
     setenv("WIH_GCS_ENDPOINT", s.url, 1);
     const char *acc[] = {"write:s3://gcs-a/out/x", "read:s3://gcs-b/in/y"};
@@ -207,6 +221,7 @@ START_TEST(gcs_with_the_google_bearer)
     free(cf);
     free(cred);
     free(tok);
+    rm_dir(dir);
     stand_down(&s);
 }
 END_TEST
