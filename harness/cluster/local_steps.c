@@ -70,6 +70,13 @@ wih_err *lc_start_apiserver(lchain *c)
         if ((err = cluster_pki_issue(c->pki, "apiserver-kubelet-client", "kube-apiserver-kubelet-client",
                                      "system:masters", false, NULL)))
             return err;
+        /* pods reach the API server through the relay on the bridge address
+         * (no kube-proxy for the kubernetes Service): its certificate names it */
+        char *ipsan = wih_asprintf("IP:%s", c->plan.gateway);
+        const char *const sans[] = {"kubernetes", "kubernetes.default", "kubernetes.default.svc", ipsan, NULL};
+        err = cluster_pki_issue(c->pki, "apiserver", "kube-apiserver", NULL, true, sans);
+        free(ipsan);
+        if (err) return err;
     }
     err = cluster_apiserver_start(c->dir, c->pki, &etcd, &s, c->timeout,
                                   CLUSTER_PERSIST | (c->node ? CLUSTER_FULL_ADMISSION : 0));
@@ -463,13 +470,15 @@ wih_err *lc_start_relay(lchain *c)
     cJSON *comps = cJSON_GetObjectItem(c->state, "components");
     int cport = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(comps, "cloud"), "port"));
     int mport = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(comps, "minio"), "port"));
-    char *cs = wih_asprintf("%d", cport), *ms = wih_asprintf("%d", mport);
+    int aport = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(comps, "kube-apiserver"), "port"));
+    char *cs = wih_asprintf("%d", cport), *ms = wih_asprintf("%d", mport), *as = wih_asprintf("%d", aport);
     char *ready = wih_path_join(c->dir, "relay.ready");
     unlink(ready);
     char *args[] = {NULL, "--no-color", "node", "relay", "--ip", c->plan.gateway, "--port", cs, "--port", ms,
-                    "--ready-file", ready, NULL};
+                    "--port", as, "--ready-file", ready, NULL};
     cluster_svc s;
-    lc_progress(c->o, "relaying %s:%d and :%d (pods) to the mock cloud and MinIO", c->plan.gateway, cport, mport);
+    lc_progress(c->o, "relaying %s:%d, :%d and :%d (pods) to the mock cloud, MinIO and the API server",
+                c->plan.gateway, cport, mport, aport);
     wih_err *err = spawn_self(c->o, c->dir, "relay", args, cport, c->timeout, &s);
     if (!err) {
         free(s.url);
@@ -486,10 +495,15 @@ wih_err *lc_start_relay(lchain *c)
         u = wih_asprintf("%s://%s:%d", murl && !strncmp(murl, "https", 5) ? "https" : "http", c->plan.gateway, mport);
         cJSON_AddStringToObject(pu, "minio", u);
         free(u);
+        /* the API server for pods (an in-cluster runner: KUBERNETES_SERVICE_HOST/PORT) */
+        u = wih_asprintf("https://%s:%d", c->plan.gateway, aport);
+        cJSON_AddStringToObject(pu, "apiserver", u);
+        free(u);
         lc_write_state(c);
     }
     free(cs);
     free(ms);
+    free(as);
     free(ready);
     return err;
 }

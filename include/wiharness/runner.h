@@ -86,6 +86,8 @@ typedef struct runner_opts {
     bool reuse_namespace;
     bool facts;                /* every case carries "facts" (runner_diag.c), also when it
                                 * passed: what `wiharness reproduce` prints */
+    bool in_cluster;           /* --in-cluster: the pod's ServiceAccount (kube_config_in_cluster)
+                                * instead of any kubeconfig */
 } runner_opts;
 
 /* Run every case; each finished case is added to run (report.h) and printed.
