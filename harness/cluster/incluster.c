@@ -50,7 +50,7 @@ static char *file_key(size_t i, const char *rel)
 static int add_file(flist *l, const char *src, const char *rel, wih_err **err)
 {
     size_t len = 0;
-    char *data = wih_read_file(src, l->max + 1, &len, err);
+    char *data = wih_read_file(src, (size_t)16 << 20, &len, err);
     if (!data) return -1;
     if (l->bytes + len > l->max) {
         free(data);
