@@ -570,7 +570,8 @@ const wih_cmd wih_cmd_run = {
                "`down` after (only then). PATH is a scenario file or a directory (suite.yaml = defaults).\n"
                "--backend existing --context CTX runs the cases in any cluster a kubeconfig reaches (RBAC\n"
                "checked first); PATH may be git+URL#REF:DIR; --shard I/N and --rerun-failed REPORT.json\n"
-               "narrow the cases (docs/backends.md, docs/ci.md).\n"
+               "narrow the cases (docs/backends.md, docs/ci.md). --in-cluster-job runs the runner itself as\n"
+               "a Job in that cluster and reads its JUnit/JSON back (from a ConfigMap, else its log).\n"
                "Exit codes: 0 all passed, 1 a case failed, 2 a bad scenario (file:line:col),\n"
                "3 infrastructure (the component is named), 130 interrupted.",
     .opts = k_run_opts,
