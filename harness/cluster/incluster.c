@@ -11,6 +11,7 @@
 
 #include "wiharness/backends.h"
 #include "wiharness/incluster.h"
+#include "wiharness/kube.h"
 
 void incluster_files_free(incluster_file *f, size_t n)
 {
@@ -145,13 +146,8 @@ char *incluster_namespace(const char *id)
 
 static cJSON *obj(const char *api, const char *kind, const char *ns, const char *name, const char *id)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "apiVersion", api);
-    cJSON_AddStringToObject(o, "kind", kind);
-    cJSON *md = cJSON_AddObjectToObject(o, "metadata");
-    cJSON_AddStringToObject(md, "name", name);
-    if (ns) cJSON_AddStringToObject(md, "namespace", ns);
-    cJSON *lb = cJSON_AddObjectToObject(md, "labels");
+    cJSON *o = kube_obj_new(api, kind, ns, name);
+    cJSON *lb = cJSON_AddObjectToObject(cJSON_GetObjectItem(o, "metadata"), "labels");
     cJSON_AddStringToObject(lb, "app.kubernetes.io/managed-by", "wiharness");
     cJSON_AddStringToObject(lb, "wiharness.io/in-cluster-job", id);
     return o;

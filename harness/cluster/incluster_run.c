@@ -141,22 +141,45 @@ static bool split_url(const char *url, char **host, char **port)
 }
 
 /* ------------------------------------------------------------ cleanup */
+/* Poll until ref is gone (404) or timeout. Unlike kube_wait this goes on
+ * after SIGINT: the cleanup's order matters (the pod's runner needs its RBAC
+ * until it has removed its cases). false when it is still there. */
+static bool wait_gone(ijob *j, const kube_ref *r, int64_t timeout_ms)
+{
+    wih_err *e = NULL;
+    bool gone = false;
+    for (int64_t end = wih_now_ms() + timeout_ms; !gone && wih_now_ms() < end;) {
+        cJSON *o = kube_get(j->kc, r, &e);
+        cJSON_Delete(o);
+        gone = !o && e && e->http_status == 404;
+        if (!o && !gone) wih_warn("in-cluster: %s %s: %s", r->kind, r->name, wih_err_str(e));
+        wih_err_free(e);
+        e = NULL;
+        if (!gone) wih_sleep_ms(500);
+    }
+    if (!gone) wih_warn("in-cluster: %s %s is still there after %lld s", r->kind, r->name, (long long)timeout_ms / 1000);
+    return gone;
+}
+
 static void wait_case_namespaces(ijob *j)
 {
     const cJSON *n;
     cJSON_ArrayForEach(n, j->case_ns)
     {
         kube_ref r = {"v1", "Namespace", NULL, n->valuestring};
-        wih_err *e = NULL;
-        for (int64_t end = wih_now_ms() + 90000; wih_now_ms() < end;) {
-            cJSON *o = kube_get(j->kc, &r, &e);
-            cJSON_Delete(o);
-            if (!o) break;
-            wih_sleep_ms(500);
-        }
-        if (e && e->http_status != 404) wih_warn("in-cluster: namespace %s: %s", n->valuestring, wih_err_str(e));
-        wih_err_free(e);
+        wait_gone(j, &r, 90000);
     }
+}
+
+static void delete_and_wait(ijob *j, const kube_ref *r, int64_t timeout_ms)
+{
+    wih_err *e = NULL;
+    if (kube_delete(j->kc, r, -1, 0, &e)) {
+        wih_warn("in-cluster: deleting %s %s: %s", r->kind, r->name, wih_err_str(e));
+        wih_err_free(e);
+        return;
+    }
+    if (timeout_ms) wait_gone(j, r, timeout_ms);
 }
 
 /* Pods first (their grace lets the in-cluster runner remove its case
@@ -169,35 +192,29 @@ static void job_cleanup(void *v)
         say(j, "deleting namespace %s (the Job's pod first: its runner cleans up its cases)", j->ns);
         char *sel = wih_asprintf("wiharness.io/in-cluster-job=%s", j->id);
         cJSON *pods = kube_list(j->kc, "v1", "Pod", j->ns, sel, &e);
+        if (e) wih_warn("in-cluster: listing the Job's pods: %s", wih_err_str(e));
+        wih_err_free(e);
         const cJSON *p;
         cJSON_ArrayForEach(p, cJSON_GetObjectItem(pods, "items"))
         {
             kube_ref r = {"v1", "Pod", j->ns, kube_obj_str(p, "metadata.name")};
-            if (kube_delete(j->kc, &r, -1, 150000, &e)) break;
+            delete_and_wait(j, &r, 150000); /* its grace is 120 s */
         }
         cJSON_Delete(pods);
         free(sel);
-        if (e) wih_warn("in-cluster: deleting the Job's pod: %s", wih_err_str(e));
-        wih_err_free(e);
-        e = NULL;
         wait_case_namespaces(j);
         kube_ref nr = {"v1", "Namespace", NULL, j->ns};
-        if (kube_delete(j->kc, &nr, -1, 90000, &e)) wih_warn("in-cluster: deleting %s: %s", j->ns, wih_err_str(e));
-        wih_err_free(e);
-        e = NULL;
+        delete_and_wait(j, &nr, 90000);
         j->ns_made = false;
     }
     if (j->crb_made) {
         kube_ref r = {"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", NULL, j->cr};
-        if (kube_delete(j->kc, &r, -1, 0, &e)) wih_warn("in-cluster: deleting ClusterRoleBinding %s: %s", j->cr, wih_err_str(e));
-        wih_err_free(e);
-        e = NULL;
+        delete_and_wait(j, &r, 0);
         j->crb_made = false;
     }
     if (j->cr_made) {
         kube_ref r = {"rbac.authorization.k8s.io/v1", "ClusterRole", NULL, j->cr};
-        if (kube_delete(j->kc, &r, -1, 0, &e)) wih_warn("in-cluster: deleting ClusterRole %s: %s", j->cr, wih_err_str(e));
-        wih_err_free(e);
+        delete_and_wait(j, &r, 0);
         j->cr_made = false;
     }
 }

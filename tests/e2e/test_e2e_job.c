@@ -8,10 +8,17 @@
  *     ConfigMap and agree with the console; afterwards nothing of the Job is
  *     left (its namespace, ClusterRole/Binding, the case namespaces);
  *  2. a failed case comes back as exit 1 with its failure in the JUnit (the
- *     Job's exit code is the host's), and is cleaned up too.
+ *     Job's exit code is the host's), and is cleaned up too;
+ *  3. SIGINT to the host while a case runs in the Job: exit 130, the Job's
+ *     namespace and RBAC gone, the case namespaces gone or Terminating (the
+ *     in-cluster runner removed them on its pod's SIGTERM).
  * Skips (77) when the chain cannot have a node here. */
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
@@ -183,6 +190,86 @@ START_TEST(bad_job_options_are_input_errors)
 }
 END_TEST
 
+/* The host's run in the background, stdout+stderr to log. */
+static pid_t spawn_job(const char *log, const char *scenario)
+{
+    char *kc = wih_path_join(g_dir, "kubeconfig");
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("NO_COLOR", "1", 1);
+        execl(WIH_BINARY, WIH_BINARY, "run", "--backend", "existing", "--context", "wiharness-local", "--kubeconfig",
+              kc, "--state-dir", g_dir, "--in-cluster-job", scenario, (char *)NULL);
+        _exit(127);
+    }
+    free(kc);
+    return pid;
+}
+
+static int wait_exit(pid_t pid, int seconds)
+{
+    int st = 0;
+    for (int i = 0; i < seconds * 10; i++) {
+        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        wih_sleep_ms(100);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    ck_abort_msg("the host's run did not end in %d s", seconds);
+    return -1;
+}
+
+START_TEST(sigint_cleans_up_the_job)
+{
+    char *f = wih_path_join(WIH_SOURCE_DIR, "tests/e2e/scenarios/slow.yaml"), *log = wih_path_join(g_base, "int.log");
+    pid_t pid = spawn_job(log, f);
+    kube_client *kc = admin();
+    /* until the in-cluster runner has made a case namespace */
+    bool seen = false;
+    for (int i = 0; i < 600 && !seen; i++) {
+        wih_err *e = NULL;
+        cJSON *l = kube_list(kc, "v1", "Namespace", NULL, "wiharness.io/runner=true", &e);
+        seen = l && cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")) > 0;
+        cJSON_Delete(l);
+        wih_err_free(e);
+        if (!seen) wih_sleep_ms(100);
+    }
+    ck_assert_msg(seen, "the Job made no case namespace in 60 s");
+    kill(pid, SIGINT);
+    int rc = wait_exit(pid, 300);
+    char *text = wih_read_file(log, 1 << 20, NULL, NULL);
+    ck_assert_msg(rc == 130, "exit %d\n%s", rc, text);
+    ck_assert_int_eq(count(kc, "v1", "Namespace", "wiharness.io/in-cluster-job", NULL), 0);
+    ck_assert_int_eq(count(kc, "rbac.authorization.k8s.io/v1", "ClusterRole", NULL, "wiharness-job-"), 0);
+    ck_assert_int_eq(count(kc, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", NULL, "wiharness-job-"), 0);
+    wih_err *e = NULL;
+    cJSON *l = kube_list(kc, "v1", "Namespace", NULL, "wiharness.io/runner=true", &e);
+    const cJSON *ns;
+    cJSON_ArrayForEach(ns, cJSON_GetObjectItem(l, "items"))
+    {
+        const char *phase = kube_obj_str(ns, "status.phase");
+        ck_assert_msg(phase && !strcmp(phase, "Terminating"), "case namespace %s survived (%s)\n%s",
+                      kube_obj_str(ns, "metadata.name"), phase ? phase : "?", text);
+    }
+    cJSON_Delete(l);
+    /* give the namespace controller its time, so the next test starts clean */
+    for (int i = 0; i < 600; i++) {
+        l = kube_list(kc, "v1", "Namespace", NULL, "wiharness.io/runner=true", &e);
+        int n = cJSON_GetArraySize(cJSON_GetObjectItem(l, "items"));
+        cJSON_Delete(l);
+        if (!n) break;
+        wih_sleep_ms(100);
+    }
+    kube_client_free(kc);
+    free(text);
+    free(log);
+    free(f);
+}
+END_TEST
+
 int main(void)
 {
     wih_test_chain ch;
@@ -195,6 +282,7 @@ int main(void)
     tcase_add_test(tc, bad_job_options_are_input_errors);
     tcase_add_test(tc, core_suite_passes_through_the_job);
     tcase_add_test(tc, failed_case_comes_back_as_exit_1);
+    tcase_add_test(tc, sigint_cleans_up_the_job);
     suite_add_tcase(s, tc);
     int rc = wih_test_run(s);
     wih_test_chain_down(&ch);
