@@ -23,6 +23,7 @@
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 
+#include "chainfault.h"
 #include "nodechain.h"
 #include "testutil.h"
 #include "wiharness/cluster.h"
@@ -92,8 +93,6 @@ static void check_nothing_left(void)
     kube_client_free(kc);
 }
 
-static int wait_exit(pid_t pid, int seconds);
-
 /* The host's run, stdout+stderr to a file (wih_test_cli's 120 s is short for
  * a suite on a loaded machine); *out and *err both get what it printed. */
 static int run_job(char **out, char **err, const char *junit, const char *json, const char *label, const char *path)
@@ -112,7 +111,8 @@ static int run_job(char **out, char **err, const char *junit, const char *json, 
               (char *)NULL);
         _exit(127);
     }
-    int rc = wait_exit(pid, 900);
+    int rc = wih_test_wait_exit(pid, 900000);
+    ck_assert_msg(rc >= 0, "the host's run did not end in 900 s");
     *out = wih_read_file(log, 1 << 24, NULL, NULL);
     if (!*out) *out = wih_strdup("");
     *err = wih_strdup(*out);
@@ -228,37 +228,14 @@ static pid_t spawn_job(const char *log, const char *scenario)
     return pid;
 }
 
-static int wait_exit(pid_t pid, int seconds)
-{
-    int st = 0;
-    for (int i = 0; i < seconds * 10; i++) {
-        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        wih_sleep_ms(100);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    ck_abort_msg("the host's run did not end in %d s", seconds);
-    return -1;
-}
-
 START_TEST(sigint_cleans_up_the_job)
 {
     char *f = wih_path_join(WIH_SOURCE_DIR, "tests/e2e/scenarios/slow.yaml"), *log = wih_path_join(g_base, "int.log");
     pid_t pid = spawn_job(log, f);
-    kube_client *kc = admin();
     /* until the in-cluster runner has made a case namespace */
-    bool seen = false;
-    for (int i = 0; i < 600 && !seen; i++) {
-        wih_err *e = NULL;
-        cJSON *l = kube_list(kc, "v1", "Namespace", NULL, "wiharness.io/runner=true", &e);
-        seen = l && cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")) > 0;
-        cJSON_Delete(l);
-        wih_err_free(e);
-        if (!seen) wih_sleep_ms(100);
-    }
-    ck_assert_msg(seen, "the Job made no case namespace in 60 s");
+    kube_client *kc = wih_test_wait_first_namespace(g_dir, 120000);
     kill(pid, SIGINT);
-    int rc = wait_exit(pid, 300);
+    int rc = wih_test_wait_exit(pid, 300000);
     char *text = wih_read_file(log, 1 << 20, NULL, NULL);
     ck_assert_msg(rc == 130, "exit %d\n%s", rc, text);
     ck_assert_int_eq(count(kc, "v1", "Namespace", "wiharness.io/in-cluster-job", NULL), 0);
