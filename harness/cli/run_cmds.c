@@ -10,6 +10,8 @@
 #include "wiharness/realmap.h"
 #include "wiharness/yamljson.h"
 #include "wiharness/cluster.h"
+#include "wiharness/incluster.h"
+#include "wiharness/kube.h"
 #include "wiharness/report.h"
 #include "wiharness/runner.h"
 #include "wiharness/shard.h"
@@ -28,6 +30,9 @@ typedef struct {
     cJSON *sources; /* provenance of git+ PATHs (not an option) */
     bool keep_on_failure;
     long parallel;
+    bool in_cluster_job, in_cluster; /* docs/backends.md, "in-cluster" */
+    const char *job_api_url;
+    long job_timeout;
 } run_cfg;
 
 static const wih_opt k_run_opts[] = {
@@ -56,6 +61,14 @@ static const wih_opt k_run_opts[] = {
     {"real", 0, WIH_OPT_STR, offsetof(run_cfg, real), "FILE",
      "--identity real: the real map (roles, buckets, endpoints, the runner's own S3 credentials; "
      "docs/realmap.schema.json)", false},
+    {"in-cluster-job", 0, WIH_OPT_FLAG, offsetof(run_cfg, in_cluster_job), NULL,
+     "--backend existing: run the runner itself as a Job in the cluster; reports and exit code come back", false},
+    {"job-api-url", 0, WIH_OPT_STR, offsetof(run_cfg, job_api_url), "URL",
+     "--in-cluster-job: the API server for the Job's pod (default: the chain's pod_urls.apiserver)", false},
+    {"job-timeout", 0, WIH_OPT_INT, offsetof(run_cfg, job_timeout), "S",
+     "--in-cluster-job: the Job's deadline in seconds (default 1800)", false},
+    {"in-cluster", 0, WIH_OPT_FLAG, offsetof(run_cfg, in_cluster), NULL,
+     "--backend existing, inside a pod: its ServiceAccount instead of a kubeconfig (what the Job runs)", false},
     {"artifacts", 0, WIH_OPT_STR, offsetof(run_cfg, artifacts), "DIR",
      "write each failed case's pod, events, decision-log lines and probe verdict under DIR (redacted)", false},
     {"keep-on-failure", 0, WIH_OPT_FLAG, offsetof(run_cfg, keep_on_failure), NULL,
@@ -117,6 +130,59 @@ static wih_err *ensure_chain(const char *state_dir, bool *started)
     return e;
 }
 
+/* --report KIND=configmap:NAME: one ConfigMap per NAME in the client's
+ * namespace (--in-cluster: the pod's own), one key per kind; inside the Job
+ * the reports are also printed between markers, for a host that cannot read
+ * the ConfigMap (incluster.h). */
+static kube_client *report_client(const run_cfg *c, wih_err **e)
+{
+    kube_config_opts ko = {.in_cluster = c->in_cluster, .kubeconfig = c->kubeconfig, .context = c->context};
+    return kube_client_new(&ko, e);
+}
+
+static void print_section(const char *what, const char *text)
+{
+    printf(INCLUSTER_MARK_BEGIN "\n%s%s" INCLUSTER_MARK_END "\n", what, text,
+           *text && text[strlen(text) - 1] != '\n' ? "\n" : "", what);
+}
+
+static int configmap_reports(const run_cfg *c, const cJSON *run)
+{
+    cJSON *by_name = cJSON_CreateObject();
+    int rc = 0;
+    for (size_t i = 0; i < c->reports.n && !rc; i++) {
+        report_kind k;
+        const char *path, *name;
+        wih_err *e = NULL;
+        if (report_parse_spec(c->reports.v[i], &k, &path, &e) || !(name = report_configmap_name(path))) {
+            wih_err_free(e);
+            continue;
+        }
+        char *text = k == REPORT_JUNIT ? report_junit(run, &e) : k == REPORT_HTML ? report_html(run) : report_json(run);
+        if (!text) {
+            rc = wih_err_report(e);
+            break;
+        }
+        cJSON *d = cJSON_GetObjectItemCaseSensitive(by_name, name);
+        if (!d) d = cJSON_AddObjectToObject(by_name, name);
+        cJSON_DeleteItemFromObjectCaseSensitive(d, report_configmap_key(k));
+        cJSON_AddStringToObject(d, report_configmap_key(k), text);
+        if (c->in_cluster && k != REPORT_HTML) print_section(k == REPORT_JUNIT ? "junit" : "json", text);
+        free(text);
+    }
+    wih_err *e = NULL;
+    kube_client *kc = by_name->child && !rc ? report_client(c, &e) : NULL;
+    if (by_name->child && !rc && !kc) rc = wih_err_report(wih_err_wrap(e, "--report configmap:"));
+    for (const cJSON *d = by_name->child; kc && d; d = d->next) {
+        const char *ns = kube_config_namespace(kube_client_config(kc));
+        if (report_configmap_write(kc, ns, d->string, d, &e)) rc = wih_err_report(e);
+        e = NULL;
+    }
+    kube_client_free(kc);
+    cJSON_Delete(by_name);
+    return rc;
+}
+
 static int write_reports(const run_cfg *c, const cJSON *run)
 {
     int rc = 0;
@@ -124,10 +190,15 @@ static int write_reports(const run_cfg *c, const cJSON *run)
         report_kind k;
         const char *path;
         wih_err *e = NULL;
-        if (report_parse_spec(c->reports.v[i], &k, &path, &e) || report_write_file(run, k, path, &e))
+        if (report_parse_spec(c->reports.v[i], &k, &path, &e)) {
             rc = wih_err_report(e);
+            continue;
+        }
+        if (report_configmap_name(path)) continue; /* configmap_reports */
+        if (report_write_file(run, k, path, &e)) rc = wih_err_report(e);
     }
-    return rc;
+    int cm = configmap_reports(c, run);
+    return rc ? rc : cm;
 }
 
 static bool kube_name_ok(const char *n)
@@ -208,6 +279,30 @@ static wih_err *check_real(run_cfg *c)
     return c->realmap ? NULL : e;
 }
 
+/* --in-cluster-job / --in-cluster go with --backend existing; inside the
+ * Job the pod's ServiceAccount must hold the runner's RBAC (existing_perms),
+ * and the state dir is the Job's Secret (the host checked the chain). */
+static wih_err *check_in_cluster(const run_cfg *c)
+{
+    if (!is_existing(c))
+        return wih_err_new(WIH_EXIT_INPUT, "--in-cluster-job/--in-cluster go with --backend existing");
+    if (c->in_cluster_job && c->in_cluster)
+        return wih_err_new(WIH_EXIT_INPUT, "--in-cluster-job and --in-cluster exclude each other");
+    if (c->in_cluster_job && (c->artifacts || c->rerun_failed || c->sources))
+        return wih_err_new(WIH_EXIT_INPUT, "--in-cluster-job: --artifacts, --rerun-failed and git+ PATHs are host "
+                                           "files the Job cannot see; not with --in-cluster-job");
+    if (c->job_api_url && !c->in_cluster_job) return wih_err_new(WIH_EXIT_INPUT, "--job-api-url goes with --in-cluster-job");
+    if (c->job_timeout < 0) return wih_err_new(WIH_EXIT_INPUT, "--job-timeout must be positive seconds");
+    if (!c->in_cluster) return NULL;
+    kube_config_opts ko = {.in_cluster = true};
+    wih_err *e = NULL;
+    kube_client *kc = kube_client_new(&ko, &e);
+    if (!kc) return wih_err_wrap(e, "--in-cluster");
+    e = existing_check_rbac(kc, c->namespace_, c->reuse_namespace, "in-cluster");
+    kube_client_free(kc);
+    return e;
+}
+
 static bool is_kind(const run_cfg *c)
 {
     return c->backend && !strcmp(c->backend, "kind");
@@ -239,6 +334,12 @@ static wih_err *kind_backend_up(const run_cfg *c, kind_run *kr, int *handle)
 static wih_err *check_backend(run_cfg *c)
 {
     const char *b = c->backend ? c->backend : "local";
+    if (c->in_cluster_job || c->in_cluster || c->job_api_url) {
+        wih_err *ie = check_in_cluster(c);
+        if (ie) return ie;
+        /* inside the Job: --identity real still needs its map (never the mock silently) */
+        if (c->in_cluster) return c->identity && !strcmp(c->identity, "real") ? check_real(c) : NULL;
+    }
     if ((c->namespace_ || c->reuse_namespace) && strcmp(b, "existing"))
         return wih_err_new(WIH_EXIT_INPUT, "--namespace/--reuse-namespace go with --backend existing");
     if (((c->identity && !strcmp(c->identity, "real")) || c->real) && strcmp(b, "existing"))
@@ -348,6 +449,96 @@ static scn_matrix *load_matrix(run_cfg *c, int argc, char **argv, scn_list **lis
     return m;
 }
 
+/* The options the in-cluster run gets as they were given here. */
+static cJSON *pass_through(const run_cfg *c)
+{
+    cJSON *a = cJSON_CreateArray();
+#define ADD(s) cJSON_AddItemToArray(a, cJSON_CreateString(s))
+    for (size_t i = 0; i < c->labels.n; i++) {
+        ADD("--label");
+        ADD(c->labels.v[i]);
+    }
+    const char *pairs[][2] = {{"--profile", c->profile}, {"--shard", c->shard}, {"--namespace", c->namespace_}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+        if (pairs[i][1]) {
+            ADD(pairs[i][0]);
+            ADD(pairs[i][1]);
+        }
+    if (c->reuse_namespace) ADD("--reuse-namespace");
+    if (c->keep_on_failure) ADD("--keep-on-failure");
+    if (c->parallel) {
+        char n[24];
+        snprintf(n, sizeof n, "%ld", c->parallel);
+        ADD("--parallel");
+        ADD(n);
+    }
+#undef ADD
+    return a;
+}
+
+/* The host's reports from what the Job left (its JUnit and JSON). */
+static int job_reports(const run_cfg *c, const incluster_result *r)
+{
+    int rc = 0;
+    for (size_t i = 0; i < c->reports.n; i++) {
+        report_kind k;
+        const char *path;
+        wih_err *e = NULL;
+        if (report_parse_spec(c->reports.v[i], &k, &path, &e)) {
+            rc = wih_err_report(e);
+            continue;
+        }
+        cJSON *run = k == REPORT_HTML && r->json ? cJSON_Parse(r->json) : NULL;
+        char *html = run ? report_html(run) : NULL;
+        const char *text = k == REPORT_JUNIT ? r->junit : k == REPORT_JSON ? r->json : html;
+        if (report_configmap_name(path))
+            e = wih_err_new(WIH_EXIT_INPUT, "--in-cluster-job: --report %s: the host writes files", c->reports.v[i]);
+        else if (!text)
+            e = wih_err_new(WIH_EXIT_INFRA, "--in-cluster-job: the Job's %s report did not come back (from the %s)",
+                            k == REPORT_JUNIT ? "JUnit" : "JSON", r->from);
+        else
+            wih_write_file(path, text, strlen(text), 0644, &e);
+        if (e) rc = wih_err_report(e);
+        free(html);
+        cJSON_Delete(run);
+    }
+    return rc;
+}
+
+/* --in-cluster-job: the runner as a Job (incluster.h); its console lines,
+ * the host's reports from its own, its exit code. */
+static int in_cluster_job(const run_cfg *c, int argc, char **argv)
+{
+    char *def = argc ? NULL : bundled_dir();
+    const char *one[] = {def};
+    cJSON *pass = pass_through(c);
+    const char **args = wih_xcalloc((size_t)cJSON_GetArraySize(pass) + 1, sizeof *args);
+    int na = 0;
+    for (const cJSON *x = pass->child; x; x = x->next) args[na++] = x->valuestring;
+    incluster_opts io = {.kubeconfig = c->kubeconfig, .context = c->context, .state_dir = c->state_dir,
+                         .identity = c->identity, .probe_image = c->probe_image, .api_url = c->job_api_url,
+                         .paths = argc ? (const char *const *)argv : one, .npaths = argc ? (size_t)argc : 1,
+                         .run_args = args, .timeout_s = c->job_timeout, .progress = stderr};
+    incluster_result r;
+    wih_err *e = NULL;
+    int rc;
+    if (incluster_run(&io, &r, &e)) {
+        rc = wih_err_report(e);
+    } else {
+        fputs(r.console ? r.console : "", stdout);
+        fflush(stdout);
+        fprintf(stderr, "in-cluster: reports from the %s\n", r.from);
+        rc = r.exit_code;
+        int wr = job_reports(c, &r);
+        if (wr && rc == WIH_EXIT_OK) rc = wr;
+        incluster_result_clear(&r);
+    }
+    free(args);
+    cJSON_Delete(pass);
+    free(def);
+    return rc;
+}
+
 static int run_run(void *vcfg, int argc, char **argv)
 {
     run_cfg *c = vcfg;
@@ -392,15 +583,22 @@ static int run_run(void *vcfg, int argc, char **argv)
         scn_list_free(list);
         return wih_err_report(e);
     }
+    if (c->in_cluster_job) {
+        int jrc = in_cluster_job(c, argc, argv);
+        cJSON_Delete(c->sources);
+        scn_matrix_free(m);
+        scn_list_free(list);
+        return jrc;
+    }
     runner_opts ro = {.state_dir = is_kind(c) ? kr.services : c->state_dir, .artifacts_dir = c->artifacts,
                       .keep_on_failure = c->keep_on_failure,
                       .parallel = c->parallel ? (int)c->parallel : 2, .out = stdout,
                       .tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO),
-                      .kubeconfig = is_existing(c) ? c->kubeconfig : is_kind(c) ? kr.kubeconfig : NULL,
-                      .context = is_existing(c) ? c->context : is_kind(c) ? kr.context : NULL,
+                      .kubeconfig = is_existing(c) ? (c->in_cluster ? NULL : c->kubeconfig) : is_kind(c) ? kr.kubeconfig : NULL,
+                      .context = is_existing(c) ? (c->in_cluster ? NULL : c->context) : is_kind(c) ? kr.context : NULL,
                       .probe_image = is_existing(c) ? c->probe_image : is_kind(c) ? kr.probe_image : NULL,
                       .namespace_ = is_existing(c) ? c->namespace_ : NULL,
-                      .reuse_namespace = c->reuse_namespace,
+                      .reuse_namespace = c->reuse_namespace, .in_cluster = c->in_cluster,
                       .real = c->realmap};
     cJSON *run = report_run_new();
     if (c->sources) cJSON_AddItemToObject(run, "sources", c->sources);
@@ -449,7 +647,9 @@ const wih_cmd wih_cmd_run = {
                "--backend kind [--name N] creates (or reuses) a kind cluster, serves it the\n"
                "mock webhook, cloud and MinIO on the kind network and loads the probe image; only a cluster\n"
                "it created is deleted at the end. PATH may be git+URL#REF:DIR; --shard I/N and\n"
-               "--rerun-failed REPORT.json narrow the cases (docs/backends.md, docs/ci.md).\n"
+               "--rerun-failed REPORT.json narrow the cases (docs/backends.md, docs/ci.md). --in-cluster-job\n"
+               "runs the runner itself as a Job in that cluster and reads its JUnit/JSON back (from a\n"
+               "ConfigMap, else its log).\n"
                "Exit codes: 0 all passed, 1 a case failed, 2 a bad scenario (file:line:col),\n"
                "3 infrastructure (the component is named), 130 interrupted.",
     .opts = k_run_opts,

@@ -52,7 +52,9 @@ static wih_err *load_probe(const kind_run_opts *o, kind_run *r)
         bin = self;
     }
     char *ca = wih_path_join(r->services, "pki/ca.crt"), *tar = wih_path_join(r->dir, "probe.tar");
-    wih_err *e = node_image_probe(bin, ca, tar, &r->probe_image);
+    char *cache = node_image_cache_dir(); /* the kept services/pki CA: a second run hits */
+    wih_err *e = node_image_probe_cached(bin, ca, cache, tar, &r->probe_image, NULL);
+    free(cache);
     if (!e) {
         progress(o->progress, "kind: loading the probe image %s into %s", r->probe_image, r->cluster.name);
         e = kind_load(&r->cluster, tar);

@@ -70,6 +70,13 @@ wih_err *lc_start_apiserver(lchain *c)
         if ((err = cluster_pki_issue(c->pki, "apiserver-kubelet-client", "kube-apiserver-kubelet-client",
                                      "system:masters", false, NULL)))
             return err;
+        /* pods reach the API server through the relay on the bridge address
+         * (no kube-proxy for the kubernetes Service): its certificate names it */
+        char *ipsan = wih_asprintf("IP:%s", c->plan.gateway);
+        const char *const sans[] = {"kubernetes", "kubernetes.default", "kubernetes.default.svc", ipsan, NULL};
+        err = cluster_pki_issue(c->pki, "apiserver", "kube-apiserver", NULL, true, sans);
+        free(ipsan);
+        if (err) return err;
     }
     err = cluster_apiserver_start(c->dir, c->pki, &etcd, &s, c->timeout,
                                   CLUSTER_PERSIST | (c->node ? CLUSTER_FULL_ADMISSION : 0));
@@ -529,14 +536,30 @@ wih_err *lc_start_relay(lchain *c)
     int wport = c->o->serve_address
                     ? (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(comps, "webhook"), "port"))
                     : 0;
-    char *cs = wih_asprintf("%d", cport), *ms = wih_asprintf("%d", mport), *ws = wih_asprintf("%d", wport);
+    /* the chain's own API server for pods (no kube-proxy here; not with a serve
+     * address: that cluster has its own) */
+    int aport = c->o->serve_address
+                    ? 0
+                    : (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(comps, "kube-apiserver"), "port"));
+    char *cs = wih_asprintf("%d", cport), *ms = wih_asprintf("%d", mport), *ws = wih_asprintf("%d", wport),
+         *as = wih_asprintf("%d", aport);
     char *ready = wih_path_join(c->dir, "relay.ready");
     unlink(ready);
-    char *args[] = {NULL, "--no-color", "node", "relay", "--ip", (char *)c->addr, "--port", cs, "--port", ms,
-                    "--ready-file", ready, wport ? "--port" : NULL, ws, NULL};
+    char *args[16] = {NULL, "--no-color", "node", "relay", "--ip", (char *)c->addr, "--port", cs, "--port", ms,
+                      "--ready-file", ready};
+    int na = 12;
+    if (wport) {
+        args[na++] = "--port";
+        args[na++] = ws;
+    }
+    if (aport) {
+        args[na++] = "--port";
+        args[na++] = as;
+    }
+    args[na] = NULL;
     cluster_svc s;
-    lc_progress(c->o, "relaying %s:%d and :%d (pods) to the mock cloud and MinIO%s", c->addr, cport, mport,
-                wport ? ", and the webhook's port" : "");
+    lc_progress(c->o, "relaying %s:%d and :%d (pods) to the mock cloud and MinIO%s%s", c->addr, cport, mport,
+                wport ? ", and the webhook's port" : "", aport ? ", and the API server's" : "");
     wih_err *err = spawn_self(c->o, c->dir, "relay", args, cport, c->timeout, &s);
     if (!err) {
         free(s.url);
@@ -553,11 +576,18 @@ wih_err *lc_start_relay(lchain *c)
         u = wih_asprintf("%s://%s:%d", murl && !strncmp(murl, "https", 5) ? "https" : "http", c->addr, mport);
         cJSON_AddStringToObject(pu, "minio", u);
         free(u);
+        /* the API server for pods (an in-cluster runner: KUBERNETES_SERVICE_HOST/PORT) */
+        if (aport) {
+            u = wih_asprintf("https://%s:%d", c->addr, aport);
+            cJSON_AddStringToObject(pu, "apiserver", u);
+            free(u);
+        }
         lc_write_state(c);
     }
     free(cs);
     free(ms);
     free(ws);
+    free(as);
     free(ready);
     return err;
 }

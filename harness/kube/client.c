@@ -228,8 +228,9 @@ static int send_once(kube_client *c, const char *method, const char *url, const 
 {
     /* JSON; the one exception is the service-account issuer's JWKS
      * (/openid/v1/jwks), which the API server offers only as
-     * application/jwk-set+json (a JSON document too) */
-    static const char *const accept[] = {"Accept: application/json, application/jwk-set+json;q=0.9", NULL};
+     * application/jwk-set+json (a JSON document too); and a pod's log
+     * (kube_pod_log) is text/plain */
+    static const char *const accept[] = {"Accept: application/json, application/jwk-set+json;q=0.9, */*;q=0.8", NULL};
     size_t ca_len = 0;
     const char *ca = kube_config_ca_pem(c->cfg, &ca_len);
     wih_http_req rq = {
@@ -248,13 +249,13 @@ static int send_once(kube_client *c, const char *method, const char *url, const 
     return rc;
 }
 
-cJSON *kube_request(kube_client *c, const char *method, const char *path, const char *content_type,
-                    const cJSON *body, long *status_out, wih_err **err)
+/* One logical request: the 2xx body (a new string, maybe empty) and its
+ * length, or NULL + *err (transport errors and non-2xx mapped). */
+static char *request_raw(kube_client *c, const char *method, const char *url, const char *content_type,
+                         const char *payload, long *status_out, size_t *len, wih_err **err)
 {
-    char *url = wih_asprintf("%s%s", c->base, path);
-    char *payload = body ? cJSON_PrintUnformatted(body) : NULL;
     bool refreshed = false;
-    cJSON *result = NULL;
+    char *out = NULL;
     for (;;) {
         kube_creds cr;
         if (kube_config_creds(c->cfg, &cr, err) != 0) {
@@ -271,14 +272,9 @@ cJSON *kube_request(kube_client *c, const char *method, const char *path, const 
         long status = rs.status;
         if (status_out) *status_out = status;
         if (status >= 200 && status < 300) {
-            if (rs.body.len == 0) {
-                result = cJSON_CreateNull();
-            } else {
-                result = cJSON_ParseWithLength(rs.body.data, rs.body.len);
-                if (!result)
-                    *err = wih_err_http(status, NULL, "%s %s: the response is not JSON (%zu bytes)", method, url,
-                                        rs.body.len);
-            }
+            *len = rs.body.len;
+            out = wih_xcalloc(rs.body.len + 1, 1);
+            if (rs.body.len) memcpy(out, rs.body.data, rs.body.len);
         } else if (status == 401 && cr.from_exec && !refreshed) {
             /* client-go re-runs the plugin once when the server says 401 */
             refreshed = true;
@@ -292,9 +288,38 @@ cJSON *kube_request(kube_client *c, const char *method, const char *path, const 
         wih_http_resp_free(&rs);
         break;
     }
+    return out;
+}
+
+cJSON *kube_request(kube_client *c, const char *method, const char *path, const char *content_type,
+                    const cJSON *body, long *status_out, wih_err **err)
+{
+    char *url = wih_asprintf("%s%s", c->base, path);
+    char *payload = body ? cJSON_PrintUnformatted(body) : NULL;
+    long status = 0;
+    size_t len = 0;
+    char *text = request_raw(c, method, url, content_type, payload, &status, &len, err);
+    if (status_out) *status_out = status;
+    cJSON *result = NULL;
+    if (text && len == 0)
+        result = cJSON_CreateNull();
+    else if (text && !(result = cJSON_ParseWithLength(text, len)))
+        *err = wih_err_http(status, NULL, "%s %s: the response is not JSON (%zu bytes)", method, url, len);
+    free(text);
     free(payload);
     free(url);
     return result;
+}
+
+char *kube_pod_log(kube_client *c, const char *ns, const char *pod, const char *container, wih_err **err)
+{
+    char *url = container ? wih_asprintf("%s/api/v1/namespaces/%s/pods/%s/log?container=%s", c->base, ns, pod,
+                                         container)
+                          : wih_asprintf("%s/api/v1/namespaces/%s/pods/%s/log", c->base, ns, pod);
+    size_t len = 0;
+    char *text = request_raw(c, "GET", url, NULL, NULL, NULL, &len, err);
+    free(url);
+    return text;
 }
 
 /* URL-escape one query value (caller frees). */

@@ -559,10 +559,64 @@ static void free_inputs(kc_file *files, size_t nf, char **paths, size_t np)
     free(paths);
 }
 
+/* ------------------------------------------------------------- in-cluster */
+static char *in_cluster_server(wih_err **err)
+{
+    const char *h = getenv("KUBERNETES_SERVICE_HOST"), *p = getenv("KUBERNETES_SERVICE_PORT");
+    if (!h || !*h || !p || !*p) {
+        *err = wih_err_new(WIH_EXIT_INFRA, "in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT "
+                                           "must be set (not running in a pod?)");
+        return NULL;
+    }
+    char *end = NULL;
+    long port = strtol(p, &end, 10);
+    if (*end || port < 1 || port > 65535) {
+        *err = wih_err_new(WIH_EXIT_INFRA, "in-cluster config: KUBERNETES_SERVICE_PORT=%s is not a port", p);
+        return NULL;
+    }
+    return strchr(h, ':') ? wih_asprintf("https://[%s]:%ld", h, port) : wih_asprintf("https://%s:%ld", h, port);
+}
+
+kube_config *kube_config_in_cluster(const char *sa_dir, wih_err **err)
+{
+    const char *dir = sa_dir && *sa_dir ? sa_dir : KUBE_SA_DIR;
+    char *server = in_cluster_server(err);
+    if (!server) return NULL;
+    kube_config *cfg = wih_xcalloc(1, sizeof *cfg);
+    cfg->server = server;
+    cfg->context = wih_strdup("in-cluster");
+    cfg->cluster = wih_strdup("in-cluster");
+    cfg->user = wih_strdup("serviceaccount");
+    cfg->source = wih_strdup(dir);
+    cfg->exec_timeout_ms = 0;
+    cfg->token_file = wih_path_join(dir, "token");
+    cfg->ca_source = wih_path_join(dir, "ca.crt");
+    char *nsf = wih_path_join(dir, "namespace");
+    wih_err *e = NULL;
+    size_t n = 0;
+    char *ns = wih_read_file(nsf, 4096, &n, NULL);
+    while (ns && n && (ns[n - 1] == '\n' || ns[n - 1] == ' ')) ns[--n] = '\0';
+    cfg->ns = ns && *ns ? ns : wih_strdup("default");
+    if (ns && !*ns) free(ns);
+    free(nsf);
+    if (access(cfg->token_file, R_OK) != 0)
+        e = wih_err_new(WIH_EXIT_INFRA, "in-cluster config: cannot read the ServiceAccount token %s: %s",
+                        cfg->token_file, strerror(errno));
+    else if (!(cfg->ca_pem = wih_read_file(cfg->ca_source, FILE_MAX, &cfg->ca_len, &e)))
+        e = wih_err_wrap(e, "in-cluster config: the cluster CA");
+    if (e) {
+        *err = e;
+        kube_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
 kube_config *kube_config_load(const kube_config_opts *opts, wih_err **err)
 {
     kube_config_opts none = {0};
     if (!opts) opts = &none;
+    if (opts->in_cluster) return kube_config_in_cluster(opts->sa_dir, err);
     /* the list of candidate files */
     char **paths = NULL;
     size_t np = 0;

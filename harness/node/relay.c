@@ -1,4 +1,4 @@
-/* The relay: pods reach the mock cloud and MinIO on the bridge address.
+/* The relay: pods reach the mock cloud, MinIO and the API server on the bridge address.
  * Those servers listen on 127.0.0.1 (their owners' choice, and what the API
  * server and host-side tools use); a pod's packets to 127.0.0.1 stay in its
  * own network namespace. So for each server one TCP listener on

@@ -50,7 +50,18 @@ wih_err *node_bridge_create(const node_plan *p)
     char *cidr = wih_asprintf("%s/24", p->gateway);
     wih_err *err = NULL;
     if (access(sys, F_OK) != 0) {
-        char *a[] = {ip, "link", "add", "name", p->bridge, "type", "bridge", NULL};
+        /* A fixed (locally administered) address: without one a Linux bridge
+         * takes the lowest MAC of its ports, which changes as pods come and go,
+         * and a long-lived pod's ARP entry for the gateway (an in-cluster
+         * runner's connections to the relay) then points at a MAC that is gone:
+         * its packets are dropped until the entry expires. */
+        size_t bl = strlen(p->bridge);
+        const char *h = bl >= 6 ? p->bridge + bl - 6 : "000000";
+        char mac[32];
+        snprintf(mac, sizeof mac, "02:77:69:%.2s:%.2s:%.2s", h, h + 2, h + 4);
+        bool hex = strspn(h, "0123456789abcdef") == 6;
+        char *a[] = {ip, "link", "add", "name", p->bridge, "address", hex ? mac : "02:77:69:00:00:01", "type", "bridge",
+                     NULL};
         err = run(a, 10000, NULL);
     }
     if (!err) {

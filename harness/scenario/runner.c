@@ -57,6 +57,7 @@ static void unlink_res(rctx *x, rcase_res *res)
 /* The cluster: the chain's kubeconfig, or --backend existing's context. */
 static kube_config_opts kube_opts(const rctx *x)
 {
+    if (x->o->in_cluster) return (kube_config_opts){.in_cluster = true};
     if (x->o->kubeconfig || x->o->context)
         return (kube_config_opts){.kubeconfig = x->o->kubeconfig, .context = x->o->context};
     return (kube_config_opts){.kubeconfig = x->ch.kubeconfig};

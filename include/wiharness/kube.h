@@ -35,6 +35,8 @@ typedef struct kube_config_opts {
     const char *kubeconfig_env; /* KUBECONFIG value to use; NULL = getenv("KUBECONFIG") */
     int64_t exec_timeout_ms;    /* an exec credential plugin gets this long (0: 60 s); then
                                  * its process group is killed */
+    bool in_cluster;            /* ignore kubeconfig/context: kube_config_in_cluster(sa_dir) */
+    const char *sa_dir;         /* in_cluster: NULL = KUBE_SA_DIR */
 } kube_config_opts;
 
 /* A resolved kubeconfig: the chosen context, its cluster and its user, with
@@ -50,6 +52,15 @@ typedef struct kube_config kube_config;
  * from the first file that sets it); else ~/.kube/config. */
 kube_config *kube_config_load(const kube_config_opts *opts, wih_err **err);
 void kube_config_free(kube_config *cfg);
+
+/* In-cluster config, as client-go's rest.InClusterConfig: the server is
+ * https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT (an IPv6 host in
+ * brackets; both must be set), the bearer token is sa_dir/token (re-read on
+ * every request, as client-go rotates it), the CA sa_dir/ca.crt, the
+ * namespace sa_dir/namespace (context "in-cluster", user "serviceaccount").
+ * Missing environment or an unreadable token/CA → WIH_EXIT_INFRA naming it. */
+#define KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+kube_config *kube_config_in_cluster(const char *sa_dir, wih_err **err);
 
 /* Borrowed strings, valid while cfg lives. */
 const char *kube_config_context(const kube_config *cfg);   /* context name */
@@ -191,6 +202,9 @@ int kube_pod_bind(kube_client *c, const char *ns, const char *pod, const char *n
 cJSON *kube_put_status(kube_client *c, const cJSON *obj, wih_err **err);
 /* PATCH <ref>/status with a JSON merge patch ({"status": {...}}). */
 cJSON *kube_patch_status(kube_client *c, const kube_ref *ref, const cJSON *merge_patch, wih_err **err);
+
+/* GET pods/NAME/log (container may be NULL): the log text (new string). */
+char *kube_pod_log(kube_client *c, const char *ns, const char *pod, const char *container, wih_err **err);
 
 /* TokenRequest: POST serviceaccounts/SA/token. */
 typedef struct kube_token_req {

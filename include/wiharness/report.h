@@ -78,6 +78,17 @@ typedef enum { REPORT_JUNIT, REPORT_JSON, REPORT_HTML } report_kind;
 int report_parse_spec(const char *spec, report_kind *kind, const char **path, wih_err **err);
 /* Write the run in that format to path (0644). */
 int report_write_file(const cJSON *run, report_kind kind, const char *path, wih_err **err);
+/* --report KIND=configmap:NAME (configmap.c): NAME (borrowed from path), or
+ * NULL when path is a file. */
+const char *report_configmap_name(const char *path);
+/* The ConfigMap key of a kind: junit.xml, report.json, report.html. */
+const char *report_configmap_key(report_kind k);
+/* Pure: ConfigMap ns/name with data ({key: text}, copied). */
+cJSON *report_configmap_doc(const char *ns, const char *name, const cJSON *data);
+/* Create it, or replace it when it exists (verbs: create, update). */
+struct kube_client;
+int report_configmap_write(struct kube_client *kc, const char *ns, const char *name, const cJSON *data,
+                           wih_err **err);
 
 /* ------------------------------------------------------------ diagnosis (html.c) */
 /* A case that did not pass, or whose scenario expects finding ids, carries

@@ -90,6 +90,8 @@ typedef struct runner_opts {
      * buckets made; names from the map; needs kubeconfig/context, probe_image
      * and namespace_ (trust policies name it). NULL = mock identity. */
     const struct realmap *real;
+    bool in_cluster;           /* --in-cluster: the pod's ServiceAccount (kube_config_in_cluster)
+                                * instead of any kubeconfig */
 } runner_opts;
 
 /* Run every case; each finished case is added to run (report.h) and printed.
