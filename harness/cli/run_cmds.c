@@ -419,6 +419,8 @@ const wih_cmd wih_cmd_run = {
                "--backend existing --context CTX runs the cases in any cluster a kubeconfig reaches (RBAC\n"
                "checked first); PATH may be git+URL#REF:DIR; --shard I/N and --rerun-failed REPORT.json\n"
                "narrow the cases (docs/backends.md, docs/ci.md).\n"
+               "--submitter osmo --osmo-url URL hands each case's workflow to an OSMO service and asserts\n"
+               "on the task pods it creates (found by osmo.workflow_id in --namespace, default osmo-workflows).\n"
                "Exit codes: 0 all passed, 1 a case failed, 2 a bad scenario (file:line:col),\n"
                "3 infrastructure (the component is named), 130 interrupted.",
     .opts = k_run_opts,
