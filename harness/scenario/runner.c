@@ -88,7 +88,9 @@ static cJSON *case_error(rcase *k, wih_err *e, double secs, rctx *x)
     cJSON *c = rcase_report(k, NULL, NULL, secs);
     bool input = wih_err_exit(e) == WIH_EXIT_INPUT;
     cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString(wih_interrupted() ? "skipped" : "error"));
-    cJSON_AddStringToObject(c, "message", wih_interrupted() ? "interrupted" : wih_err_str(e));
+    char *m = wih_interrupted() ? wih_asprintf("interrupted (%s)", wih_err_str(e)) : wih_strdup(wih_err_str(e));
+    cJSON_AddStringToObject(c, "message", m);
+    free(m);
     if (input) {
         cJSON_AddStringToObject(c, "error_kind", "input");
         lock(x);

@@ -30,6 +30,7 @@ struct rosmo {
     char *id;      /* the workflow id OSMO gave */
     char *status;  /* the last status seen */
     char *pool;
+    char *container; /* the task container of the first pod (k->verdict_container) */
     bool alive;    /* submitted, not seen ended */
     char *cancel;  /* what the cancel did, or NULL */
     int cleanup_h; /* the cancel on the cleanup stack, or -1 */
@@ -304,7 +305,10 @@ static wih_err *find_pods(rcase *k, cJSON *wf)
         }
     }
     free(sel);
-    if (!e) k->verdict_container = task_container(cJSON_GetArrayItem(k->admitted, 0));
+    if (!e) {
+        x->container = wih_strdup(task_container(cJSON_GetArrayItem(k->admitted, 0)));
+        k->verdict_container = x->container; /* a copy: refreshing the pods frees theirs */
+    }
     return e;
 }
 
@@ -393,6 +397,8 @@ void rcase_osmo_end(rcase *k)
     cancel(x);
     if (x->cleanup_h >= 0) wih_cleanup_pop(x->cleanup_h, false);
     k->osmo = NULL;
+    k->verdict_container = NULL;
+    free(x->container);
     free(x->id);
     free(x->status);
     free(x->pool);

@@ -34,6 +34,13 @@
 
 static char *g_base, *g_dir;
 
+/* The end of a long text (Check's messages are bounded). */
+static const char *tail(const char *t)
+{
+    size_t n = t ? strlen(t) : 0;
+    return !t ? "" : n > 1500 ? t + n - 1500 : t;
+}
+
 static char *scn(const char *name)
 {
     return wih_asprintf("%s/scenarios/%s", WIH_SOURCE_DIR, name);
@@ -103,27 +110,87 @@ static const cJSON *find_case(const cJSON *doc, const char *scenario, const char
     return NULL;
 }
 
+static int run_core(const char *url, const char *rep, const char *rerun, char **out, char **err)
+{
+    char *g = scn("guide.yaml"), *x = scn("cross-team.yaml"), *r = scn("read-only.yaml"), *t = scn("two-pools.yaml");
+    const char *rr = rerun ? "--rerun-failed" : "--state-dir", *rv = rerun ? rerun : g_dir;
+    int rc = url ? wih_test_cli(out, err, NULL, "run", "--submitter", "osmo", "--osmo-url", url, "--state-dir", g_dir,
+                                "--report", rep, rr, rv, g, x, r, t, NULL)
+                 : wih_test_cli(out, err, NULL, "run", "--state-dir", g_dir, "--report", rep, rr, rv, g, x, r, t, NULL);
+    free(g);
+    free(x);
+    free(r);
+    free(t);
+    return rc;
+}
+
+/* Every case that did not pass is an infrastructure error (the probe got no
+ * answer from the chain in time: this machine's load, docs/runner.md). */
+static bool only_infra(const cJSON *doc)
+{
+    const cJSON *c;
+    int n = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases"))
+    {
+        if (!strcmp(kube_obj_str(c, "status"), "passed")) continue;
+        const char *m = kube_obj_str(c, "message");
+        if (strcmp(kube_obj_str(c, "status"), "error") || !m || strncmp(m, "infrastructure: ", 16)) return false;
+        n++;
+    }
+    return n > 0;
+}
+
+/* The core scenarios, direct (url NULL) or through OSMO; the report. A run
+ * whose only trouble is infrastructure errors runs those cases once more
+ * (--rerun-failed) — never a wrong verdict. */
+static cJSON *core_run(const char *url, const char *name)
+{
+    char *j1 = wih_asprintf("%s/%s.json", g_base, name), *j2 = wih_asprintf("%s/%s-again.json", g_base, name);
+    char *r1 = wih_asprintf("json=%s", j1), *r2 = wih_asprintf("json=%s", j2);
+    char *out = NULL, *err = NULL;
+    int rc = run_core(url, r1, NULL, &out, &err);
+    cJSON *doc = rc == 0 || rc == 3 ? read_json(j1) : NULL;
+    ck_assert_msg(!strstr(out, TOKEN) && !strstr(err, TOKEN), "%s: the OSMO token reached the output", name);
+    if (rc == 3 && only_infra(doc)) {
+        fprintf(stderr, "%s: running the cases that hit an infrastructure error once more:\n%s\n", name, tail(out));
+        free(out);
+        free(err);
+        rc = run_core(url, r2, j1, &out, &err);
+        cJSON *again = rc == 0 ? read_json(j2) : NULL;
+        const cJSON *c, *cases = cJSON_GetObjectItem(again, "cases");
+        cJSON_ArrayForEach(c, cases)
+        {
+            cJSON *all = cJSON_GetObjectItem(doc, "cases");
+            for (int i = 0; i < cJSON_GetArraySize(all); i++) {
+                const cJSON *o = cJSON_GetArrayItem(all, i);
+                if (!strcmp(kube_obj_str(o, "scenario"), kube_obj_str(c, "scenario")) &&
+                    !strcmp(kube_obj_str(o, "profile"), kube_obj_str(c, "profile")))
+                    cJSON_ReplaceItemInArray(all, i, cJSON_Duplicate(c, true));
+            }
+        }
+        cJSON_Delete(again);
+    }
+    if (rc) fprintf(stderr, "%s:\n%s\n%s\n", name, out, err);
+    ck_assert_msg(rc == 0, "%s: exit %d\n%s\n%s", name, rc, tail(out), tail(err));
+    char *text = cJSON_PrintUnformatted(doc);
+    ck_assert_msg(!strstr(text, TOKEN), "%s: the OSMO token reached the report", name);
+    free(text);
+    free(out);
+    free(err);
+    free(r1);
+    free(r2);
+    free(j1);
+    free(j2);
+    return doc;
+}
+
 START_TEST(core_scenarios_same_verdicts_through_osmo)
 {
     wih_osmo_standin *s = standin();
-    char *g = scn("guide.yaml"), *x = scn("cross-team.yaml"), *r = scn("read-only.yaml"), *t = scn("two-pools.yaml");
-    char *dj = wih_path_join(g_base, "direct.json"), *oj = wih_path_join(g_base, "osmo.json");
-    char *drep = wih_asprintf("json=%s", dj), *orep = wih_asprintf("json=%s", oj);
-    char *out = NULL, *err = NULL;
-    int rc = wih_test_cli(&out, &err, NULL, "run", "--state-dir", g_dir, "--report", drep, g, x, r, t, NULL);
-    ck_assert_msg(rc == 0, "the direct path: exit %d\n%s\n%s", rc, out, err);
-    free(out);
-    free(err);
+    cJSON *direct = core_run(NULL, "direct");
     setenv("OSMO_TOKEN", TOKEN, 1);
-    rc = wih_test_cli(&out, &err, NULL, "run", "--submitter", "osmo", "--osmo-url", wih_osmo_standin_url(s),
-                      "--state-dir", g_dir, "--report", orep, g, x, r, t, NULL);
+    cJSON *osmo = core_run(wih_osmo_standin_url(s), "osmo");
     unsetenv("OSMO_TOKEN");
-    ck_assert_msg(rc == 0, "--submitter osmo: exit %d\n%s\n%s", rc, out, err);
-    ck_assert_msg(!strstr(out, TOKEN) && !strstr(err, TOKEN), "the OSMO token reached the output");
-    cJSON *direct = read_json(dj), *osmo = read_json(oj);
-    char *otext = cJSON_PrintUnformatted(osmo);
-    ck_assert_msg(!strstr(otext, TOKEN), "the OSMO token reached the report");
-    free(otext);
     int n = cJSON_GetArraySize(cJSON_GetObjectItem(direct, "cases"));
     ck_assert_msg(n >= 12, "expected the 12 core cases, the direct run had %d", n);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(osmo, "cases")), n);
@@ -143,8 +210,8 @@ START_TEST(core_scenarios_same_verdicts_through_osmo)
         free(a);
         free(b);
     }
-    /* every case was one submit; every request carried the token */
-    ck_assert_int_eq(wih_osmo_standin_count(s, "POST", "/workflow"), n);
+    /* every case was (at least, when run again) one submit; every request carried the token */
+    ck_assert_int_ge(wih_osmo_standin_count(s, "POST", "/workflow"), n);
     cJSON *reqs = wih_osmo_standin_requests(s);
     const cJSON *q;
     cJSON_ArrayForEach(q, reqs)
@@ -162,16 +229,6 @@ START_TEST(core_scenarios_same_verdicts_through_osmo)
     wih_osmo_standin_stop(s);
     cJSON_Delete(direct);
     cJSON_Delete(osmo);
-    free(out);
-    free(err);
-    free(drep);
-    free(orep);
-    free(dj);
-    free(oj);
-    free(g);
-    free(x);
-    free(r);
-    free(t);
 }
 END_TEST
 
@@ -185,16 +242,16 @@ START_TEST(refused_submit_and_token_are_exit_3)
     int rc = wih_test_cli(&out, &err, NULL, "run", "--submitter", "osmo", "--osmo-url", wih_osmo_standin_url(s),
                           "--osmo-token-file", tf, "--osmo-pool", "gpu-nowhere", "--state-dir", g_dir, "-l",
                           "name=guide-aws", g, NULL);
-    ck_assert_msg(rc == 3, "unknown pool: exit %d\n%s\n%s", rc, out, err);
+    ck_assert_msg(rc == 3, "unknown pool: exit %d\n%s\n%s", rc, tail(out), tail(err));
     ck_assert_msg(strstr(out, "Pool gpu-nowhere does not exist") || strstr(err, "Pool gpu-nowhere does not exist"),
-                  "OSMO's message is not shown:\n%s\n%s", out, err);
+                  "OSMO's message is not shown:\n%s\n%s", tail(out), tail(err));
     ck_assert_msg(!strstr(out, TOKEN) && !strstr(err, TOKEN), "the token reached the output");
     free(out);
     free(err);
     rc = wih_test_cli(&out, &err, NULL, "run", "--submitter", "osmo", "--osmo-url", wih_osmo_standin_url(s),
                       "--osmo-token-file", bad, "--state-dir", g_dir, "-l", "name=guide-aws", g, NULL);
-    ck_assert_msg(rc == 3, "refused token: exit %d\n%s\n%s", rc, out, err);
-    ck_assert_msg(strstr(out, "Invalid token") || strstr(err, "Invalid token"), "%s\n%s", out, err);
+    ck_assert_msg(rc == 3, "refused token: exit %d\n%s\n%s", rc, tail(out), tail(err));
+    ck_assert_msg(strstr(out, "Invalid token") || strstr(err, "Invalid token"), "%s\n%s", tail(out), tail(err));
     free(out);
     free(err);
     kube_client *kc = client();
@@ -219,9 +276,9 @@ START_TEST(unreachable_url_is_exit_3)
     int rc = wih_test_cli(&out, &err, NULL, "run", "--submitter", "osmo", "--osmo-url", "http://127.0.0.1:9",
                           "--state-dir", g_dir, g, NULL);
     unsetenv("OSMO_TOKEN");
-    ck_assert_msg(rc == 3, "exit %d\n%s\n%s", rc, out, err);
-    ck_assert_msg(strstr(err, "does not answer"), "%s", err);
-    ck_assert_msg(!strstr(out, "PASS") && !strstr(out, "FAIL") && !strstr(out, "ERROR"), "cases ran:\n%s", out);
+    ck_assert_msg(rc == 3, "exit %d\n%s\n%s", rc, tail(out), tail(err));
+    ck_assert_msg(strstr(err, "does not answer"), "%s", tail(err));
+    ck_assert_msg(!strstr(out, "PASS") && !strstr(out, "FAIL") && !strstr(out, "ERROR"), "cases ran:\n%s", tail(out));
     free(out);
     free(err);
     free(g);
@@ -263,13 +320,20 @@ START_TEST(sigint_cancels_the_workflow)
     kill(pid, SIGINT);
     int rc = wait_exit(pid);
     char *text = wih_read_file(log, 1 << 20, NULL, NULL);
-    ck_assert_msg(rc == 130, "exit %d\n%s", rc, text);
-    ck_assert_msg(wih_osmo_standin_count(s, "POST", "/cancel") == 1, "the workflow was not cancelled:\n%s", text);
+    ck_assert_msg(rc == 130, "exit %d\n%s", rc, tail(text));
+    if (wih_osmo_standin_count(s, "POST", "/cancel") != 1) {
+        cJSON *rq = wih_osmo_standin_requests(s);
+        char *rs = cJSON_PrintUnformatted(rq);
+        fprintf(stderr, "requests: %s\nlog:\n%s\n", rs, text);
+        free(rs);
+        cJSON_Delete(rq);
+    }
+    ck_assert_msg(wih_osmo_standin_count(s, "POST", "/cancel") == 1, "the workflow was not cancelled:\n%s", tail(text));
     kube_client *kc = client();
     kube_ref sr = {"v1", "ServiceAccount", NS, "osmo-workflow"};
     wih_err *e = NULL;
     cJSON *got = kube_get(kc, &sr, &e);
-    ck_assert_msg(!got, "the interrupted run left its ServiceAccount\n%s", text);
+    ck_assert_msg(!got, "the interrupted run left its ServiceAccount\n%s", tail(text));
     wih_err_free(e);
     kube_client_free(kc);
     wih_osmo_standin_stop(s);
@@ -323,14 +387,19 @@ int main(void)
     }
     cJSON_Delete(got);
     Suite *s = suite_create("e2e_osmo");
-    TCase *tc = tcase_create("osmo");
-    tcase_set_timeout(tc, 900);
-    tcase_add_test(tc, unreachable_url_is_exit_3);
-    tcase_add_test(tc, refused_submit_and_token_are_exit_3);
-    tcase_add_test(tc, core_scenarios_same_verdicts_through_osmo);
-    tcase_add_test(tc, sigint_cancels_the_workflow);
-    tcase_add_test(tc, nothing_left);
-    suite_add_tcase(s, tc);
+    const struct {
+        const char *name;
+        const TTest *t;
+    } tests[] = {
+        {"unreachable", unreachable_url_is_exit_3}, {"refused", refused_submit_and_token_are_exit_3},
+        {"core", core_scenarios_same_verdicts_through_osmo}, {"sigint", sigint_cancels_the_workflow},
+        {"left", nothing_left}};
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) { /* CK_RUN_CASE=<name> runs one */
+        TCase *tc = tcase_create(tests[i].name);
+        tcase_set_timeout(tc, 900);
+        tcase_add_test(tc, tests[i].t);
+        suite_add_tcase(s, tc);
+    }
     int rc = wih_test_run(s);
     wih_test_chain_down(&ch);
     return rc;
