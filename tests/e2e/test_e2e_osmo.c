@@ -192,6 +192,9 @@ START_TEST(core_scenarios_same_verdicts_through_osmo)
     cJSON *osmo = core_run(wih_osmo_standin_url(s), "osmo");
     unsetenv("OSMO_TOKEN");
     int n = cJSON_GetArraySize(cJSON_GetObjectItem(direct, "cases"));
+    printf("the core scenarios: %d cases; direct %.1f s, --submitter osmo %.1f s (first runs)\n", n,
+           cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(direct, "summary"), "duration_s")),
+           cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(osmo, "summary"), "duration_s")));
     ck_assert_msg(n >= 12, "expected the 12 core cases, the direct run had %d", n);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(osmo, "cases")), n);
     const cJSON *dc;
