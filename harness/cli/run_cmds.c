@@ -238,6 +238,10 @@ static wih_err *check_backend(const run_cfg *c)
     existing_opts eo = {.kubeconfig = c->kubeconfig, .context = c->context, .identity = c->identity,
                         .probe_image = c->probe_image, .namespace_ = c->namespace_,
                         .reuse_namespace = c->reuse_namespace};
+    if (is_osmo(c)) { /* OSMO's workflow namespace: used, never created or deleted */
+        eo.namespace_ = c->namespace_ ? c->namespace_ : "osmo-workflows";
+        eo.reuse_namespace = true;
+    }
     wih_err *e = existing_check(&eo);
     if (e) return e;
     if (c->identity && !strcmp(c->identity, "real"))
