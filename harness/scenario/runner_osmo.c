@@ -115,21 +115,26 @@ static cJSON *endpoint_env(const rcase *k)
     return out;
 }
 
-/* Every task of the workflow (tasks, then each group's), in order. */
+#define MAX_TASKS 64
+
+/* Every task of the workflow (tasks, then each group's), in order: the
+ * first max in out; returns how many there are. */
 static size_t tasks_of(cJSON *wf, cJSON **out, size_t max)
 {
     size_t n = 0;
     cJSON *w = cJSON_GetObjectItem(wf, "workflow"), *t, *g;
-    cJSON_ArrayForEach(t, cJSON_GetObjectItem(w, "tasks")) if (n < max) out[n++] = t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItem(w, "tasks")) if (n++ < max) out[n - 1] = t;
     cJSON_ArrayForEach(g, cJSON_GetObjectItem(w, "groups"))
-        cJSON_ArrayForEach(t, cJSON_GetObjectItem(g, "tasks")) if (n < max) out[n++] = t;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItem(g, "tasks")) if (n++ < max) out[n - 1] = t;
     return n;
 }
 
 static wih_err *adapt_workflow(rcase *k, cJSON *wf)
 {
-    cJSON *tasks[64];
-    size_t n = tasks_of(wf, tasks, 64);
+    cJSON *tasks[MAX_TASKS];
+    size_t n = tasks_of(wf, tasks, MAX_TASKS);
+    if (n > MAX_TASKS)
+        return wih_err_new(WIH_EXIT_INPUT, "the workflow has %zu tasks; the runner follows at most %d", n, MAX_TASKS);
     cJSON *env = endpoint_env(k);
     wih_err *e = NULL;
     for (size_t i = 0; i < n && !e; i++) {
@@ -269,8 +274,8 @@ static const char *task_container(const cJSON *pod)
 static wih_err *find_pods(rcase *k, cJSON *wf)
 {
     struct rosmo *x = k->osmo;
-    cJSON *tasks[64];
-    size_t n = tasks_of(wf, tasks, 64);
+    cJSON *tasks[MAX_TASKS];
+    size_t n = tasks_of(wf, tasks, MAX_TASKS);
     char *sel = osmo_api_pod_selector(x->id);
     int64_t end = wih_now_ms() + k->cs->scn->timeouts.admission_ms + k->cs->scn->timeouts.pod_ms;
     wih_err *e = NULL;
