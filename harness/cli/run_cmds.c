@@ -72,7 +72,8 @@ static const wih_opt k_run_opts[] = {
     {"shard", 0, WIH_OPT_STR, offsetof(run_cfg, shard), "I/N",
      "only shard I of N (stable: a hash of scenario/profile, docs/ci.md)", false},
     {"state-dir", 0, WIH_OPT_STR, offsetof(run_cfg, state_dir), "DIR",
-     "the local chain's state dir (default ${XDG_STATE_HOME:-~/.local/state}/wiharness/local)", false},
+     "the local chain's state dir (default ${XDG_STATE_HOME:-~/.local/state}/wiharness/local); "
+     "--backend kind: the run's (default …/wiharness/kind-N)", false},
 };
 
 /* The bundled suite: $WIH_SCENARIOS, ./scenarios, <binary>/../scenarios, the source tree's. */
@@ -217,6 +218,33 @@ static bool is_existing(const run_cfg *c)
     return c->backend && !strcmp(c->backend, "existing");
 }
 
+static bool is_kind(const run_cfg *c)
+{
+    return c->backend && !strcmp(c->backend, "kind");
+}
+
+/* The cleanup entry of --backend kind (a second SIGINT, exit). */
+static void kind_cleanup(void *ctx)
+{
+    wih_err *e = kind_run_down(ctx, stderr);
+    if (e) wih_err_report(e);
+}
+
+/* --backend kind: the cluster, the services serving it, the probe image
+ * (kind_run_up); on failure what was made is taken down at once. */
+static wih_err *kind_backend_up(const run_cfg *c, kind_run *kr, int *handle)
+{
+    kind_run_opts ko = {.name = c->name, .dir = c->state_dir, .progress = stderr};
+    /* on the stack first: a second SIGINT during the bring-up runs it too */
+    *handle = wih_cleanup_push("the kind run's services and the cluster it created", kind_cleanup, kr);
+    wih_err *e = kind_run_up(&ko, kr);
+    if (e) {
+        wih_cleanup_pop(*handle, true);
+        *handle = -1;
+    }
+    return e;
+}
+
 /* --backend: local (the default), kind, existing (docs/backends.md). */
 static wih_err *check_backend(const run_cfg *c)
 {
@@ -225,11 +253,14 @@ static wih_err *check_backend(const run_cfg *c)
         return wih_err_new(WIH_EXIT_INPUT, "--namespace/--reuse-namespace go with --backend existing");
     if (!strcmp(b, "local")) return NULL;
     if (!strcmp(b, "kind")) {
-        wih_err *e = kind_available(NULL, NULL);
-        if (e) return e;
-        return wih_err_new(WIH_EXIT_INFRA, "--backend kind: kind and a Docker engine are here, but serving the mock "
-                                           "webhook, cloud and MinIO on the kind network is not wired into run yet "
-                                           "(docs/backends.md)");
+        if (c->name && !kind_name_ok(c->name))
+            return wih_err_new(WIH_EXIT_INPUT, "--name %s: a kind cluster name is [a-z0-9.-], at most 50 characters",
+                               c->name);
+        if (c->context || c->kubeconfig || c->probe_image || (c->identity && strcmp(c->identity, "mock")))
+            return wih_err_new(WIH_EXIT_INPUT, "--context/--kubeconfig/--probe-image/--identity go with --backend "
+                                               "existing (kind's come from the cluster it creates or reuses and the "
+                                               "probe image it loads)");
+        return kind_available(NULL, NULL);
     }
     if (strcmp(b, "existing"))
         return wih_err_new(WIH_EXIT_INPUT, "--backend %s: expected local, kind or existing", b);
@@ -368,19 +399,23 @@ static int run_run(void *vcfg, int argc, char **argv)
         return wr;
     }
     bool started = false;
-    if ((e = check_backend(c)) || (!is_existing(c) && (e = ensure_chain(c->state_dir, &started)))) {
+    kind_run kr = {0};
+    int kh = -1;
+    if ((e = check_backend(c)) || (!is_existing(c) && !is_kind(c) && (e = ensure_chain(c->state_dir, &started))) ||
+        (is_kind(c) && (e = kind_backend_up(c, &kr, &kh)))) {
         wipe(&osmo_token);
         cJSON_Delete(c->sources);
         scn_matrix_free(m);
         scn_list_free(list);
         return wih_err_report(e);
     }
-    runner_opts ro = {.state_dir = c->state_dir, .artifacts_dir = c->artifacts, .keep_on_failure = c->keep_on_failure,
+    runner_opts ro = {.state_dir = is_kind(c) ? kr.services : c->state_dir, .artifacts_dir = c->artifacts,
+                      .keep_on_failure = c->keep_on_failure,
                       .parallel = c->parallel ? (int)c->parallel : 2, .out = stdout,
                       .tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO),
-                      .kubeconfig = is_existing(c) ? c->kubeconfig : NULL,
-                      .context = is_existing(c) ? c->context : NULL,
-                      .probe_image = is_existing(c) ? c->probe_image : NULL,
+                      .kubeconfig = is_existing(c) ? c->kubeconfig : is_kind(c) ? kr.kubeconfig : NULL,
+                      .context = is_existing(c) ? c->context : is_kind(c) ? kr.context : NULL,
+                      .probe_image = is_existing(c) ? c->probe_image : is_kind(c) ? kr.probe_image : NULL,
                       .namespace_ = is_existing(c) ? c->namespace_ : NULL,
                       .reuse_namespace = c->reuse_namespace};
     if (is_osmo(c)) { /* the task pods land in OSMO's workflow namespace: never made or deleted by the run */
@@ -403,6 +438,14 @@ static int run_run(void *vcfg, int argc, char **argv)
     scn_matrix_free(m);
     scn_list_free(list);
     wipe(&osmo_token);
+    if (kh >= 0) { /* kind: the services always go, the cluster only if this run created it */
+        wih_cleanup_pop(kh, false);
+        wih_err *ke = kind_run_down(&kr, stderr);
+        if (ke) {
+            int krc = wih_err_report(ke);
+            if (rc == WIH_EXIT_OK) rc = krc;
+        }
+    }
     if (started && !(c->keep_on_failure && rc != WIH_EXIT_OK)) {
         cluster_local_opts o = {.state_dir = c->state_dir, .progress = stderr};
         wih_err *de = cluster_local_down(&o, false);
@@ -421,8 +464,10 @@ const wih_cmd wih_cmd_run = {
                "cleanup in reverse order (also on Ctrl-C). With no healthy chain `up` runs first and\n"
                "`down` after (only then). PATH is a scenario file or a directory (suite.yaml = defaults).\n"
                "--backend existing --context CTX runs the cases in any cluster a kubeconfig reaches (RBAC\n"
-               "checked first); PATH may be git+URL#REF:DIR; --shard I/N and --rerun-failed REPORT.json\n"
-               "narrow the cases (docs/backends.md, docs/ci.md).\n"
+               "checked first); --backend kind [--name N] creates (or reuses) a kind cluster, serves it the\n"
+               "mock webhook, cloud and MinIO on the kind network and loads the probe image; only a cluster\n"
+               "it created is deleted at the end. PATH may be git+URL#REF:DIR; --shard I/N and\n"
+               "--rerun-failed REPORT.json narrow the cases (docs/backends.md, docs/ci.md).\n"
                "--submitter osmo --osmo-url URL hands each case's workflow to an OSMO service and asserts\n"
                "on the task pods it creates (found by osmo.workflow_id in --namespace, default osmo-workflows).\n"
                "Exit codes: 0 all passed, 1 a case failed, 2 a bad scenario (file:line:col),\n"

@@ -2,6 +2,9 @@
  * (docs/backends.md). kind and docker have no C API; we run them with
  * wih_run_capture and keep their stderr in errors. */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -214,8 +217,11 @@ wih_err *kind_up(const kind_cfg *c, const char *kubeconfig, const char *image_ar
     cc.name = name;
     if (!e && kind_clusters_has(list, name)) {
         if (!(e = run(kind_argv_kubeconfig(kind, name), &kc))) wih_write_file(kubeconfig, kc, strlen(kc), 0600, &e);
-    } else if (!e && !(e = kind_create(kind, &cc, kubeconfig))) {
-        out->created = true;
+    } else if (!e) {
+        e = kind_create(kind, &cc, kubeconfig);
+        /* an interrupted create is killed half way (kind removes a cluster
+         * only when create itself fails): what it made is ours to delete */
+        out->created = !e || wih_interrupted();
     }
     if (!e) e = run(kind_argv_network_gateway(docker), &gw);
     if (!e && !(out->host_address = kind_parse_gateway(gw)))
@@ -229,12 +235,62 @@ wih_err *kind_up(const kind_cfg *c, const char *kubeconfig, const char *image_ar
     return e;
 }
 
+wih_err *kind_load(const kind_state *st, const char *archive)
+{
+    char *kind = find_program("WIH_KIND", "kind");
+    if (!kind) return wih_err_new(WIH_EXIT_INFRA, "--backend kind: kind is not on PATH (nor $WIH_KIND)");
+    wih_err *e = run(kind_argv_load_archive(kind, archive, st->name), NULL);
+    free(kind);
+    return e;
+}
+
+/* After SIGINT wih_run_capture stops at once (it kills the command): the
+ * delete must still finish, so it runs here to its end, stderr kept. */
+static wih_err *run_to_end(char **argv)
+{
+    int pe[2];
+    if (pipe(pe) != 0) {
+        wih_argv_free(argv);
+        return wih_err_new(WIH_EXIT_INFRA, "pipe: %s", strerror(errno));
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(pe[1], 2);
+        close(pe[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(pe[1]);
+    wih_buf b;
+    wih_buf_init(&b, 1 << 20);
+    char chunk[4096];
+    for (ssize_t n; pid > 0 && ((n = read(pe[0], chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR));)
+        if (n > 0) wih_buf_add(&b, chunk, (size_t)n);
+    close(pe[0]);
+    int st = 0;
+    while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    char *er = wih_buf_take(&b);
+    for (size_t l = strlen(er); l && er[l - 1] == '\n';) er[--l] = 0;
+    wih_err *e = NULL;
+    if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        e = wih_err_new(WIH_EXIT_INFRA, "%s %s %s: exit %d: %s", argv[0], argv[1], argv[2],
+                        pid < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), *er ? er : "(no stderr)");
+    free(er);
+    wih_argv_free(argv);
+    return e;
+}
+
 wih_err *kind_down(const kind_state *st)
 {
     if (!st->created) return NULL; /* reused: never ours to delete */
-    char *kind = NULL;
-    wih_err *e = kind_available(&kind, NULL);
-    if (!e) e = run(kind_argv_delete(kind, st->name, st->kubeconfig), NULL);
+    char *kind = find_program("WIH_KIND", "kind");
+    if (!kind) return wih_err_new(WIH_EXIT_INFRA, "kind delete cluster --name %s: kind is not on PATH (nor $WIH_KIND)",
+                                  st->name);
+    char **argv = kind_argv_delete(kind, st->name, st->kubeconfig);
+    wih_err *e = wih_interrupted() ? run_to_end(argv) : run(argv, NULL);
     free(kind);
     return e;
 }

@@ -146,11 +146,11 @@ static bool comp_alive(const cJSON *c)
 
 /* ------------------------------------------------------------ the table */
 enum {
-    LC_ALWAYS,     /* etcd, kube-apiserver */
+    LC_ALWAYS,     /* etcd, kube-apiserver (unless the cluster is external) */
     LC_NODE,       /* the node and the controllers a node needs */
     LC_WEBHOOK,    /* unless --no-webhook */
     LC_CLOUD,      /* unless --no-cloud */
-    LC_NODE_CLOUD, /* both */
+    LC_NODE_CLOUD, /* both, or a serve address (the relay) */
 };
 typedef struct lcomp {
     const char *name;
@@ -185,8 +185,8 @@ static bool wanted(const lcomp *t, const cluster_local_opts *o)
     case LC_NODE: return o->node;
     case LC_WEBHOOK: return !o->no_webhook;
     case LC_CLOUD: return !o->no_cloud;
-    case LC_NODE_CLOUD: return o->node && !o->no_cloud;
-    default: return true;
+    case LC_NODE_CLOUD: return (o->node && !o->no_cloud) || o->serve_address;
+    default: return !o->external_kubeconfig;
     }
 }
 
@@ -465,12 +465,12 @@ static wih_err *chain_init(lchain *c, const cluster_local_opts *o, char *dir)
     c->o = o;
     c->dir = dir;
     c->pki = wih_path_join(dir, "pki");
-    c->kubeconfig = wih_path_join(dir, "kubeconfig");
+    c->kubeconfig = o->external_kubeconfig ? wih_strdup(o->external_kubeconfig) : wih_path_join(dir, "kubeconfig");
     c->timeout = o->timeout_ms ? o->timeout_ms : 60000;
     c->t0 = wih_now_ms();
     c->node = o->node;
     c->state = cJSON_CreateObject();
-    cJSON_AddStringToObject(c->state, "backend", "local");
+    cJSON_AddStringToObject(c->state, "backend", o->external_kubeconfig ? "external" : "local");
     cJSON_AddNumberToObject(c->state, "created_ms", (double)wih_wall_ms());
     cJSON_AddStringToObject(c->state, "state_dir", dir);
     cJSON_AddStringToObject(c->state, "kubeconfig", c->kubeconfig);
@@ -484,6 +484,9 @@ static wih_err *chain_init(lchain *c, const cluster_local_opts *o, char *dir)
         cJSON_AddStringToObject(n, "ip", c->plan.gateway);
         cJSON_AddItemToObject(c->state, "node", n);
     }
+    c->addr = o->serve_address ? o->serve_address : c->node ? c->plan.gateway : NULL;
+    if (o->serve_address) cJSON_AddStringToObject(c->state, "serve_address", o->serve_address);
+    if (o->external_kubeconfig && (err = lc_external_issuer(c))) return err;
     return lc_write_state(c);
 }
 
@@ -496,12 +499,16 @@ static void chain_free(lchain *c)
     free(c->api_url);
     free(c->pause_ref);
     free(c->probe_ref);
+    free(c->issuer);
+    cJSON_Delete(c->jwks);
     node_plan_free(&c->plan);
 }
 
 wih_err *cluster_local_up(const cluster_local_opts *o, bool *reused)
 {
     *reused = false;
+    if (o->external_kubeconfig && o->node)
+        return wih_err_new(WIH_EXIT_INPUT, "cluster_local_up: an external cluster has its own node");
     if (o->node) {
         char *missing = node_preflight();
         if (missing) {

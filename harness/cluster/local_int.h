@@ -17,6 +17,9 @@ typedef struct lchain {
     node_plan plan;
     bool node;
     char *pause_ref, *probe_ref;
+    const char *addr; /* where pods (and an external API server) reach our servers, or NULL */
+    char *issuer;     /* the external cluster's issuer and JWKS (external_kubeconfig) */
+    cJSON *jwks;
 } lchain;
 
 void lc_progress(const cluster_local_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -29,6 +32,7 @@ wih_err *lc_record_pid(lchain *c, const char *name, pid_t pid, int port, const c
 wih_err *lc_write_state(lchain *c);
 
 /* the steps of `up`, in order (local_steps.c) */
+wih_err *lc_external_issuer(lchain *c); /* external_kubeconfig: its issuer + JWKS into c */
 wih_err *lc_start_etcd(lchain *c);
 wih_err *lc_start_apiserver(lchain *c);
 wih_err *lc_start_controller_manager(lchain *c);

@@ -92,6 +92,31 @@ wih_err *lc_start_apiserver(lchain *c)
     return bind_discovery(c->kubeconfig);
 }
 
+/* An external cluster (kind): its service-account issuer and JWKS, read
+ * through its API as the mock cloud needs them (the issuer URL itself, e.g.
+ * https://kubernetes.default.svc.cluster.local, is not reachable from here). */
+wih_err *lc_external_issuer(lchain *c)
+{
+    wih_err *err = NULL;
+    kube_client *kc = admin_client(c->kubeconfig, &err);
+    cJSON *disc = kc ? kube_request(kc, "GET", "/.well-known/openid-configuration", NULL, NULL, NULL, &err) : NULL;
+    const char *iss = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(disc, "issuer"));
+    if (disc && !iss)
+        err = wih_err_new(WIH_EXIT_INFRA, "%s: /.well-known/openid-configuration has no issuer", c->kubeconfig);
+    if (!err) c->jwks = kube_request(kc, "GET", "/openid/v1/jwks", NULL, NULL, NULL, &err);
+    if (!err && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(c->jwks, "keys")))
+        err = wih_err_new(WIH_EXIT_INFRA, "%s: /openid/v1/jwks has no keys", c->kubeconfig);
+    if (!err) {
+        c->issuer = wih_strdup(iss);
+        cJSON_AddStringToObject(c->state, "issuer", iss);
+        lc_progress(c->o, "the cluster of %s: issuer %s (%d signing key(s))", c->kubeconfig, iss,
+                    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c->jwks, "keys")));
+    }
+    cJSON_Delete(disc);
+    kube_client_free(kc);
+    return err ? wih_err_wrap(err, "reading the cluster's service-account issuer") : NULL;
+}
+
 wih_err *lc_start_controller_manager(lchain *c)
 {
     cluster_svc s;
@@ -186,6 +211,20 @@ static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, cons
     wih_err *err = NULL;
     int port = wih_free_port(&err);
     if (port < 0) return err;
+    /* served on another address (an API server in a kind node dials it
+     * there through the relay): a certificate naming that IP, and that URL */
+    char *wcrt = NULL, *wkey = NULL, *wca = NULL, *wurl = NULL;
+    if (o->serve_address) {
+        char *ipsan = wih_asprintf("IP:%s", o->serve_address);
+        const char *const sans[] = {ipsan, NULL};
+        err = cluster_pki_issue(pki, "webhook-served", "wiharness-webhook", NULL, true, sans);
+        free(ipsan);
+        if (err) return wih_err_wrap(err, "the webhook's certificate for %s", o->serve_address);
+        wcrt = wih_path_join(pki, "webhook-served.crt");
+        wkey = wih_path_join(pki, "webhook-served.key");
+        wca = wih_path_join(pki, "ca.crt");
+        wurl = wih_asprintf("https://%s:%d", o->serve_address, port);
+    }
     char *ready = wih_path_join(dir, "webhook.ready"), *dlog = wih_path_join(dir, "logs/webhook-decisions.jsonl");
     unlink(ready);
     char *plist = o->profiles ? wih_strdup(o->profiles) : NULL, *save = NULL;
@@ -198,7 +237,12 @@ static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, cons
                              .ready_file = ready,
                              .decision_log = dlog,
                              .options = o->webhook_options,
-                             .profiles = np ? profiles : NULL};
+                             .profiles = np ? profiles : NULL,
+                             .cert = wcrt,
+                             .key = wkey,
+                             .ca = wca,
+                             .url = wurl};
+    if (wcrt) wo.pki = NULL;
     char **args = webhook_serve_argv(&wo, "wiharness");
     char *argv0 = args[0]; /* spawn_self puts the real binary there */
     err = spawn_self(o, dir, "webhook", args, port, timeout, out);
@@ -207,6 +251,10 @@ static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, cons
     free(plist);
     free(ready);
     free(dlog);
+    free(wcrt);
+    free(wkey);
+    free(wca);
+    free(wurl);
     return err ? wih_err_wrap(err, "starting the mock identity webhook") : NULL;
 }
 
@@ -222,7 +270,7 @@ static wih_err *start_webhook(const cluster_local_opts *o, const char *dir, cons
  * audiences (cloud.h), which the mock accepts. */
 static wih_err *webhook_options_file(lchain *c, char **path)
 {
-    const char *host = c->node ? c->plan.gateway : "127.0.0.1";
+    const char *host = c->addr ? c->addr : "127.0.0.1";
     *path = wih_path_join(c->dir, "webhook-options.yaml");
     char *y = wih_asprintf("# written by wiharness up: the webhook's cloud endpoints are the mock cloud's\n"
                            "azure-wi:\n"
@@ -267,7 +315,7 @@ wih_err *lc_start_webhook(lchain *c)
 }
 
 static wih_err *start_cloud(const cluster_local_opts *o, const char *dir, const char *pki, const char *issuer,
-                            int cport, int64_t timeout, cluster_svc *cl, minio **mo, cJSON *state,
+                            const cJSON *jwks, int cport, int64_t timeout, cluster_svc *cl, minio **mo, cJSON *state,
                             const char *bridge_ip)
 {
     wih_err *err = NULL;
@@ -322,8 +370,17 @@ static wih_err *start_cloud(const cluster_local_opts *o, const char *dir, const 
     free(mdata);
     free(logs);
     if (!*mo) goto out;
-    /* register the cluster's issuer (the cloud fetches its discovery + JWKS) */
-    body = wih_asprintf("{\"issuer\":\"%s\",\"ca_file\":\"%s\"}", issuer, ca);
+    /* register the cluster's issuer (the cloud fetches its discovery + JWKS,
+     * or is handed the JWKS of an external cluster) */
+    if (jwks) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "issuer", issuer);
+        cJSON_AddItemToObject(b, "jwks", cJSON_Duplicate(jwks, true));
+        body = cJSON_PrintUnformatted(b);
+        cJSON_Delete(b);
+    } else {
+        body = wih_asprintf("{\"issuer\":\"%s\",\"ca_file\":\"%s\"}", issuer, ca);
+    }
     purl = wih_asprintf("%s/admin/v1/providers", cl->url);
     long st = cluster_http_auth("PUT", purl, "application/json", body, ca, token, &resp, &err);
     if (st < 200 || st >= 300) {
@@ -375,8 +432,8 @@ wih_err *lc_start_cloud(lchain *c)
 {
     cluster_svc cl;
     minio *mo = NULL;
-    wih_err *err = start_cloud(c->o, c->dir, c->pki, c->api_url, c->cport, c->timeout, &cl, &mo, c->state,
-                               c->node ? c->plan.gateway : NULL);
+    wih_err *err = start_cloud(c->o, c->dir, c->pki, c->issuer ? c->issuer : c->api_url, c->jwks, c->cport,
+                               c->timeout, &cl, &mo, c->state, c->addr);
     if (err) return err;
     pid_t mpid = minio_pid(mo);
     char *murl = wih_strdup(minio_endpoint(mo)), *mlog = wih_strdup(minio_log_path(mo));
@@ -463,33 +520,39 @@ wih_err *lc_start_relay(lchain *c)
     cJSON *comps = cJSON_GetObjectItem(c->state, "components");
     int cport = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(comps, "cloud"), "port"));
     int mport = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(comps, "minio"), "port"));
-    char *cs = wih_asprintf("%d", cport), *ms = wih_asprintf("%d", mport);
+    /* with a serve address the API server dials the webhook there too */
+    int wport = c->o->serve_address
+                    ? (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(comps, "webhook"), "port"))
+                    : 0;
+    char *cs = wih_asprintf("%d", cport), *ms = wih_asprintf("%d", mport), *ws = wih_asprintf("%d", wport);
     char *ready = wih_path_join(c->dir, "relay.ready");
     unlink(ready);
-    char *args[] = {NULL, "--no-color", "node", "relay", "--ip", c->plan.gateway, "--port", cs, "--port", ms,
-                    "--ready-file", ready, NULL};
+    char *args[] = {NULL, "--no-color", "node", "relay", "--ip", (char *)c->addr, "--port", cs, "--port", ms,
+                    "--ready-file", ready, wport ? "--port" : NULL, ws, NULL};
     cluster_svc s;
-    lc_progress(c->o, "relaying %s:%d and :%d (pods) to the mock cloud and MinIO", c->plan.gateway, cport, mport);
+    lc_progress(c->o, "relaying %s:%d and :%d (pods) to the mock cloud and MinIO%s", c->addr, cport, mport,
+                wport ? ", and the webhook's port" : "");
     wih_err *err = spawn_self(c->o, c->dir, "relay", args, cport, c->timeout, &s);
     if (!err) {
         free(s.url);
-        s.url = wih_asprintf("https://%s:%d", c->plan.gateway, cport);
+        s.url = wih_asprintf("https://%s:%d", c->addr, cport);
         err = lc_record(c, "relay", &s, NULL);
     }
     if (!err) {
         cJSON *pu = cJSON_AddObjectToObject(c->state, "pod_urls");
-        char *u = wih_asprintf("https://%s:%d", c->plan.gateway, cport);
+        char *u = wih_asprintf("https://%s:%d", c->addr, cport);
         cJSON_AddStringToObject(pu, "cloud", u);
         free(u);
         /* MinIO's own scheme (it serves plain HTTP on loopback) */
         const char *murl = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(comps, "minio"), "url"));
-        u = wih_asprintf("%s://%s:%d", murl && !strncmp(murl, "https", 5) ? "https" : "http", c->plan.gateway, mport);
+        u = wih_asprintf("%s://%s:%d", murl && !strncmp(murl, "https", 5) ? "https" : "http", c->addr, mport);
         cJSON_AddStringToObject(pu, "minio", u);
         free(u);
         lc_write_state(c);
     }
     free(cs);
     free(ms);
+    free(ws);
     free(ready);
     return err;
 }

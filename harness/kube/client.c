@@ -226,7 +226,10 @@ static wih_err *transport_error(kube_client *c, const wih_http_resp *rs, const c
 static int send_once(kube_client *c, const char *method, const char *url, const char *content_type,
                      const char *payload, const kube_creds *cr, wih_http_resp *rs)
 {
-    static const char *const accept[] = {"Accept: application/json", NULL};
+    /* JSON; the one exception is the service-account issuer's JWKS
+     * (/openid/v1/jwks), which the API server offers only as
+     * application/jwk-set+json (a JSON document too) */
+    static const char *const accept[] = {"Accept: application/json, application/jwk-set+json;q=0.9", NULL};
     size_t ca_len = 0;
     const char *ca = kube_config_ca_pem(c->cfg, &ca_len);
     wih_http_req rq = {

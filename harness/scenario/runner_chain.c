@@ -70,7 +70,9 @@ wih_err *chain_load(const char *state_dir, rchain *c)
     const cJSON *pu = cJSON_GetObjectItemCaseSensitive(st, "pod_urls");
     c->pod_urls = pu ? cJSON_Duplicate(pu, true) : NULL;
     const cJSON *comps = cJSON_GetObjectItemCaseSensitive(st, "components");
-    c->has_kcm = cJSON_GetObjectItemCaseSensitive(comps, "kube-controller-manager") != NULL;
+    /* an external cluster (kind) has its own controller-manager */
+    c->has_kcm = cJSON_GetObjectItemCaseSensitive(comps, "kube-controller-manager") != NULL ||
+                 !strcmp(jget(st, "backend", NULL) ? jget(st, "backend", NULL) : "", "external");
     const char *tf = jget(st, "cloud", "admin_token_file");
     if (!c->kubeconfig)
         e = wih_err_new(WIH_EXIT_INFRA, "%s/state.json names no kubeconfig", c->dir);

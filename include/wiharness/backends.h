@@ -9,6 +9,7 @@
 #define WIHARNESS_BACKENDS_H
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 
 #include "wiharness/core.h"
 #include "wiharness/kube.h"
@@ -59,9 +60,39 @@ typedef struct kind_state {
  * write its kubeconfig to kubeconfig, load the probe image archive (if
  * any). */
 wih_err *kind_up(const kind_cfg *c, const char *kubeconfig, const char *image_archive, kind_state *out);
-/* Delete the cluster only if st->created. */
+/* `kind load image-archive ARCHIVE --name st->name`. */
+wih_err *kind_load(const kind_state *st, const char *archive);
+/* Delete the cluster only if st->created (also after SIGINT: the delete
+ * then runs to its end instead of being cut short). */
 wih_err *kind_down(const kind_state *st);
 void kind_state_clear(kind_state *st);
+
+/* `run --backend kind`, end to end (kind_run.c): the cluster (created or
+ * reused), the mock webhook, mock cloud and MinIO of a services-only local
+ * chain in <dir>/services serving the cluster on the host's address on the
+ * kind network (cluster_local_opts.external_kubeconfig + serve_address), the
+ * probe image (built with that chain's CA) loaded into the nodes. */
+typedef struct kind_run_opts {
+    const char *name;          /* default "wiharness" */
+    const char *node_image;    /* or NULL */
+    const char *dir;           /* the run's state; NULL = ${XDG_STATE_HOME}/wiharness/kind-<name> */
+    const char *wiharness_bin; /* NULL = /proc/self/exe */
+    FILE *progress;
+} kind_run_opts;
+typedef struct kind_run {
+    kind_state cluster;
+    char *dir;          /* the run's state dir */
+    char *services;     /* <dir>/services: the chain's state dir (runner_opts.state_dir) */
+    char *kubeconfig;   /* <dir>/kubeconfig: the cluster's (runner_opts.kubeconfig) */
+    char *context;      /* kind-<name> */
+    char *probe_image;  /* the loaded probe image's reference */
+    bool made_dir;
+} kind_run;
+/* Bring everything up; on failure *r still says what to take down. */
+wih_err *kind_run_up(const kind_run_opts *o, kind_run *r);
+/* Take down what kind_run_up made: the services always, the cluster only if
+ * created, the run's files. Frees r. */
+wih_err *kind_run_down(kind_run *r, FILE *progress);
 
 /* ------------------------------------------------------------- existing */
 /* One permission the runner needs: verb on group/resource (namespaced). */

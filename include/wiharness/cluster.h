@@ -119,6 +119,16 @@ typedef struct cluster_local_opts {
      * server with Node,RBAC and its default admission chain, containerd, the
      * kubelet and the relay; false = the control-plane-only chain (`up --no-node`). */
     bool node;
+    /* A cluster that runs elsewhere (`run --backend kind`, backends.h): no
+     * etcd, API server or node start; the webhook registers in this
+     * kubeconfig's cluster and the mock cloud trusts that cluster's issuer
+     * (its discovery and JWKS fetched through the API). Needs node false. */
+    const char *external_kubeconfig;
+    /* Serve the webhook, the mock cloud and MinIO on this address too (a
+     * relay to their loopback ports; their certificates carry the IP; the
+     * webhook is registered at it; pod_urls name it): the host's address on
+     * the kind network. NULL: the bridge address with a node, else none. */
+    const char *serve_address;
 } cluster_local_opts;
 
 char *cluster_local_default_dir(void);
