@@ -15,11 +15,13 @@
 #include "wiharness/yamljson.h"
 
 typedef struct {
-    const char *values, *sa, *profile, *pool, *workflow, *save, *state_dir;
+    const char *values, *sa, *profile, *pool, *workflow, *save, *state_dir, *output;
 } repro_cfg;
 
 #define RO(n, f, m, h) {n, 0, WIH_OPT_STR, offsetof(repro_cfg, f), m, h, false}
 static const wih_opt k_repro_opts[] = {
+    {"output", 'o', WIH_OPT_CHOICE, offsetof(repro_cfg, output), "text|json",
+     "text (default, kubectl-describe style) or json (one object on stdout)", false},
     RO("pool", pool, "NAME", "the pool the team submits to (default: default)"),
     {"profile", 0, WIH_OPT_CHOICE, offsetof(repro_cfg, profile), WIH_PROFILE_CHOICES,
      "the team's provider (required; the profiles the local chain serves)", false},
@@ -256,8 +258,9 @@ static bool has_id(const cJSON *f, const char *id)
     return false;
 }
 
-/* The findings on the team's own files first, then those only the run saw. */
-static void print_diagnosis(const cJSON *stat, const cJSON *kase)
+/* The findings on the team's own files first, then those only the run saw
+ * (a new array). */
+static cJSON *merged_findings(const cJSON *stat, const cJSON *kase)
 {
     cJSON *all = cJSON_Duplicate(stat, true);
     const cJSON *f;
@@ -266,6 +269,12 @@ static void print_diagnosis(const cJSON *stat, const cJSON *kase)
         if (!has_id(all, js(f, "id")) && !(cJSON_GetArraySize(all) && !strcmp(js(f, "id"), "no-known-cause")))
             cJSON_AddItemToArray(all, cJSON_Duplicate(f, true));
     }
+    return all;
+}
+
+static void print_diagnosis(const cJSON *stat, const cJSON *kase)
+{
+    cJSON *all = merged_findings(stat, kase);
     printf("\nDiagnosis:\n");
     if (!cJSON_GetArraySize(all)) {
         printf("  no known misconfiguration found\n");
@@ -279,6 +288,113 @@ static void print_diagnosis(const cJSON *stat, const cJSON *kase)
         free(t);
     }
     cJSON_Delete(all);
+}
+
+/* ------------------------------------------------------------ --output json */
+/* The same facts the text shows, as one object (docs/troubleshooting.md). */
+static cJSON *json_pod(const cJSON *pod, const cJSON *verdict)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", js(pod, "name"));
+    cJSON_AddStringToObject(o, "service_account", js(pod, "serviceAccountName"));
+    cJSON *labels = cJSON_AddObjectToObject(o, "labels");
+    const cJSON *l;
+    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(pod, "labels"))
+    {
+        if (strncmp(l->string, "osmo.", 5)) cJSON_AddItemToObject(labels, l->string, cJSON_Duplicate(l, true));
+    }
+    cJSON *env = cJSON_AddArrayToObject(o, "identity_env");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(pod, "env"))
+    {
+        if (!identity_env(js(e, "name"))) continue;
+        cJSON *v = cJSON_CreateObject();
+        cJSON_AddStringToObject(v, "name", js(e, "name"));
+        if (cJSON_GetObjectItemCaseSensitive(e, "value"))
+            cJSON_AddStringToObject(v, "value", js(e, "value"));
+        else
+            cJSON_AddStringToObject(v, "from", "reference");
+        cJSON_AddItemToArray(env, v);
+    }
+    cJSON *mounts = cJSON_AddArrayToObject(o, "token_mounts");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(pod, "volumeMounts"))
+    {
+        const cJSON *t;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(pod, "token_volumes"))
+        {
+            if (strcmp(js(t, "volume"), js(e, "name"))) continue;
+            cJSON *m = cJSON_CreateObject();
+            char *p = wih_asprintf("%s/%s", js(e, "mountPath"), js(t, "path"));
+            cJSON_AddStringToObject(m, "path", p);
+            free(p);
+            cJSON_AddStringToObject(m, "volume", js(e, "name"));
+            if (*js(t, "audience")) cJSON_AddStringToObject(m, "audience", js(t, "audience"));
+            cJSON_AddNumberToObject(m, "expiration_seconds",
+                                    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(t, "expirationSeconds")));
+            cJSON_AddItemToArray(mounts, m);
+        }
+    }
+    const cJSON *cr = cJSON_GetObjectItemCaseSensitive(verdict, "credential");
+    if (cr) cJSON_AddItemToObject(o, "credential", cJSON_Duplicate(cr, true));
+    return o;
+}
+
+static cJSON *json_access(const cJSON *kase)
+{
+    cJSON *arr = cJSON_CreateArray();
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(kase, "access"))
+    {
+        const cJSON *ac = cJSON_GetObjectItemCaseSensitive(a, "actual");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "op", js(a, "op"));
+        cJSON_AddStringToObject(o, "url", js(a, "url"));
+        if (*js(ac, "result")) cJSON_AddStringToObject(o, "result", js(ac, "result"));
+        if (*js(ac, "reason")) cJSON_AddStringToObject(o, "reason", js(ac, "reason"));
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+static void print_json(const repro_cfg *c, const cJSON *stat, const cJSON *k, const char *note, int rc)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(k, "facts");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "result", rc == WIH_EXIT_OK ? "works" : rc == WIH_EXIT_FAIL ? "broken" : "not-reproduced");
+    cJSON_AddNumberToObject(o, "exit", rc);
+    cJSON *sa = cJSON_AddObjectToObject(o, "service_account");
+    cJSON_AddStringToObject(
+        sa, "name",
+        js(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f, "service_account"), "metadata"), "name"));
+    cJSON_AddStringToObject(sa, "namespace", js(k, "namespace"));
+    cJSON_AddStringToObject(sa, "identity", note);
+    cJSON_AddItemToObject(o, "pod", json_pod(cJSON_GetObjectItemCaseSensitive(f, "admitted_pod"),
+                                             cJSON_GetObjectItemCaseSensitive(k, "verdict")));
+    cJSON_AddItemToObject(o, "access", json_access(k));
+    const cJSON *mm = cJSON_GetObjectItemCaseSensitive(k, "mismatches");
+    cJSON_AddItemToObject(o, "mismatches", mm ? cJSON_Duplicate(mm, true) : cJSON_CreateArray());
+    if (*js(k, "message")) cJSON_AddStringToObject(o, "message", js(k, "message"));
+    cJSON_AddItemToObject(o, "diagnosis", merged_findings(stat, k));
+    if (c->save) cJSON_AddStringToObject(o, "scenario", c->save);
+    char *t = cJSON_Print(o);
+    printf("%s\n", t);
+    free(t);
+    cJSON_Delete(o);
+}
+
+static void print_text(const cJSON *stat, const cJSON *k, const char *note, int rc)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(k, "facts");
+    const cJSON *sa = cJSON_GetObjectItemCaseSensitive(f, "service_account");
+    printf("ServiceAccount:     %s\n  Namespace:        %s\n  Identity:         %s\n",
+           js(cJSON_GetObjectItemCaseSensitive(sa, "metadata"), "name"), js(k, "namespace"), note);
+    print_pod(cJSON_GetObjectItemCaseSensitive(f, "admitted_pod"), cJSON_GetObjectItemCaseSensitive(k, "verdict"));
+    printf("\nAccess (what the workflow's task could do):\n");
+    print_access(k);
+    print_diagnosis(stat, k);
+    printf("\n%s\n", rc == WIH_EXIT_OK ? "works: the pod gets its identity and reaches the team's bucket"
+                     : rc == WIH_EXIT_FAIL ? "broken: the team's configuration fails here too (exit 1)"
+                                           : "could not be reproduced (see above)");
 }
 
 /* ------------------------------------------------------------ the command */
@@ -334,18 +450,10 @@ static int run_scenario(const repro_cfg *c, const char *path, const cJSON *stat,
     const cJSON *k = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(run, "cases"), 0);
     if (e) {
         rc = wih_err_report(e);
+    } else if (k && c->output && !strcmp(c->output, "json")) {
+        print_json(c, stat, k, note, rc);
     } else if (k) {
-        const cJSON *f = cJSON_GetObjectItemCaseSensitive(k, "facts");
-        const cJSON *sa = cJSON_GetObjectItemCaseSensitive(f, "service_account");
-        printf("ServiceAccount:     %s\n  Namespace:        %s\n  Identity:         %s\n",
-               js(cJSON_GetObjectItemCaseSensitive(sa, "metadata"), "name"), js(k, "namespace"), note);
-        print_pod(cJSON_GetObjectItemCaseSensitive(f, "admitted_pod"), cJSON_GetObjectItemCaseSensitive(k, "verdict"));
-        printf("\nAccess (what the workflow's task could do):\n");
-        print_access(k);
-        print_diagnosis(stat, k);
-        printf("\n%s\n", rc == WIH_EXIT_OK ? "works: the pod gets its identity and reaches the team's bucket"
-                         : rc == WIH_EXIT_FAIL ? "broken: the team's configuration fails here too (exit 1)"
-                                               : "could not be reproduced (see above)");
+        print_text(stat, k, note, rc);
     }
     cJSON_Delete(run);
     scn_matrix_free(m);
@@ -435,6 +543,11 @@ const wih_cmd wih_cmd_reproduce = {
                "mounts, what the task could do, then the diagnosis (findings on the team's files first).\n"
                "The identity annotation's value is replaced by one the local cloud knows (same key); a\n"
                "missing or misspelt key stays missing. --save FILE keeps the scenario for the suite.\n"
+               "--output json prints the same as one object: {\"result\": works|broken|not-reproduced,\n"
+               "\"exit\", \"service_account\": {name, namespace, identity}, \"pod\": {name, service_account,\n"
+               "labels, identity_env, token_mounts, credential}, \"access\", \"mismatches\", \"diagnosis\"\n"
+               "(findings as `explain -o json` gives them), \"scenario\" (with --save)}; errors (exit 2, 3)\n"
+               "go to stderr only.\n"
                "Exit codes: 0 it works, 1 broken, 2 bad input (file:line:col), 3 infrastructure, 130 interrupted.",
     .opts = k_repro_opts,
     .nopts = sizeof k_repro_opts / sizeof k_repro_opts[0],

@@ -1,6 +1,6 @@
 /* The admin API (/admin/v1/…, Bearer = the per-run admin token) and the
  * registry operations behind it: providers, roles (each with its MinIO
- * policy), buckets. Not pure: roles and buckets are made in MinIO. */
+ * policy; set and deleted), buckets. Not pure: roles and buckets are made in MinIO. */
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +38,19 @@ static void put_role(cloud *c, const char *name, const cloud_request *rq, cloud_
     admin_error(out, e && wih_err_exit(e) == WIH_EXIT_INPUT ? 400 : e ? 502 : 400,
                 e ? wih_err_str(e) : "the body is not JSON");
     wih_err_free(e);
+}
+
+static void delete_role(cloud *c, const char *name, cloud_result *out)
+{
+    wih_err *e = NULL;
+    if (cloud_role_delete(c, name, &e) != 0) {
+        admin_error(out, e->http_status == 404 ? 404 : 502, wih_err_str(e));
+        wih_err_free(e);
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "deleted", name);
+    cl_json_reply(out, 200, j);
 }
 
 static void put_bucket(cloud *c, const char *bucket, cloud_result *out)
@@ -81,6 +94,7 @@ void cl_admin(cloud *c, const cloud_request *rq, cloud_result *out)
     bool put = !strcmp(m, "PUT");
     if (!strcmp(m, "GET") && !strcmp(rest, "roles")) return cl_json_reply(out, 200, cloud_role_list(c));
     if (put && !strncmp(rest, "roles/", 6)) return put_role(c, rest + 6, rq, out);
+    if (!strcmp(m, "DELETE") && !strncmp(rest, "roles/", 6)) return delete_role(c, rest + 6, out);
     if ((put || !strcmp(m, "POST")) && !strncmp(rest, "buckets/", 8)) return put_bucket(c, rest + 8, out);
     if (put && !strcmp(rest, "providers")) return put_provider(c, rq, out);
     admin_error(out, 404, "no such admin endpoint");
@@ -121,6 +135,15 @@ int cloud_provider_add(cloud *c, const char *issuer, const cJSON *jwks, wih_err 
     return 0;
 }
 
+static void log_role_action(cloud *c, const char *action, const char *name)
+{
+    cJSON *line = cJSON_CreateObject();
+    cJSON_AddStringToObject(line, "provider", "admin");
+    cJSON_AddStringToObject(line, "action", action);
+    cJSON_AddStringToObject(line, "role", name);
+    cl_log_decision(c, line);
+}
+
 int cloud_role_set(cloud *c, const char *name, const cJSON *role, wih_err **err)
 {
     if (!cloud_role_valid(name, role, err)) return -1;
@@ -147,11 +170,41 @@ int cloud_role_set(cloud *c, const char *name, const cJSON *role, wih_err **err)
     cJSON_AddItemToObject(roles, name, r);
     cl_save_registry_locked(c);
     pthread_mutex_unlock(&c->mu);
-    cJSON *line = cJSON_CreateObject();
-    cJSON_AddStringToObject(line, "provider", "admin");
-    cJSON_AddStringToObject(line, "action", "role-set");
-    cJSON_AddStringToObject(line, "role", name);
-    cl_log_decision(c, line);
+    log_role_action(c, "role-set", name);
+    return 0;
+}
+
+/* The role out of the registry and its MinIO policy out of MinIO (a policy
+ * MinIO no longer has is not an error: the role is what is asked about).
+ * Sessions already minted keep their MinIO credentials, which from now on
+ * match no policy, so MinIO refuses what they ask. */
+int cloud_role_delete(cloud *c, const char *name, wih_err **err)
+{
+    pthread_mutex_lock(&c->mu);
+    bool known = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->reg, "roles"), name) != NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (!known) {
+        *err = wih_err_http(404, NULL, "no role %s", name);
+        (*err)->kind = WIH_EXIT_INPUT;
+        return -1;
+    }
+    s3_client *root = root_client(c, err);
+    if (!root) return -1;
+    char *pname = cloud_minio_policy_name(name);
+    wih_err *e = NULL;
+    int rc = s3_admin_remove_policy(root, pname, &e);
+    free(pname);
+    s3_client_free(root);
+    if (rc != 0 && e->http_status != 404) {
+        *err = wih_err_wrap(e, "deleting role %s", name);
+        return -1;
+    }
+    wih_err_free(e);
+    pthread_mutex_lock(&c->mu);
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->reg, "roles"), name);
+    cl_save_registry_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    log_role_action(c, "role-delete", name);
     return 0;
 }
 

@@ -473,7 +473,11 @@ wih_err *lc_start_containerd(lchain *c)
         bin = self;
     }
     cJSON *node = cJSON_GetObjectItem(c->state, "node");
-    if (!(err = node_image_pause(pt, &c->pause_ref)) && !(err = node_image_probe(bin, ca, pr, &c->probe_ref))) {
+    char *cache = node_image_cache_dir();
+    bool hit = false;
+    if (!(err = node_image_pause(pt, &c->pause_ref)) &&
+        !(err = node_image_probe_cached(bin, ca, cache, pr, &c->probe_ref, &hit))) {
+        lc_progress(c->o, "probe image %s (%s)", c->probe_ref, hit ? "unchanged: from the image cache" : "built");
         cJSON_AddStringToObject(node, "pause_image", c->pause_ref);
         cJSON_AddStringToObject(node, "probe_image", c->probe_ref);
         lc_write_state(c);
@@ -493,6 +497,7 @@ wih_err *lc_start_containerd(lchain *c)
         if (!err) err = node_image_import(&c->plan, pr);
         if (!err) lc_progress(c->o, "images imported: %s, %s (%lld ms)", c->pause_ref, c->probe_ref, (long long)(wih_now_ms() - c->t0));
     }
+    free(cache);
     free(images);
     free(pt);
     free(pr);

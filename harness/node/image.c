@@ -2,8 +2,14 @@
  * (pause) image and the probe image (the wiharness binary + what it links).
  * The libraries are the ones `ldd` lists at build time: the dynamic loader's
  * own answer, so the image holds exactly what this build of wiharness loads. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "wiharness/node.h"
@@ -121,7 +127,214 @@ static char *ca_bundle(const char *extra_ca, size_t *len, wih_err **err)
     return r ? r : wih_strdup("");
 }
 
+/* ------------------------------------------------------------ the cache */
+/* Bump when node_image_write's output changes for the same files. */
+#define IMAGE_CACHE_FORMAT "wiharness-oci-1"
+#define IMAGE_CACHE_KEEP 3
+
+static void md_str(EVP_MD_CTX *md, const char *s)
+{
+    EVP_DigestUpdate(md, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+static int md_file(EVP_MD_CTX *md, const char *path, wih_err **err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *err = wih_err_new(WIH_EXIT_INFRA, "image file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) EVP_DigestUpdate(md, buf, n);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) *err = wih_err_new(WIH_EXIT_INFRA, "image file %s: read error", path);
+    return bad ? -1 : 0;
+}
+
+/* sha256 (hex) over everything the tar is made of: repo, entrypoint, env,
+ * each file's path, mode and content, and the program that writes the tar
+ * (its code decides the bytes too). */
+static char *image_key(const node_image_spec *s, wih_err **err)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md) abort();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    md_str(md, IMAGE_CACHE_FORMAT);
+    md_str(md, s->repo);
+    for (const char *const *e = s->entrypoint; e && *e; e++) md_str(md, *e);
+    md_str(md, "--env");
+    for (const char *const *e = s->env; e && *e; e++) md_str(md, *e);
+    int rc = md_file(md, "/proc/self/exe", err);
+    for (size_t i = 0; i < s->nfiles && !rc; i++) {
+        const node_file *f = &s->files[i];
+        char mode[16];
+        snprintf(mode, sizeof mode, "%o", f->mode);
+        md_str(md, f->path);
+        md_str(md, mode);
+        if (f->src)
+            rc = md_file(md, f->src, err);
+        else {
+            char n[24];
+            snprintf(n, sizeof n, "%zu", f->len);
+            md_str(md, n);
+            EVP_DigestUpdate(md, f->data ? f->data : "", f->len);
+        }
+    }
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned dl = 0;
+    EVP_DigestFinal_ex(md, d, &dl);
+    EVP_MD_CTX_free(md);
+    if (rc) return NULL;
+    char *hex = wih_xmalloc(2 * dl + 1);
+    for (unsigned i = 0; i < dl; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    return hex;
+}
+
+/* out_path as a hard link to the cached tar (a copy across file systems). */
+static wih_err *place(const char *cached, const char *out_path)
+{
+    unlink(out_path);
+    if (link(cached, out_path) == 0) return NULL;
+    wih_err *err = NULL;
+    size_t len = 0;
+    char *t = wih_read_file(cached, (size_t)1 << 30, &len, &err);
+    if (t) wih_write_file(out_path, t, len, 0444, &err);
+    free(t);
+    return err;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    const cJSON *x = *(cJSON *const *)a, *y = *(cJSON *const *)b;
+    double d = cJSON_GetNumberValue(cJSON_GetArrayItem(y, 1)) - cJSON_GetNumberValue(cJSON_GetArrayItem(x, 1));
+    return (d > 0) - (d < 0);
+}
+
+/* Keep the IMAGE_CACHE_KEEP most recently used <repo-name>-*.tar (and .ref). */
+static void evict(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    cJSON *all = cJSON_CreateArray();
+    struct dirent *de;
+    size_t pl = strlen(prefix);
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (strncmp(de->d_name, prefix, pl) || n < 4 || strcmp(de->d_name + n - 4, ".tar")) continue;
+        char *p = wih_path_join(dir, de->d_name);
+        struct stat st;
+        if (stat(p, &st) == 0) {
+            cJSON *e = cJSON_CreateArray();
+            cJSON_AddItemToArray(e, cJSON_CreateString(p));
+            cJSON_AddItemToArray(e, cJSON_CreateNumber((double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9));
+            cJSON_AddItemToArray(all, e);
+        }
+        free(p);
+    }
+    closedir(d);
+    size_t n = (size_t)cJSON_GetArraySize(all);
+    cJSON **v = wih_xcalloc(n ? n : 1, sizeof *v);
+    size_t k = 0;
+    for (cJSON *e = all->child; e; e = e->next) v[k++] = e;
+    qsort(v, n, sizeof *v, newest_first);
+    for (size_t i = IMAGE_CACHE_KEEP; i < n; i++) {
+        const char *tar = cJSON_GetStringValue(cJSON_GetArrayItem(v[i], 0));
+        char *ref = wih_asprintf("%.*s.ref", (int)(strlen(tar) - 4), tar);
+        unlink(tar); /* a chain that linked it keeps its own link */
+        unlink(ref);
+        free(ref);
+    }
+    free(v);
+    cJSON_Delete(all);
+}
+
+/* The entry for key: both files there → ref read, tar touched (recently used). */
+static char *cache_lookup(const char *tar, const char *refp)
+{
+    char *ref = wih_read_file(refp, 4096, NULL, NULL);
+    if (!ref || access(tar, R_OK) != 0 || !*ref) {
+        free(ref);
+        return NULL;
+    }
+    utimensat(AT_FDCWD, tar, NULL, 0);
+    return ref;
+}
+
+/* Written to unique temp names and renamed: concurrent `up`s never see half a tar. */
+static wih_err *cache_store(const node_image_spec *s, const char *tar, const char *refp, char **ref)
+{
+    char *tt = wih_asprintf("%s.tmp.%ld", tar, (long)getpid()), *rt = wih_asprintf("%s.tmp.%ld", refp, (long)getpid());
+    wih_err *err = node_image_write(s, tt, ref);
+    if (!err) chmod(tt, 0444); /* linked into state dirs: nobody writes it in place */
+    if (!err && rename(tt, tar) != 0) err = wih_err_new(WIH_EXIT_INFRA, "caching %s: %s", tar, strerror(errno));
+    if (!err && wih_write_file(rt, *ref, strlen(*ref), 0644, &err) == 0 && rename(rt, refp) != 0)
+        err = wih_err_new(WIH_EXIT_INFRA, "caching %s: %s", refp, strerror(errno));
+    if (err) {
+        unlink(tt);
+        unlink(rt);
+        free(*ref);
+        *ref = NULL;
+    }
+    free(tt);
+    free(rt);
+    return err;
+}
+
+char *node_image_cache_dir(void)
+{
+    const char *ev = getenv("WIH_IMAGE_CACHE");
+    if (ev) return *ev && strcmp(ev, "off") ? wih_strdup(ev) : NULL;
+    return wih_cache_dir_default("images");
+}
+
+wih_err *node_image_write_cached(const node_image_spec *s, const char *cache_dir, const char *out_path, char **ref,
+                                 bool *hit)
+{
+    *ref = NULL;
+    if (hit) *hit = false;
+    if (!cache_dir) return node_image_write(s, out_path, ref);
+    wih_err *err = NULL;
+    char *key = image_key(s, &err);
+    if (!key) return err;
+    if (wih_mkdir_p(cache_dir, 0700) != 0) {
+        free(key);
+        return wih_err_new(WIH_EXIT_INFRA, "the image cache %s: %s", cache_dir, strerror(errno));
+    }
+    const char *slash = strrchr(s->repo, '/');
+    char *name = wih_asprintf("%s-%s", slash ? slash + 1 : s->repo, key);
+    char *tf = wih_asprintf("%s.tar", name), *rf = wih_asprintf("%s.ref", name);
+    char *tar = wih_path_join(cache_dir, tf), *refp = wih_path_join(cache_dir, rf);
+    *ref = cache_lookup(tar, refp);
+    if (*ref && hit) *hit = true;
+    if (!*ref) err = cache_store(s, tar, refp, ref);
+    if (!err) err = place(tar, out_path);
+    if (!err && !(hit && *hit)) {
+        char *prefix = wih_asprintf("%s-", slash ? slash + 1 : s->repo);
+        evict(cache_dir, prefix);
+        free(prefix);
+    }
+    if (err) {
+        free(*ref);
+        *ref = NULL;
+    }
+    free(tar);
+    free(refp);
+    free(tf);
+    free(rf);
+    free(name);
+    free(key);
+    return err;
+}
+
 wih_err *node_image_probe(const char *bin, const char *extra_ca, const char *out_path, char **ref)
+{
+    return node_image_probe_cached(bin, extra_ca, NULL, out_path, ref, NULL);
+}
+
+wih_err *node_image_probe_cached(const char *bin, const char *extra_ca, const char *cache_dir, const char *out_path,
+                                 char **ref, bool *hit)
 {
     wih_err *err = NULL;
     char *self = bin ? wih_strdup(bin) : self_exe();
@@ -153,7 +366,7 @@ wih_err *node_image_probe(const char *bin, const char *extra_ca, const char *out
     static const char *const ep[] = {"/wiharness", NULL};
     static const char *const env[] = {"SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt", "NO_COLOR=1", NULL};
     node_image_spec s = {.repo = "wiharness.local/probe", .files = files, .nfiles = k, .entrypoint = ep, .env = env};
-    err = node_image_write(&s, out_path, ref);
+    err = node_image_write_cached(&s, cache_dir, out_path, ref, hit);
     free(files);
     free(ca);
     cJSON_Delete(libs);

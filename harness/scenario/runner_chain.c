@@ -243,24 +243,17 @@ static void keep_first(wih_err **first, wih_err *e)
         wih_err_free(e);
 }
 
-/* A role the cloud cannot delete is made inert: it trusts nobody, grants nothing. */
+/* DELETE /admin/v1/roles/NAME (the cloud removes its MinIO policy too); a
+ * role that is already gone (404) is not an error. */
 static wih_err *remove_role(const rchain *c, const char *name)
 {
     char *path = wih_asprintf("roles/%s", name);
     long st = 0;
     wih_err *e = NULL;
     cJSON *r = chain_admin(c, "DELETE", path, NULL, &st, &e);
-    if (!r && (st == 404 || st == 405 || st == 400)) {
+    if (!r && st == 404) {
         wih_err_free(e);
         e = NULL;
-        cJSON *role = cJSON_CreateObject();
-        cJSON *trust = cJSON_AddObjectToObject(role, "trust");
-        cJSON_AddStringToObject(trust, "issuer", c->issuer ? c->issuer : "");
-        cJSON_AddItemToArray(cJSON_AddArrayToObject(trust, "subjects"),
-                             cJSON_CreateString("system:serviceaccount:wiharness-removed:nobody"));
-        cJSON_AddObjectToObject(role, "grants");
-        r = chain_admin(c, "PUT", path, role, &st, &e);
-        cJSON_Delete(role);
     }
     cJSON_Delete(r);
     free(path);

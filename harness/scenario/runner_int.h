@@ -61,7 +61,7 @@ typedef struct rcase_res {
 } rcase_res;
 
 /* Remove what res lists: the namespace (with its pods and SA), the roles
- * (deleted, or made inert when the cloud cannot delete), the buckets (emptied
+ * (deleted through the cloud's admin API), the buckets (emptied
  * first). Errors are collected, never stop the cleanup. */
 wih_err *chain_cleanup(const rchain *c, kube_client *kc, rcase_res *res);
 void rcase_res_free(rcase_res *r);

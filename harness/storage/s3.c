@@ -430,29 +430,42 @@ cJSON *s3_policy_for_grants(const cJSON *grants, wih_err **err)
     return pol;
 }
 
-int s3_admin_add_policy(s3_client *root, const char *name, const cJSON *policy, wih_err **err)
+/* One admin call on the canned policy NAME (body: NULL or JSON text);
+ * a non-200 answer is an error saying `what` NAME. */
+static int policy_call(s3_client *root, const char *method, const char *path, const char *name, const char *body,
+                       const char *what, wih_err **err)
 {
-    char *body = cJSON_PrintUnformatted(policy);
     char *n = uri_encode(name, false);
     char *q = wih_asprintf("name=%s", n);
     s3_resp r;
     wih_err *e = NULL;
-    int rc = s3_do(root, "PUT", "/minio/admin/v3/add-canned-policy", q, "application/json", body, strlen(body), &r,
-                   &e);
+    int rc = s3_do(root, method, path, q, body ? "application/json" : NULL, body, body ? strlen(body) : 0, &r, &e);
     if (rc == 0 && r.status != 200) {
-        char *what = wih_asprintf("creating MinIO policy %s", name);
-        e = s3_http_err(what, &r);
-        free(what);
+        char *w = wih_asprintf("%s MinIO policy %s", what, name);
+        e = s3_http_err(w, &r);
+        free(w);
         rc = -1;
     } else if (rc != 0) {
-        e = wih_err_wrap(e, "creating MinIO policy %s", name);
+        e = wih_err_wrap(e, "%s MinIO policy %s", what, name);
     }
     wih_buf_free(&r.body);
     if (rc != 0) *err = e;
-    free(body);
     free(n);
     free(q);
     return rc;
+}
+
+int s3_admin_add_policy(s3_client *root, const char *name, const cJSON *policy, wih_err **err)
+{
+    char *body = cJSON_PrintUnformatted(policy);
+    int rc = policy_call(root, "PUT", "/minio/admin/v3/add-canned-policy", name, body, "creating", err);
+    free(body);
+    return rc;
+}
+
+int s3_admin_remove_policy(s3_client *root, const char *name, wih_err **err)
+{
+    return policy_call(root, "DELETE", "/minio/admin/v3/remove-canned-policy", name, NULL, "removing", err);
 }
 
 cJSON *s3_admin_info_policy(s3_client *root, const char *name, wih_err **err)

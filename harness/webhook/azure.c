@@ -38,9 +38,14 @@
  *         a same-named volume/mount is replaced in place.
  *   Upstream PR #1720 (merged 2026-04, shipped in v1.6.0, "Breaking Changes:
  *   Volume path change") confirms the name prefix + <sha256>, the mount path
- *   and the token subpath. The v1.6.0 webhook.go itself was not in the
- *   searchable index, so the hash input and length (sha256 of the pod log
- *   name, first 30 hex) are the domain page's and unverified. Upstream's post-1.6.0 tests show a
+ *   and the token subpath. v1.6.0's webhook.go (read from the tag, 2026-12-02)
+ *   confirms buildVolumeName: sha256 of the pod name (or generateName +
+ *   " (prefix)"), hex truncated to 63 - len(prefix) = 30 digits; and
+ *   addEnvironmentVariables: a desired env is appended only when
+ *   `len(env.Value) > 0` (v1.5.1: `env.Value != ""`), so an SA without a
+ *   client-id annotation (or with an empty one) gets every variable but
+ *   AZURE_CLIENT_ID and the pod is still mutated and allowed
+ *   (fixtures/webhook/azure-wi/upstream-*-client-id*). Upstream's post-1.6.0 tests show a
  *   later fix (TestReinvocationDoesNotProduceDuplicateMountPath: "the v1.6.0
  *   regression where a pod could end up with two volume mounts at the same
  *   mountPath" on reinvocation) that also derives the MOUNT PATH from the pod

@@ -228,6 +228,9 @@ int cloud_provider_discover(cloud *c, const char *issuer, const char *ca_file, w
 char *cloud_discovery_jwks_uri(const cJSON *discovery, const char *issuer, wih_err **err);
 /* Create/replace a role: validates, creates its MinIO policy, stores it. */
 int cloud_role_set(cloud *c, const char *name, const cJSON *role, wih_err **err);
+/* Delete a role: its MinIO policy, then the registry entry. An unknown role
+ * is an error with http_status 404 (admin DELETE → 404). */
+int cloud_role_delete(cloud *c, const char *name, wih_err **err);
 /* [{"name", "trust", "grants", "aws_role_arn", "entra_client_id", "google_service_account", "minio_policy"}] */
 cJSON *cloud_role_list(cloud *c);
 /* A copy of the whole registry ({"providers","roles"}). */

@@ -54,6 +54,23 @@ wih_err *node_image_pause(const char *out_path, char **ref);
  * = the system bundle + extra_ca (PEM file or NULL) at
  * /etc/ssl/certs/ca-certificates.crt (SSL_CERT_FILE in the config env). */
 wih_err *node_image_probe(const char *bin, const char *extra_ca, const char *out_path, char **ref);
+/* The same through the content cache in cache_dir (NULL: no cache). */
+wih_err *node_image_probe_cached(const char *bin, const char *extra_ca, const char *cache_dir, const char *out_path,
+                                 char **ref, bool *hit);
+
+/* node_image_write through a content cache: the key is the sha256 of the
+ * spec (repo, entrypoint, env, every file's path, mode and content) and of
+ * the running program (whose code writes the bytes). A hit links (or copies,
+ * across file systems) <cache_dir>/<name>-<key>.tar to out_path and reads the
+ * ref from <name>-<key>.ref; a miss writes the tar there (0444, renamed into
+ * place: concurrent writers never see half a tar) and keeps the 3 most
+ * recently used per name. *hit (may be NULL) says which. cache_dir NULL:
+ * plain node_image_write. */
+wih_err *node_image_write_cached(const node_image_spec *s, const char *cache_dir, const char *out_path, char **ref,
+                                 bool *hit);
+/* $WIH_IMAGE_CACHE ("" or "off": NULL = no cache), else
+ * ${XDG_CACHE_HOME:-~/.cache}/wiharness/images. New string or NULL. */
+char *node_image_cache_dir(void);
 
 /* ---------------------------------------------------------------- the node */
 typedef struct node_plan {

@@ -94,6 +94,10 @@ cJSON *s3_policy_for_grants(const cJSON *grants, wih_err **err);
  * the body (plain JSON, as madmin-go's AddCannedPolicy sends it), SigV4-signed
  * with the root credentials of the client. */
 int s3_admin_add_policy(s3_client *root, const char *name, const cJSON *policy, wih_err **err);
+/* DELETE /minio/admin/v3/remove-canned-policy?name=NAME (madmin-go's
+ * RemoveCannedPolicy). A policy MinIO does not have is an error with
+ * http_status 404. */
+int s3_admin_remove_policy(s3_client *root, const char *name, wih_err **err);
 
 /* GET /minio/admin/v3/info-canned-policy?name=NAME → the policy document. */
 cJSON *s3_admin_info_policy(s3_client *root, const char *name, wih_err **err);

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chainfault.h"
 #include "nodechain.h"
 #include "osmo_standin.h"
 #include "testutil.h"
@@ -311,19 +312,6 @@ START_TEST(unreachable_url_is_exit_3)
 }
 END_TEST
 
-static int wait_exit(pid_t pid)
-{
-    int st = 0;
-    for (int i = 0; i < 1200; i++) {
-        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        wih_sleep_ms(100);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    ck_abort_msg("the run did not end in 120 s");
-    return -1;
-}
-
 START_TEST(sigint_cancels_the_workflow)
 {
     wih_osmo_standin *s = standin();
@@ -344,7 +332,8 @@ START_TEST(sigint_cancels_the_workflow)
     while (wih_osmo_standin_count(s, "POST", "/workflow") == 0 && i++ < 600) wih_sleep_ms(50);
     ck_assert_msg(i < 600, "no submit within 30 s");
     kill(pid, SIGINT);
-    int rc = wait_exit(pid);
+    int rc = wih_test_wait_exit(pid, 120000);
+    ck_assert_msg(rc >= 0, "the run did not end in 120 s");
     char *text = wih_read_file(log, 1 << 20, NULL, NULL);
     ck_assert_msg(rc == 130, "exit %d\n%s", rc, tail(text));
     if (wih_osmo_standin_count(s, "POST", "/cancel") != 1) {

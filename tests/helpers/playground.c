@@ -141,6 +141,59 @@ static void parse_env(pg *p, const char *text)
     free(copy);
 }
 
+static void pg_ok(pg *p, int rc, const char *what)
+{
+    ck_assert_msg(rc == 0, "%s: exit %d", what, rc);
+    (void)p;
+}
+
+void pg_team_a(pg *p, const char *ns, char **role_arn, char **entra_id, char **google_sa)
+{
+    char *out = NULL;
+    pg_ok(p, pg_cli(p, &out, NULL, "cloud", "bucket", "create", "team-a-data", NULL), "bucket create team-a-data");
+    free(out);
+    pg_ok(p, pg_cli(p, &out, NULL, "cloud", "bucket", "create", "team-b-data", NULL), "bucket create team-b-data");
+    free(out);
+    char *trust = wih_asprintf("system:serviceaccount:%s:app", ns);
+    pg_ok(p, pg_cli(p, &out, NULL, "cloud", "role", "set", "team-a", "--trust", trust, "--grant", "team-a-data=readwrite", NULL),
+          "role set team-a");
+    free(out);
+    free(trust);
+    cJSON *role = pg_role(p, "team-a");
+    *role_arn = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItem(role, "aws_role_arn")));
+    *entra_id = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItem(role, "entra_client_id")));
+    *google_sa = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItem(role, "google_service_account")));
+    ck_assert_msg(*role_arn && *entra_id && *google_sa, "role list lacks a provider identifier");
+    cJSON_Delete(role);
+    pg_ok(p, pg_kubectl(p, &out, "create", "namespace", ns, NULL), "kubectl create namespace");
+    free(out);
+    static const char *const sas[] = {"app", "other"};
+    for (int i = 0; i < 2; i++) {
+        pg_ok(p, pg_kubectl(p, &out, "create", "serviceaccount", sas[i], "-n", ns, NULL), "kubectl create serviceaccount");
+        free(out);
+    }
+}
+
+char *pg_token_file(pg *p, const char *ns, const char *sa, const char *aud, const char *name, char **token_out)
+{
+    char *tok = NULL;
+    int rc = pg_kubectl(p, &tok, "create", "token", sa, "-n", ns, "--audience", aud, "--duration", "20m", NULL);
+    ck_assert_msg(rc == 0, "kubectl create token %s -n %s: exit %d", sa, ns, rc);
+    tok[strcspn(tok, "\r\n")] = 0;
+    ck_assert_msg(!strncmp(tok, "eyJ", 3), "kubectl create token printed no JWT");
+    pg_secret(p, tok);
+    char *path = wih_path_join(p->tmp, name);
+    wih_err *e = NULL;
+    ck_assert_msg(wih_write_file(path, tok, strlen(tok), 0600, &e) == 0, "%s", wih_err_str(e));
+    if (token_out) {
+        *token_out = tok;
+    } else {
+        OPENSSL_cleanse(tok, strlen(tok));
+        free(tok);
+    }
+    return path;
+}
+
 void pg_secret(pg *p, const char *s)
 {
     if (!s || strlen(s) < 8) return; /* nothing that short is a secret we issue */

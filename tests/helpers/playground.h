@@ -38,6 +38,16 @@ int pg_run(pg *p, char *const *argv, char *const *env_add, const char *stdin_dat
            char **errout);
 /* kubectl args… NULL with KUBECONFIG of the chain; returns exit status. */
 int pg_kubectl(pg *p, char **out, ...) __attribute__((sentinel));
+/* The team the probe and SDK tests share: buckets team-a-data and
+ * team-b-data, role team-a (trusts system:serviceaccount:NS:app, readwrite on
+ * team-a-data), namespace NS with ServiceAccounts app and other. The role's
+ * identifiers (new strings) in *role_arn, *entra_id, *google_sa. */
+void pg_team_a(pg *p, const char *ns, char **role_arn, char **entra_id, char **google_sa);
+/* A TokenRequest token (`kubectl create token SA -n NS --audience AUD
+ * --duration 20m`), Check-asserted to be a JWT, remembered as a secret and
+ * written 0600 to <tmp>/<name>. Returns that path (caller frees); the token
+ * itself in *token_out when given (caller wipes and frees), else wiped. */
+char *pg_token_file(pg *p, const char *ns, const char *sa, const char *aud, const char *name, char **token_out);
 /* Remember a secret (copied) that must never appear in any log. */
 void pg_secret(pg *p, const char *s);
 /* The role document from `wiharness cloud role list -o json` (caller deletes). */

@@ -194,7 +194,8 @@ static char *post(const char *path, const char *ctype, const char *body, const c
     return wih_buf_take(&b);
 }
 
-static char *put_admin(const char *path, const char *body, const char *bearer, long *status)
+/* An admin call: GET without a body, PUT with one, or `method` when given. */
+static char *admin_req(const char *method, const char *path, const char *body, const char *bearer, long *status)
 {
     CURL *h = curl_easy_init();
     char *url = wih_asprintf("%s%s", cloud_url(cl), path);
@@ -211,6 +212,7 @@ static char *put_admin(const char *path, const char *body, const char *bearer, l
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     }
+    if (method) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     CURLcode rc = curl_easy_perform(h);
@@ -221,6 +223,11 @@ static char *put_admin(const char *path, const char *body, const char *bearer, l
     free(au);
     free(url);
     return wih_buf_take(&b);
+}
+
+static char *put_admin(const char *path, const char *body, const char *bearer, long *status)
+{
+    return admin_req(NULL, path, body, bearer, status);
 }
 
 static char *urlenc(const char *s)
@@ -738,6 +745,71 @@ START_TEST(admin_api)
 }
 END_TEST
 
+/* DELETE roles/NAME: the role and its MinIO policy are gone, STS no longer
+ * knows the role, and credentials minted before are refused by MinIO. */
+START_TEST(admin_role_delete)
+{
+    long st;
+    wih_err *e = NULL;
+    char *body = put_admin("/admin/v1/roles/team-del",
+                           "{\"trust\":{\"issuer\":\"" K8S_ISS "\",\"subjects\":[\"system:serviceaccount:team-del:*\"]},"
+                           "\"grants\":{\"team-a-data\":\"read\"}}",
+                           cloud_admin_token(cl), &st);
+    ck_assert_msg(st == 200, "%s", shown(body));
+    free(body);
+    char *tok = subject_token(issuer_key, K8S_ISS, "system:serviceaccount:team-del:x", "sts.amazonaws.com", 600, NULL);
+    char *form = aws_form("team-del", tok, 900);
+    body = post("/", "application/x-www-form-urlencoded", form, NULL, &st);
+    ck_assert_msg(st == 200, "%s", shown(body));
+    s3_creds cr;
+    ck_assert(s3_parse_sts_xml(body, strlen(body), &cr));
+    free(body);
+    remember(cr.secret_key);
+    remember(cr.session_token);
+    s3_client *s = s3_client_new(minio_endpoint(mn), &cr, NULL);
+    cJSON *l = s3_list_objects(s, "team-a-data", "", &e);
+    ck_assert_msg(l, "%s", wih_err_str(e));
+    cJSON_Delete(l);
+    /* only with the admin token */
+    body = admin_req("DELETE", "/admin/v1/roles/team-del", NULL, "wrong-token", &st);
+    ck_assert_int_eq(st, 401);
+    free(body);
+    body = admin_req("DELETE", "/admin/v1/roles/team-del", NULL, cloud_admin_token(cl), &st);
+    ck_assert_msg(st == 200 && strstr(body, "\"deleted\":\"team-del\""), "%d %s", (int)st, shown(body));
+    free(body);
+    /* the registry no longer lists it */
+    body = put_admin("/admin/v1/roles", NULL, cloud_admin_token(cl), &st);
+    ck_assert_msg(st == 200 && !strstr(body, "team-del"), "%s", shown(body));
+    free(body);
+    /* MinIO no longer has its policy */
+    s3_creds rc = {.access_key = (char *)minio_root_user(mn), .secret_key = (char *)minio_root_password(mn)};
+    s3_client *root = s3_client_new(minio_endpoint(mn), &rc, NULL);
+    char *pname = cloud_minio_policy_name("team-del");
+    cJSON *pol = s3_admin_info_policy(root, pname, &e);
+    ck_assert_msg(!pol && e && e->http_status == 404, "policy %s still in MinIO (%s)", pname, e ? wih_err_str(e) : "200");
+    wih_err_free(e);
+    e = NULL;
+    free(pname);
+    s3_client_free(root);
+    /* the old session's credentials match no policy now */
+    l = s3_list_objects(s, "team-a-data", "", &e);
+    ck_assert_msg(!l && e && e->http_status == 403, "old credentials still list (%s)", e ? wih_err_str(e) : "200");
+    wih_err_free(e);
+    s3_client_free(s);
+    s3_creds_clear(&cr);
+    /* STS: no such role any more, no credentials */
+    body = post("/", "application/x-www-form-urlencoded", form, NULL, &st);
+    ck_assert_msg(st != 200 && !strstr(body, "<Credentials>"), "%s", shown(body));
+    free(body);
+    /* a second DELETE: 404 */
+    body = admin_req("DELETE", "/admin/v1/roles/team-del", NULL, cloud_admin_token(cl), &st);
+    ck_assert_msg(st == 404 && strstr(body, "no role team-del"), "%d %s", (int)st, shown(body));
+    free(body);
+    free(form);
+    free(tok);
+}
+END_TEST
+
 START_TEST(discovery_registration)
 {
     /* the cloud serves discovery for itself: register it like an IAM OIDC provider */
@@ -1048,6 +1120,7 @@ int main(void)
     tcase_add_test(tc, google_exchange_and_buckets);
     tcase_add_test(tc, google_negative_matrix);
     tcase_add_test(tc, admin_api);
+    tcase_add_test(tc, admin_role_delete);
     tcase_add_test(tc, discovery_registration);
     tcase_add_test(tc, entra_tenant_discovery);
     tcase_add_test(tc, persistence_across_restart);

@@ -4,13 +4,11 @@
  * ("<name> (pid N) is dead"), and `wiharness down` then exits 0 and leaves
  * no process, mount, netns, bridge, IPAM lease or cgroup. One fresh chain per
  * component. Fixture: tests/e2e/scenarios/slow.yaml. */
-#include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "chainfault.h"
 #include "leftovers.h"
 #include "testutil.h"
 #include "wiharness/cluster.h"
@@ -32,60 +30,6 @@ static const struct {
 static char *state_dir(int i)
 {
     return wih_asprintf("%s/%s/state", g_base, k_comps[i].comp);
-}
-
-/* `wiharness run` in the background, stdout+stderr to a file. */
-static pid_t spawn_run(const char *dir, const char *log, const char *scenario)
-{
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        setenv("NO_COLOR", "1", 1);
-        execl(WIH_BINARY, WIH_BINARY, "run", "--state-dir", dir, scenario, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Until the run has made its first namespace (the case is in flight). */
-static void wait_first_namespace(const char *dir)
-{
-    char *kc = wih_path_join(dir, "kubeconfig");
-    kube_config_opts ko = {.kubeconfig = kc};
-    wih_err *e = NULL;
-    kube_client *c = kube_client_new(&ko, &e);
-    ck_assert_msg(c, "%s", e ? wih_err_str(e) : "");
-    free(kc);
-    for (int i = 0; i < 300; i++) {
-        cJSON *l = kube_list(c, "v1", "Namespace", NULL, "wiharness.io/runner=true", &e);
-        int n = l ? cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")) : 0;
-        cJSON_Delete(l);
-        wih_err_free(e);
-        e = NULL;
-        if (n) {
-            kube_client_free(c);
-            return;
-        }
-        wih_sleep_ms(100);
-    }
-    ck_abort_msg("the run made no namespace in 30 s");
-}
-
-/* The run's exit code, or -1 if it is still running after ms (then killed). */
-static int wait_exit(pid_t pid, int64_t ms)
-{
-    int st = 0;
-    int64_t end = wih_now_ms() + ms;
-    while (wih_now_ms() < end) {
-        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        wih_sleep_ms(50);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
 }
 
 /* The end of a log, short enough for a Check message. */
@@ -114,16 +58,13 @@ START_TEST(killed_component_exit_3_and_down_leaves_nothing)
     ck_assert_msg(node_plan_from_json(cJSON_GetObjectItem(snap, "node"), &p) == 0, "the chain has no node");
     cJSON *recs = node_records(&p);
     node_plan_free(&p);
-    const cJSON *rec = cJSON_GetObjectItem(cJSON_GetObjectItem(snap, "components"), comp);
-    ck_assert_msg(cJSON_IsNumber(cJSON_GetObjectItem(rec, "pid")), "state.json records no pid for %s", comp);
-    pid_t cpid = (pid_t)cJSON_GetObjectItem(rec, "pid")->valueint;
 
-    pid_t run = spawn_run(dir, log, f);
-    wait_first_namespace(dir);
+    pid_t run = wih_test_run_bg(dir, log, f);
+    kube_client_free(wih_test_wait_first_namespace(dir, 30000));
     wih_sleep_ms(500); /* the pods are being admitted / started */
-    ck_assert_int_eq(kill(cpid, SIGKILL), 0); /* by the PID the chain recorded, never by name */
+    pid_t cpid = wih_test_kill_component(dir, comp); /* by the PID the chain recorded, never by name */
     int64_t tk = wih_now_ms();
-    rc = wait_exit(run, 60000);
+    rc = wih_test_wait_exit(run, 60000);
     int64_t dt = wih_now_ms() - tk;
     char *text = wih_read_file(log, 1 << 20, NULL, NULL);
     const char *t = tail(text);

@@ -31,15 +31,6 @@ static pg P;
 static char *role_arn, *entra_id, *google_sa, *stdout_log;
 static int nrun;
 
-static void cli_ok(const char *a0, const char *a1, const char *a2, const char *a3, const char *a4, const char *a5,
-                   const char *a6)
-{
-    char *out = NULL;
-    int rc = pg_cli(&P, &out, NULL, a0, a1, a2, a3, a4, a5, a6, NULL);
-    ck_assert_msg(rc == 0, "wiharness %s %s %s %s: exit %d", a0, a1, a2, a3 ? a3 : "", rc);
-    free(out);
-}
-
 static void setup(void)
 {
     pg_up(&P, "wih-probe-");
@@ -50,49 +41,19 @@ static void setup(void)
     stdout_log = wih_path_join(P.tmp, "probe-stdout.log");
     wih_err *e = NULL;
     ck_assert_int_eq(wih_write_file(stdout_log, "", 0, 0600, &e), 0);
-    cli_ok("cloud", "bucket", "create", "team-a-data", NULL, NULL, NULL);
-    cli_ok("cloud", "bucket", "create", "team-b-data", NULL, NULL, NULL);
+    pg_team_a(&P, "probe-test", &role_arn, &entra_id, &google_sa);
     char *out = NULL;
-    ck_assert_int_eq(pg_cli(&P, &out, NULL, "cloud", "role", "set", "team-a", "--trust",
-                            "system:serviceaccount:probe-test:app", "--grant", "team-a-data=readwrite", NULL), 0);
-    free(out);
     ck_assert_int_eq(pg_cli(&P, &out, NULL, "cloud", "role", "set", "team-b", "--trust",
                             "system:serviceaccount:probe-test:other", "--grant", "team-b-data=readwrite", NULL), 0);
-    free(out);
-    cJSON *role = pg_role(&P, "team-a");
-    role_arn = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItem(role, "aws_role_arn")));
-    entra_id = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItem(role, "entra_client_id")));
-    google_sa = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItem(role, "google_service_account")));
-    ck_assert_msg(role_arn && entra_id && google_sa, "role list lacks a provider identifier");
-    cJSON_Delete(role);
-    ck_assert_int_eq(pg_kubectl(&P, &out, "create", "namespace", "probe-test", NULL), 0);
-    free(out);
-    ck_assert_int_eq(pg_kubectl(&P, &out, "create", "serviceaccount", "app", "-n", "probe-test", NULL), 0);
-    free(out);
-    ck_assert_int_eq(pg_kubectl(&P, &out, "create", "serviceaccount", "other", "-n", "probe-test", NULL), 0);
     free(out);
 }
 
 static void teardown(void) { pg_down(&P); }
 
-/* kubectl create token SA --audience AUD → a 0600 file; the token is remembered for the scan. */
+/* A token of SA in probe-test for AUD, in a 0600 file (playground's pg_token_file). */
 static char *token_file(const char *sa, const char *aud, const char *name, char **token_out)
 {
-    char *tok = NULL;
-    int rc = pg_kubectl(&P, &tok, "create", "token", sa, "-n", "probe-test", "--audience", aud, "--duration", "20m",
-                        NULL);
-    ck_assert_msg(rc == 0, "kubectl create token %s: exit %d", sa, rc);
-    tok[strcspn(tok, "\r\n")] = 0;
-    pg_secret(&P, tok);
-    char *path = wih_path_join(P.tmp, name);
-    wih_err *e = NULL;
-    ck_assert_msg(wih_write_file(path, tok, strlen(tok), 0600, &e) == 0, "%s", wih_err_str(e));
-    if (token_out) *token_out = tok;
-    else {
-        OPENSSL_cleanse(tok, strlen(tok));
-        free(tok);
-    }
-    return path;
+    return pg_token_file(&P, "probe-test", sa, aud, name, token_out);
 }
 
 /* `env -i <env…> wiharness probe --profile P --verdict-file F <args…>` → the verdict. */

@@ -2,14 +2,13 @@
  * expectation → exit 1 naming each mismatch path (and the JUnit file says
  * so); a malformed scenario → exit 2 with file:line:col; MinIO killed
  * mid-run → exit 3 naming MinIO; SIGINT mid-run → exit 130 and no scenario
- * namespace is left Active. Fixtures: tests/e2e/scenarios/. */
-#include <fcntl.h>
+ * namespace is left Active; a finished run leaves no role in the cloud. Fixtures: tests/e2e/scenarios/. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "chainfault.h"
 #include "testutil.h"
 #include "wiharness/cluster.h"
 #include "wiharness/kube.h"
@@ -49,6 +48,14 @@ START_TEST(wrong_expectation_exit_1)
     ck_assert_msg(x && strstr(x, "<failure") && strstr(x, "spec.containers[name=osmo-ctrl].env[name=AWS_ROLE_ARN]"),
                   "%s", x ? x : "(no junit file)");
     free(x);
+    /* the case's roles are deleted from the cloud, not left behind inert */
+    free(out);
+    free(err);
+    rc = wih_test_cli(&out, &err, NULL, "cloud", "role", "list", "--state-dir", g_dir, "--output", "json", NULL);
+    cJSON *roles = rc == 0 ? cJSON_Parse(out) : NULL;
+    ck_assert_msg(cJSON_IsArray(roles) && cJSON_GetArraySize(roles) == 0, "roles left after the run (exit %d): %s%s",
+                  rc, out, err);
+    cJSON_Delete(roles);
     unlink(junit);
     free(junit);
     free(rep);
@@ -72,55 +79,17 @@ START_TEST(malformed_exit_2)
 }
 END_TEST
 
-/* `wiharness run` in the background, stdout+stderr to a file. */
 static pid_t spawn_run(const char *log, const char *scenario)
 {
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        setenv("NO_COLOR", "1", 1);
-        execl(WIH_BINARY, WIH_BINARY, "run", "--state-dir", g_dir, scenario, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    return wih_test_run_bg(g_dir, log, scenario);
 }
 
-/* Wait until the run has made its first namespace. */
-static kube_client *wait_first_namespace(void)
-{
-    char *kc = wih_path_join(g_dir, "kubeconfig");
-    kube_config_opts ko = {.kubeconfig = kc};
-    wih_err *e = NULL;
-    kube_client *c = kube_client_new(&ko, &e);
-    ck_assert_msg(c, "%s", e ? wih_err_str(e) : "");
-    free(kc);
-    for (int i = 0; i < 200; i++) {
-        cJSON *l = kube_list(c, "v1", "Namespace", NULL, "wiharness.io/runner=true", &e);
-        int n = l ? cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")) : 0;
-        cJSON_Delete(l);
-        wih_err_free(e);
-        e = NULL;
-        if (n) return c;
-        wih_sleep_ms(100);
-    }
-    ck_abort_msg("the run made no namespace in 20 s");
-    return NULL;
-}
-
+/* The run's exit code; fails the test when it has not ended in 120 s. */
 static int wait_exit(pid_t pid)
 {
-    int st = 0;
-    for (int i = 0; i < 1200; i++) {
-        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        wih_sleep_ms(100);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    ck_abort_msg("the run did not end in 120 s");
-    return -1;
+    int rc = wih_test_wait_exit(pid, 120000);
+    ck_assert_msg(rc != -1, "the run did not end in 120 s");
+    return rc;
 }
 
 START_TEST(sigint_cleans_up)
@@ -128,7 +97,7 @@ START_TEST(sigint_cleans_up)
     chain_up();
     char *f = fixture("slow.yaml"), *log = wih_path_join(g_dir, "../run-int.log");
     pid_t pid = spawn_run(log, f);
-    kube_client *c = wait_first_namespace();
+    kube_client *c = wih_test_wait_first_namespace(g_dir, 20000);
     kill(pid, SIGINT);
     int rc = wait_exit(pid);
     char *text = wih_read_file(log, 1 << 20, NULL, NULL);
@@ -157,14 +126,8 @@ START_TEST(minio_killed_exit_3)
     chain_up();
     char *f = fixture("slow.yaml"), *log = wih_path_join(g_dir, "../run-minio.log");
     pid_t pid = spawn_run(log, f);
-    kube_client *c = wait_first_namespace();
-    wih_err *e = NULL;
-    cJSON *st = cluster_local_state(g_dir, &e);
-    ck_assert(st);
-    const cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(st, "components"), "minio");
-    pid_t mpid = (pid_t)cJSON_GetObjectItem(m, "pid")->valueint;
-    ck_assert_int_eq(kill(mpid, SIGKILL), 0); /* by the PID the chain recorded */
-    cJSON_Delete(st);
+    kube_client *c = wih_test_wait_first_namespace(g_dir, 20000);
+    wih_test_kill_component(g_dir, "minio"); /* by the PID the chain recorded */
     int rc = wait_exit(pid);
     char *text = wih_read_file(log, 1 << 20, NULL, NULL);
     ck_assert_msg(rc == 3, "exit %d\n%s", rc, text);

@@ -39,22 +39,10 @@ static char *venv_python(void)
     return p;
 }
 
-/* kubectl create token SA -n wi-test --audience AUD → a 0600 file in tmp. */
+/* A token of SA in wi-test for AUD, in a 0600 file (playground's pg_token_file). */
 static char *token_file(const char *sa, const char *aud, const char *name)
 {
-    char *tok = NULL;
-    int rc = pg_kubectl(&P, &tok, "create", "token", sa, "-n", "wi-test", "--audience", aud, "--duration", "20m",
-                        NULL);
-    ck_assert_msg(rc == 0, "kubectl create token %s: exit %d", sa, rc);
-    tok[strcspn(tok, "\r\n")] = 0;
-    ck_assert_msg(!strncmp(tok, "eyJ", 3), "kubectl create token printed no JWT");
-    pg_secret(&P, tok);
-    char *path = wih_path_join(P.tmp, name);
-    wih_err *e = NULL;
-    ck_assert_msg(wih_write_file(path, tok, strlen(tok), 0600, &e) == 0, "%s", wih_err_str(e));
-    OPENSSL_cleanse(tok, strlen(tok));
-    free(tok);
-    return path;
+    return pg_token_file(&P, "wi-test", sa, aud, name, NULL);
 }
 
 static void setup(void)
@@ -64,27 +52,7 @@ static void setup(void)
     secrets_file = wih_path_join(P.tmp, "sdk-secrets");
     wih_err *e = NULL;
     ck_assert_int_eq(wih_write_file(stdout_log, "", 0, 0600, &e), 0);
-    char *out = NULL;
-    ck_assert_int_eq(pg_cli(&P, &out, NULL, "cloud", "bucket", "create", "team-a-data", NULL), 0);
-    free(out);
-    ck_assert_int_eq(pg_cli(&P, &out, NULL, "cloud", "bucket", "create", "team-b-data", NULL), 0);
-    free(out);
-    ck_assert_int_eq(pg_cli(&P, &out, NULL, "cloud", "role", "set", "team-a", "--trust",
-                            "system:serviceaccount:wi-test:app", "--grant", "team-a-data=readwrite", NULL),
-                     0);
-    free(out);
-    cJSON *role = pg_role(&P, "team-a");
-    role_arn = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItem(role, "aws_role_arn")));
-    entra_id = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItem(role, "entra_client_id")));
-    google_sa = wih_strdup(cJSON_GetStringValue(cJSON_GetObjectItem(role, "google_service_account")));
-    ck_assert_msg(role_arn && entra_id && google_sa, "role list lacks a provider identifier");
-    cJSON_Delete(role);
-    ck_assert_int_eq(pg_kubectl(&P, &out, "create", "namespace", "wi-test", NULL), 0);
-    free(out);
-    ck_assert_int_eq(pg_kubectl(&P, &out, "create", "serviceaccount", "app", "-n", "wi-test", NULL), 0);
-    free(out);
-    ck_assert_int_eq(pg_kubectl(&P, &out, "create", "serviceaccount", "other", "-n", "wi-test", NULL), 0);
-    free(out);
+    pg_team_a(&P, "wi-test", &role_arn, &entra_id, &google_sa);
 }
 
 static void teardown(void) { pg_down(&P); }
