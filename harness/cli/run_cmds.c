@@ -23,7 +23,7 @@ typedef struct {
     const char *shard, *rerun_failed;
     const char *backend, *context, *kubeconfig, *identity, *probe_image, *name, *namespace_;
     bool reuse_namespace;
-    const char *submitter, *osmo_url, *osmo_token_file;
+    const char *submitter, *osmo_url, *osmo_token_file, *osmo_ca_file, *osmo_pool;
     const char *real;    /* --real FILE (--identity real) */
     realmap *realmap;    /* loaded by check_backend (not an option) */
     bool dry_run;
@@ -45,15 +45,21 @@ static const wih_opt k_run_opts[] = {
      "--backend existing: the kubeconfig (default KUBECONFIG, ~/.kube/config)", false},
     {"name", 0, WIH_OPT_STR, offsetof(run_cfg, name), "N", "--backend kind: the cluster name (default wiharness)", false},
     {"namespace", 0, WIH_OPT_STR, offsetof(run_cfg, namespace_), "N",
-     "--backend existing: every case in namespace N, one at a time (the run creates N unless --reuse-namespace)",
+     "--backend existing: every case in namespace N, one at a time (the run creates N unless --reuse-namespace); "
+     "--submitter osmo: OSMO's workflow namespace (default osmo-workflows)",
      false},
     {"reuse-namespace", 0, WIH_OPT_FLAG, offsetof(run_cfg, reuse_namespace), NULL,
      "--backend existing: run inside the existing --namespace N (only the objects the run made are deleted)", false},
     {"submitter", 0, WIH_OPT_CHOICE, offsetof(run_cfg, submitter), "direct|osmo",
      "who creates the pods: the runner (direct, default) or an OSMO service (--osmo-url; docs/backends.md)", false},
-    {"osmo-url", 0, WIH_OPT_STR, offsetof(run_cfg, osmo_url), "URL", "--submitter osmo: the OSMO service", false},
+    {"osmo-url", 0, WIH_OPT_STR, offsetof(run_cfg, osmo_url), "URL",
+     "--submitter osmo: the OSMO service (its task pods are found in --namespace, default osmo-workflows)", false},
     {"osmo-token-file", 0, WIH_OPT_STR, offsetof(run_cfg, osmo_token_file), "FILE",
      "--submitter osmo: the token when OSMO_TOKEN is unset", false},
+    {"osmo-ca-file", 0, WIH_OPT_STR, offsetof(run_cfg, osmo_ca_file), "PEM",
+     "--submitter osmo: CA bundle for an https OSMO URL", false},
+    {"osmo-pool", 0, WIH_OPT_STR, offsetof(run_cfg, osmo_pool), "P",
+     "--submitter osmo: submit every case to pool P (default: the scenario's pool)", false},
     {"dry-run", 0, WIH_OPT_FLAG, offsetof(run_cfg, dry_run), NULL,
      "--submitter osmo: print each case's submit request (token as a fingerprint), send nothing", false},
     {"probe-image", 0, WIH_OPT_STR, offsetof(run_cfg, probe_image), "IMAGE",
@@ -210,32 +216,25 @@ static bool kube_name_ok(const char *n)
     return true;
 }
 
-/* --submitter osmo: with --dry-run, each case's POST /api/pool/P/workflow
- * (the scenario's workflow, buckets by their logical names, the token as a
- * fingerprint); submitting for real from run is not wired yet (exit 3). */
-static int osmo_cases(const run_cfg *c, const scn_matrix *m)
+/* --submitter osmo --dry-run: each case's POST /api/pool/P/workflow (the
+ * scenario's workflow, buckets by their logical names, the token as a
+ * fingerprint); nothing is sent. */
+static int osmo_dry_run(const run_cfg *c, const scn_matrix *m)
 {
-    if (!c->osmo_url) {
-        fprintf(stderr, "wiharness run: --submitter osmo needs --osmo-url URL\n");
-        return WIH_EXIT_INPUT;
-    }
     wih_err *e = NULL;
-    if (!c->dry_run)
-        return wih_err_report(wih_err_new(WIH_EXIT_INFRA, "--submitter osmo: submitting from run is not wired yet; "
-                                          "use --dry-run, or `wiharness osmo submit` (docs/backends.md)"));
     char *token = osmo_api_token(c->osmo_token_file, &e);
     if (!token) return wih_err_report(e);
     cJSON *all = cJSON_CreateArray();
     int rc = WIH_EXIT_OK;
     for (size_t i = 0; i < m->n && rc == WIH_EXIT_OK; i++) {
         const scn_case *cs = &m->cases[i];
-        scn_vars v = {.namespace_ = "osmo-workflows", .service_account = cs->scn->sa_name, .profile = cs->profile,
-                      .scenario = cs->scn->name, .bucket_prefix = ""};
+        scn_vars v = {.namespace_ = c->namespace_ ? c->namespace_ : "osmo-workflows",
+                      .service_account = cs->scn->sa_name, .profile = cs->profile, .scenario = cs->scn->name,
+                      .bucket_prefix = ""};
         cJSON *wf = runner_workflow(cs, &v, &e);
         char *yaml = wf ? wih_yaml_emit(wf) : NULL;
-        probe_req *r = yaml ? osmo_api_submit_req(c->osmo_url, cs->scn->pool ? cs->scn->pool : "default", yaml, token,
-                                                  false, &e)
-                            : NULL;
+        const char *pool = c->osmo_pool ? c->osmo_pool : cs->scn->pool ? cs->scn->pool : "default";
+        probe_req *r = yaml ? osmo_api_submit_req(c->osmo_url, pool, yaml, token, false, &e) : NULL;
         if (r) {
             cJSON *one = cJSON_CreateObject();
             cJSON_AddStringToObject(one, "case", cs->id);
@@ -257,6 +256,38 @@ static int osmo_cases(const run_cfg *c, const scn_matrix *m)
     OPENSSL_cleanse(token, strlen(token));
     free(token);
     return rc;
+}
+
+static void wipe(char **secret)
+{
+    if (*secret) OPENSSL_cleanse(*secret, strlen(*secret));
+    free(*secret);
+    *secret = NULL;
+}
+
+static bool is_osmo(const run_cfg *c)
+{
+    return c->submitter && !strcmp(c->submitter, "osmo");
+}
+
+/* --submitter osmo for real: the token (*token, SECRET, caller wipes), and
+ * the service answers at all (GET /api/version; unreachable = exit 3). */
+static wih_err *osmo_prepare(const run_cfg *c, runner_osmo *o, char **token)
+{
+    if (c->namespace_ && !kube_name_ok(c->namespace_))
+        return wih_err_new(WIH_EXIT_INPUT, "--namespace %s: not a namespace name (RFC 1123 label)", c->namespace_);
+    wih_err *e = NULL;
+    if (!(*token = osmo_api_token(c->osmo_token_file, &e))) return e;
+    probe_req *r = osmo_api_version_req(c->osmo_url, &e);
+    if (!r) return e;
+    long st = 0;
+    wih_buf body = {0};
+    int rc = probe_send(r, c->osmo_ca_file, 10000, &st, &body, &e);
+    probe_req_free(r);
+    wih_buf_free(&body);
+    if (rc) return wih_err_wrap(e, "--submitter osmo: the OSMO service at %s does not answer", c->osmo_url);
+    *o = (runner_osmo){.url = c->osmo_url, .token = *token, .ca_file = c->osmo_ca_file, .pool = c->osmo_pool};
+    return NULL;
 }
 
 static bool is_existing(const run_cfg *c)
@@ -340,7 +371,7 @@ static wih_err *check_backend(run_cfg *c)
         /* inside the Job: --identity real still needs its map (never the mock silently) */
         if (c->in_cluster) return c->identity && !strcmp(c->identity, "real") ? check_real(c) : NULL;
     }
-    if ((c->namespace_ || c->reuse_namespace) && strcmp(b, "existing"))
+    if ((c->namespace_ || c->reuse_namespace) && strcmp(b, "existing") && !is_osmo(c))
         return wih_err_new(WIH_EXIT_INPUT, "--namespace/--reuse-namespace go with --backend existing");
     if (((c->identity && !strcmp(c->identity, "real")) || c->real) && strcmp(b, "existing"))
         return wih_err_new(WIH_EXIT_INPUT, "--identity real and --real go with --backend existing");
@@ -365,6 +396,10 @@ static wih_err *check_backend(run_cfg *c)
                         .probe_image = c->probe_image, .namespace_ = c->namespace_,
                         .reuse_namespace = c->reuse_namespace};
     bool real = c->identity && !strcmp(c->identity, "real");
+    if (is_osmo(c)) { /* OSMO's workflow namespace: used, never created or deleted */
+        eo.namespace_ = c->namespace_ ? c->namespace_ : "osmo-workflows";
+        eo.reuse_namespace = true;
+    }
     wih_err *e = real ? check_real(c) : NULL; /* the map's errors (exit 2) before the cluster's */
     if (!e) e = existing_check(&eo);
     if (e || real) return e;
@@ -555,8 +590,13 @@ static int run_run(void *vcfg, int argc, char **argv)
         return wih_err_report(e);
     }
     if (!m->n) fprintf(stderr, "wiharness run: no scenario matches\n");
-    if (c->submitter && !strcmp(c->submitter, "osmo")) {
-        int orc = osmo_cases(c, m);
+    runner_osmo osmo = {0};
+    char *osmo_token = NULL;
+    if (is_osmo(c) && (!c->osmo_url || c->dry_run || (e = osmo_prepare(c, &osmo, &osmo_token)))) {
+        int orc = !c->osmo_url ? (fprintf(stderr, "wiharness run: --submitter osmo needs --osmo-url URL\n"), WIH_EXIT_INPUT)
+                  : e          ? wih_err_report(e)
+                               : osmo_dry_run(c, m);
+        wipe(&osmo_token);
         cJSON_Delete(c->sources);
         scn_matrix_free(m);
         scn_list_free(list);
@@ -566,6 +606,7 @@ static int run_run(void *vcfg, int argc, char **argv)
         cJSON *run = report_run_new();
         report_summarize(run, 0);
         int wr = write_reports(c, run);
+        wipe(&osmo_token);
         cJSON_Delete(run);
         cJSON_Delete(c->sources);
         scn_matrix_free(m);
@@ -578,6 +619,7 @@ static int run_run(void *vcfg, int argc, char **argv)
     if ((e = check_backend(c)) || (!is_existing(c) && !is_kind(c) && (e = ensure_chain(c->state_dir, &started))) ||
         (is_kind(c) && (e = kind_backend_up(c, &kr, &kh)))) {
         realmap_free(c->realmap);
+        wipe(&osmo_token);
         cJSON_Delete(c->sources);
         scn_matrix_free(m);
         scn_list_free(list);
@@ -600,6 +642,11 @@ static int run_run(void *vcfg, int argc, char **argv)
                       .namespace_ = is_existing(c) ? c->namespace_ : NULL,
                       .reuse_namespace = c->reuse_namespace, .in_cluster = c->in_cluster,
                       .real = c->realmap};
+    if (is_osmo(c)) { /* the task pods land in OSMO's workflow namespace: never made or deleted by the run */
+        ro.osmo = &osmo;
+        ro.namespace_ = c->namespace_ ? c->namespace_ : "osmo-workflows";
+        ro.reuse_namespace = true;
+    }
     cJSON *run = report_run_new();
     if (c->sources) cJSON_AddItemToObject(run, "sources", c->sources);
     c->sources = NULL;
@@ -616,6 +663,7 @@ static int run_run(void *vcfg, int argc, char **argv)
     scn_list_free(list);
     realmap_free(c->realmap);
     c->realmap = NULL;
+    wipe(&osmo_token);
     if (kh >= 0) { /* kind: the services always go, the cluster only if this run created it */
         wih_cleanup_pop(kh, false);
         wih_err *ke = kind_run_down(&kr, stderr);
@@ -650,6 +698,8 @@ const wih_cmd wih_cmd_run = {
                "--rerun-failed REPORT.json narrow the cases (docs/backends.md, docs/ci.md). --in-cluster-job\n"
                "runs the runner itself as a Job in that cluster and reads its JUnit/JSON back (from a\n"
                "ConfigMap, else its log).\n"
+               "--submitter osmo --osmo-url URL hands each case's workflow to an OSMO service and asserts\n"
+               "on the task pods it creates (found by osmo.workflow_id in --namespace, default osmo-workflows).\n"
                "Exit codes: 0 all passed, 1 a case failed, 2 a bad scenario (file:line:col),\n"
                "3 infrastructure (the component is named), 130 interrupted.",
     .opts = k_run_opts,

@@ -152,6 +152,45 @@ char *osmo_api_parse_status(long status, const char *body, bool *terminal, bool 
     return out;
 }
 
+probe_req *osmo_api_cancel_req(const char *url, const char *name, const char *token, wih_err **err)
+{
+    if (!name_ok(name)) {
+        *err = wih_err_new(WIH_EXIT_INPUT, "workflow '%s': not a workflow id", name ? name : "");
+        return NULL;
+    }
+    char *base = base_url(url, err);
+    if (!base) return NULL;
+    char *u = wih_asprintf("%s/api/workflow/%s/cancel?force=false", base, name);
+    probe_req *r = req_new("OSMO cancel workflow", "POST", u);
+    req_header(r, "x-osmo-auth", token ? token : "", true);
+    free(u);
+    free(base);
+    return r;
+}
+
+int osmo_api_parse_cancel(long status, const char *body, wih_err **err)
+{
+    if (status >= 200 && status < 300) return 0;
+    char *m = server_message(body);
+    bool finished = status == 400 && strstr(m, "already finished");
+    free(m);
+    if (finished) return 1;
+    *err = http_error("cancel", status, body);
+    (*err)->kind = WIH_EXIT_INFRA;
+    return -1;
+}
+
+probe_req *osmo_api_version_req(const char *url, wih_err **err)
+{
+    char *base = base_url(url, err);
+    if (!base) return NULL;
+    char *u = wih_asprintf("%s/api/version", base);
+    probe_req *r = req_new("OSMO version", "GET", u);
+    free(u);
+    free(base);
+    return r;
+}
+
 char *osmo_api_pod_selector(const char *name)
 {
     return wih_asprintf("osmo.workflow_id=%s", name);

@@ -91,7 +91,9 @@ static cJSON *case_error(rcase *k, wih_err *e, double secs, rctx *x)
     cJSON *c = rcase_report(k, NULL, NULL, secs);
     bool input = wih_err_exit(e) == WIH_EXIT_INPUT;
     cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString(wih_interrupted() ? "skipped" : "error"));
-    cJSON_AddStringToObject(c, "message", wih_interrupted() ? "interrupted" : wih_err_str(e));
+    char *m = wih_interrupted() ? wih_asprintf("interrupted (%s)", wih_err_str(e)) : wih_strdup(wih_err_str(e));
+    cJSON_AddStringToObject(c, "message", m);
+    free(m);
     if (input) {
         cJSON_AddStringToObject(c, "error_kind", "input");
         lock(x);
@@ -163,7 +165,7 @@ static cJSON *run_checks(rcase *k, rctx *x, int64_t t0)
     bool node = k->ch->probe_image != NULL;
     /* with a node the probe always runs: its verdict is a fact for the
      * diagnosis (which credential won) even when no access is asserted */
-    if (!e && node) e = rcase_wait_verdict(k);
+    if (!e && node) e = k->osmo ? rcase_osmo_wait(k) : rcase_wait_verdict(k);
     if (!e && node && k->cs->scn->expect.naccess)
         scn_assert_access(k->cs->scn->expect.access, k->cs->scn->expect.naccess, k->verdict, &k->vars, rcase_role_of, k,
                           &ar, &e);
@@ -204,8 +206,9 @@ static cJSON *run_case(rctx *x, kube_client *kc, const scn_case *cs)
     rcase k = {.ch = &x->ch, .kc = kc, .cs = cs, .o = x->o, .changes = cJSON_CreateArray(),
                .register_res = register_res, .ctx = x};
     wih_err *e = rcase_setup(&k);
-    if (!e) e = rcase_pods(&k);
+    if (!e) e = x->o->osmo ? rcase_osmo_submit(&k) : rcase_pods(&k); /* --submitter osmo: runner_osmo.c */
     cJSON *c = e ? case_error(&k, e, (double)(wih_now_ms() - t0) / 1000.0, x) : run_checks(&k, x, t0);
+    rcase_osmo_report(&k, c);
     bool bad = strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "passed") &&
                strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")), "skipped");
     if (bad && x->o->artifacts_dir) {
@@ -249,6 +252,7 @@ static cJSON *run_case(rctx *x, kube_client *kc, const scn_case *cs)
         }
         rcase_res_free(k.res);
     }
+    rcase_osmo_end(&k);
     rcase_free(&k);
     return c;
 }

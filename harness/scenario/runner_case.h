@@ -22,12 +22,28 @@ typedef struct rcase {
     void (*register_res)(struct rcase *);
     void *ctx;
     cJSON *sources;       /* provenance of git/file inputs (source.h), or NULL */
+    const char *verdict_container; /* whose termination message is the verdict; NULL = osmo-ctrl */
+    struct rosmo *osmo;   /* --submitter osmo: the workflow (runner_osmo.c), or NULL */
 } rcase;
 
 wih_err *rcase_setup(rcase *k);
 char *rcase_real_role(const rcase *k, const char *logical);
 /* values + workflow → pods (changed) → created; admitted pods in k->admitted. */
 wih_err *rcase_pods(rcase *k);
+/* Seed an object at every read/list URL of access in this case's buckets. */
+void rcase_seed_reads(rcase *k, const cJSON *access);
+/* One look at the first pod for the verdict: 1 there is one (or the main
+ * container ended without one: k->pod_state says so), 0 not yet, -1 + err. */
+int rcase_verdict_poll(rcase *k, wih_err **err);
+/* --submitter osmo (runner_osmo.c), in place of rcase_pods / rcase_wait_verdict:
+ * the workflow built, submitted, its pods found (k->admitted); then the
+ * verdict and the workflow's end. rcase_osmo_report cancels a workflow still
+ * alive and adds "osmo" {url, pool, workflow, status, pods, cancel} to the
+ * case; rcase_osmo_end (cancels if still needed and) frees k->osmo. */
+wih_err *rcase_osmo_submit(rcase *k);
+wih_err *rcase_osmo_wait(rcase *k);
+void rcase_osmo_report(rcase *k, cJSON *c);
+void rcase_osmo_end(rcase *k);
 /* Poll the pod assertions (admission deadline) into r. */
 wih_err *rcase_assert_pods(rcase *k, scn_result *r);
 /* Wait for the main container's verdict (pod + access deadlines). */

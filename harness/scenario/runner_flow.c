@@ -127,7 +127,7 @@ static osmo_config *load_values(rcase *k, wih_err **err)
 /* ------------------------------------------------------------ pods */
 /* Seed an object at every read URL in a bucket of this case, so a read
  * that is allowed finds something. */
-static void seed_reads(rcase *k, const cJSON *access)
+void rcase_seed_reads(rcase *k, const cJSON *access)
 {
     if (k->o->real) {
         real_prepare_objects(k, access);
@@ -161,7 +161,7 @@ static wih_err *change_pods(rcase *k, cJSON *pods, const cJSON *wf)
             cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "metadata"), "labels"), "osmo.task_name"));
         cJSON *acc = runner_access_list(wf, task, k->cs->scn, &k->vars, k->cs->profile, &e);
         if (!acc) return e;
-        seed_reads(k, acc);
+        rcase_seed_reads(k, acc);
         runner_adapt adapt = {.probe_image = k->ch->probe_image ? k->ch->probe_image : "wiharness-probe:no-node",
                               .profile = k->cs->profile, .access = acc};
         runner_adapt_pod(p, &adapt, k->changes);
@@ -251,7 +251,7 @@ wih_err *rcase_assert_pods(rcase *k, scn_result *r)
 }
 
 /* The main container's termination message, or NULL (*state says why). */
-static const char *main_message(const cJSON *pod, char **state)
+static const char *main_message(const cJSON *pod, const char *main, char **state)
 {
     const cJSON *cs, *st = cJSON_GetObjectItemCaseSensitive(pod, "status");
     free(*state);
@@ -259,19 +259,19 @@ static const char *main_message(const cJSON *pod, char **state)
     cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(st, "containerStatuses"))
     {
         const char *n = kube_obj_str(cs, "name");
-        if (!n || strcmp(n, "osmo-ctrl")) continue;
+        if (!n || strcmp(n, main)) continue;
         const cJSON *term = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cs, "state"), "terminated");
         const cJSON *wait = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cs, "state"), "waiting");
         if (wait) {
             free(*state);
-            *state = wih_asprintf("osmo-ctrl waiting: %s %s", kube_obj_str(wait, "reason") ? kube_obj_str(wait, "reason") : "",
+            *state = wih_asprintf("%s waiting: %s %s", main, kube_obj_str(wait, "reason") ? kube_obj_str(wait, "reason") : "",
                                   kube_obj_str(wait, "message") ? kube_obj_str(wait, "message") : "");
         }
         if (term) {
             const char *m = kube_obj_str(term, "message");
             if (m) return m;
             free(*state);
-            *state = wih_asprintf("osmo-ctrl terminated (exit %d) without a verdict",
+            *state = wih_asprintf("%s terminated (exit %d) without a verdict", main,
                                   cJSON_GetObjectItemCaseSensitive(term, "exitCode")
                                       ? cJSON_GetObjectItemCaseSensitive(term, "exitCode")->valueint
                                       : -1);
@@ -281,23 +281,29 @@ static const char *main_message(const cJSON *pod, char **state)
     return NULL;
 }
 
+int rcase_verdict_poll(rcase *k, wih_err **err)
+{
+    if ((*err = refresh(k))) return -1;
+    const cJSON *pod = cJSON_GetArrayItem(k->admitted, 0);
+    const char *m = main_message(pod, k->verdict_container ? k->verdict_container : "osmo-ctrl", &k->pod_state);
+    if (m && *m) {
+        k->verdict = cJSON_Parse(m);
+        if (!k->verdict) {
+            free(k->pod_state);
+            k->pod_state = wih_strdup("the probe's termination message is not JSON");
+        }
+    }
+    return m ? 1 : 0;
+}
+
 wih_err *rcase_wait_verdict(rcase *k)
 {
     int64_t end = wih_now_ms() + k->cs->scn->timeouts.pod_ms + k->cs->scn->timeouts.access_ms;
     for (;;) {
-        wih_err *e = refresh(k);
-        if (e) return e;
-        const cJSON *pod = cJSON_GetArrayItem(k->admitted, 0);
-        const char *m = main_message(pod, &k->pod_state);
-        if (m && *m) {
-            k->verdict = cJSON_Parse(m);
-            if (!k->verdict) {
-                free(k->pod_state);
-                k->pod_state = wih_strdup("the probe's termination message is not JSON");
-            }
-            return NULL;
-        }
-        if (m || wih_now_ms() >= end || chain_stop_sleep(500)) return NULL;
+        wih_err *e = NULL;
+        int r = rcase_verdict_poll(k, &e);
+        if (r < 0) return e;
+        if (r || wih_now_ms() >= end || chain_stop_sleep(500)) return NULL;
     }
 }
 

@@ -65,6 +65,26 @@ cJSON *runner_access_list(const cJSON *workflow, const char *task, const scn_sce
 cJSON *runner_workflow(const scn_case *cs, const scn_vars *v, wih_err **err);
 
 /* ------------------------------------------------------------ the runner */
+/* --submitter osmo (docs/backends.md "OSMO submitter"): each case's workflow
+ * goes to an OSMO service, which creates the task pods in the workflow
+ * namespace (runner_opts.namespace_, with reuse_namespace: OSMO's, never made
+ * or deleted by the run); the runner finds them by osmo.workflow_id, waits for
+ * the workflow's end, and cancels it when the case stops early. */
+typedef struct runner_osmo {
+    const char *url;
+    const char *token;   /* SECRET: sent as x-osmo-auth, never printed */
+    const char *ca_file; /* NULL = the default CA bundle */
+    const char *pool;    /* NULL = the scenario's pool (default "default") */
+} runner_osmo;
+
+/* The task spec of one workflow task changed so its container runs the probe
+ * (the submit-side counterpart of runner_adapt_pod), appending one change per
+ * field to changes: image → the probe image, command → [/wiharness, probe,
+ * --profile P, --access OP:URL…] (access), args dropped, environment + env
+ * (object name → value: the SDK endpoints of mock identity mode). base is the
+ * change path prefix ("workflow.tasks[name=t1]"). Pure. */
+void runner_adapt_task(cJSON *task, const char *base, const runner_adapt *a, const cJSON *env, cJSON *changes);
+
 typedef struct runner_opts {
     const char *state_dir;     /* the chain; NULL = default */
     const char *artifacts_dir; /* NULL = none */
@@ -92,6 +112,7 @@ typedef struct runner_opts {
     const struct realmap *real;
     bool in_cluster;           /* --in-cluster: the pod's ServiceAccount (kube_config_in_cluster)
                                 * instead of any kubeconfig */
+    const runner_osmo *osmo;   /* --submitter osmo; NULL = direct (the runner creates the pods) */
 } runner_opts;
 
 /* Run every case; each finished case is added to run (report.h) and printed.
