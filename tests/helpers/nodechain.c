@@ -7,8 +7,27 @@
 #include "testutil.h"
 #include "wiharness/cluster.h"
 
+/* The cleanup entry: `down` for a chain whose test ended abnormally. Pushed
+ * after the temp dir's entry, so it runs first (the stack runs in reverse). */
+static void down_at_exit(void *ctx)
+{
+    /* ctx stays the chain's (freed by pop_down): the process is ending */
+    wih_test_cli(NULL, NULL, NULL, "down", "--state-dir", (const char *)ctx, NULL);
+}
+
+static void pop_down(wih_test_chain *c)
+{
+    if (!c->down_ctx) return;
+    /* pop without running; the entry's ctx (a copy of dir) is freed here */
+    wih_cleanup_pop(c->down_handle, false);
+    free(c->down_ctx);
+    c->down_handle = 0;
+    c->down_ctx = NULL;
+}
+
 void wih_test_chain_down(wih_test_chain *c)
 {
+    pop_down(c);
     if (c->dir) wih_test_cli(NULL, NULL, NULL, "down", "--state-dir", c->dir, NULL);
     if (c->base) wih_rm_rf(c->base);
     free(c->base);
@@ -30,6 +49,8 @@ void wih_test_chain_up(wih_test_chain *c, const char *prefix)
         exit(1);
     }
     c->dir = wih_path_join(c->base, "state");
+    c->down_ctx = wih_strdup(c->dir);
+    c->down_handle = wih_cleanup_push("taking the test's chain down", down_at_exit, c->down_ctx);
     char *err = NULL;
     int rc = wih_test_cli(NULL, &err, NULL, "up", "--state-dir", c->dir, NULL);
     if (rc != 0) {

@@ -6,11 +6,16 @@
 typedef struct wih_test_chain {
     char *base; /* the temp dir (removed by wih_test_chain_down) */
     char *dir;  /* <base>/state: the chain's state dir */
+    int down_handle; /* cleanup entry that runs `down` if the test exits abnormally (valid while down_ctx) */
+    char *down_ctx;  /* its copy of dir */
 } wih_test_chain;
 
 /* `wiharness up` in a new temp dir named <prefix>XXXXXX. Skips (77, saying
  * why) when a real program is missing or the chain came up without a node;
- * when `up` fails it prints its stderr, takes the chain down, and exits 1. */
+ * when `up` fails it prints its stderr, takes the chain down, and exits 1.
+ * A test that exits without wih_test_chain_down (a failed assertion outside
+ * a test, exit() anywhere) still runs `down` from the cleanup stack, before
+ * the temp dir (and with it state.json) is removed. */
 void wih_test_chain_up(wih_test_chain *c, const char *prefix);
 /* `wiharness down`, remove the temp dir, free the paths. */
 void wih_test_chain_down(wih_test_chain *c);
