@@ -24,7 +24,8 @@ static void exercise(const scn_scenario *s)
     scn_result_init(&r);
     if (scn_assert_pod(s->expect.pod, s->expect.pod, s, &r, &e) < 0) must_be_input_error(e);
     e = NULL;
-    scn_vars v = {"ns", "sa", "aws-irsa", s->name, "p-"};
+    scn_vars v = {.namespace_ = "ns", .service_account = "sa", .profile = "aws-irsa", .scenario = s->name,
+                  .bucket_prefix = "p-"};
     if (scn_assert_access(s->expect.access, s->expect.naccess, NULL, &v, NULL, NULL, &r, &e) < 0)
         must_be_input_error(e);
     if (r.n != r.mismatched + r.not_yet) abort();
