@@ -54,13 +54,7 @@ static int xcount(const char *file, const char *q)
 
 static kube_client *admin(void)
 {
-    char *kcp = wih_path_join(g_dir, "kubeconfig");
-    kube_config_opts ko = {.kubeconfig = kcp};
-    wih_err *e = NULL;
-    kube_client *kc = kube_client_new(&ko, &e);
-    ck_assert_msg(kc, "%s", e ? wih_err_str(e) : "");
-    free(kcp);
-    return kc;
+    return wih_test_chain_client(g_dir);
 }
 
 static int count(kube_client *kc, const char *api, const char *kind, const char *sel, const char *name_prefix)

@@ -49,13 +49,7 @@ static char *scn(const char *name)
 
 static kube_client *client(void)
 {
-    char *kc = wih_path_join(g_dir, "kubeconfig");
-    kube_config_opts ko = {.kubeconfig = kc};
-    wih_err *e = NULL;
-    kube_client *c = kube_client_new(&ko, &e);
-    ck_assert_msg(c, "%s", e ? wih_err_str(e) : "");
-    free(kc);
-    return c;
+    return wih_test_chain_client(g_dir);
 }
 
 static wih_osmo_standin *standin(void)

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "nodechain.h"
 #include "wiharness/cluster.h"
 
 pid_t wih_test_run_bg(const char *dir, const char *log, const char *scenario)
@@ -27,12 +28,8 @@ pid_t wih_test_run_bg(const char *dir, const char *log, const char *scenario)
 
 kube_client *wih_test_wait_first_namespace(const char *dir, int64_t timeout_ms)
 {
-    char *kc = wih_path_join(dir, "kubeconfig");
-    kube_config_opts ko = {.kubeconfig = kc};
+    kube_client *c = wih_test_chain_client(dir);
     wih_err *e = NULL;
-    kube_client *c = kube_client_new(&ko, &e);
-    free(kc);
-    ck_assert_msg(c, "%s", e ? wih_err_str(e) : "");
     for (int64_t end = wih_now_ms() + timeout_ms; wih_now_ms() < end; wih_sleep_ms(100)) {
         cJSON *l = kube_list(c, "v1", "Namespace", NULL, "wiharness.io/runner=true", &e);
         int n = l ? cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")) : 0;

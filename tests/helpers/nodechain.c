@@ -1,6 +1,7 @@
 /* The shared bring-up of the tests that run pods on the real node. */
 #include "nodechain.h"
 
+#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -68,4 +69,15 @@ void wih_test_chain_up(wih_test_chain *c, const char *prefix)
         wih_test_chain_down(c);
         wih_test_skip("the local chain came up without a node (no root, containerd or kubelet here)");
     }
+}
+
+kube_client *wih_test_chain_client(const char *dir)
+{
+    char *kcp = wih_path_join(dir, "kubeconfig");
+    kube_config_opts ko = {.kubeconfig = kcp};
+    wih_err *e = NULL;
+    kube_client *kc = kube_client_new(&ko, &e);
+    free(kcp);
+    ck_assert_msg(kc, "%s", e ? wih_err_str(e) : "");
+    return kc;
 }

@@ -3,6 +3,8 @@
 #ifndef WIH_NODECHAIN_H
 #define WIH_NODECHAIN_H
 
+#include "wiharness/kube.h"
+
 typedef struct wih_test_chain {
     char *base; /* the temp dir (removed by wih_test_chain_down) */
     char *dir;  /* <base>/state: the chain's state dir */
@@ -19,5 +21,9 @@ typedef struct wih_test_chain {
 void wih_test_chain_up(wih_test_chain *c, const char *prefix);
 /* `wiharness down`, remove the temp dir, free the paths. */
 void wih_test_chain_down(wih_test_chain *c);
+
+/* A client for the chain in state dir dir (its <dir>/kubeconfig, the admin
+ * context); Check-asserts that it could be made. Free with kube_client_free. */
+kube_client *wih_test_chain_client(const char *dir);
 
 #endif

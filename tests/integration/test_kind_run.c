@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "leftovers.h"
+#include "nodechain.h"
 #include "testutil.h"
 #include "wiharness/cluster.h"
 #include "wiharness/kube.h"
@@ -76,13 +77,7 @@ static bool cluster_recorded(const char *name)
 
 static kube_client *chain_client(void)
 {
-    char *kcp = wih_path_join(g_dir, "kubeconfig");
-    kube_config_opts ko = {.kubeconfig = kcp};
-    wih_err *e = NULL;
-    kube_client *kc = kube_client_new(&ko, &e);
-    ck_assert_msg(kc, "%s", e ? wih_err_str(e) : "");
-    free(kcp);
-    return kc;
+    return wih_test_chain_client(g_dir);
 }
 
 /* No MutatingWebhookConfiguration is left in the cluster (the chain has
